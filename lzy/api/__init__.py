@@ -1,0 +1,1 @@
+"""The public API of lzy, by version."""

@@ -1,0 +1,31 @@
+"""lzy's public API, version 1: :class:`Lzy`, :func:`op`, workflows and :mod:`env <lzy.api.v1.env>`.
+
+.. code-block:: python
+
+    from lzy.api.v1 import Lzy, op, env as lzenv
+"""
+
+from lzy.api.v1 import env
+from lzy.core.lzy import Lzy
+from lzy.core.op import Op, OpBuilder, op
+from lzy.core.workflow import Workflow
+from lzy.env.owner import EnvOwner
+from lzy.runtime.base import OpCall, Runtime
+from lzy.runtime.local import LocalRuntime
+
+__all__ = [
+    "EnvOwner",
+    "LocalRuntime",
+    "Lzy",
+    "Op",
+    "OpBuilder",
+    "OpCall",
+    "Runtime",
+    "Workflow",
+    "env",
+    "op",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,66 @@
+"""Everything needed to describe an environment: the only import users need.
+
+.. code-block:: python
+
+    from lzy.api.v1 import env as lzenv
+
+    @lzenv.Provisioning(cpu_count=2)
+    @op
+    def work() -> int: ...
+"""
+
+from lzy.env.container.base import Container, NoContainer, PullPolicy, ResolvedContainer
+from lzy.env.container.docker import DockerContainer, ImageReference
+from lzy.env.environment import (
+    DEFAULT_ENV,
+    MERGE_RULES,
+    EffectiveEnv,
+    Env,
+    ExplainRow,
+    Level,
+    MergeRule,
+    ResolvedEnv,
+)
+from lzy.env.explorer.auto import AutoEnvExplorer
+from lzy.env.explorer.base import Classification, EnvExplorer, Exploration, PackageDecision
+from lzy.env.provisioning import ANY, AnyValue, MachineSpec, Provisioning, Resources
+from lzy.env.python.auto import AutoPythonEnv
+from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
+from lzy.env.python.local import OnlyLocalPythonEnv
+from lzy.env.python.manual import ManualPythonEnv
+
+__all__ = [
+    "ANY",
+    "DEFAULT_ENV",
+    "MERGE_RULES",
+    "AnyValue",
+    "AutoEnvExplorer",
+    "AutoPythonEnv",
+    "Classification",
+    "Container",
+    "DockerContainer",
+    "EffectiveEnv",
+    "Env",
+    "EnvExplorer",
+    "ExplainRow",
+    "Exploration",
+    "ImageReference",
+    "Level",
+    "MachineSpec",
+    "ManualPythonEnv",
+    "MergeRule",
+    "NoContainer",
+    "OnlyLocalPythonEnv",
+    "PackageDecision",
+    "Provisioning",
+    "PullPolicy",
+    "PythonEnv",
+    "ResolvedContainer",
+    "ResolvedEnv",
+    "ResolvedPythonEnv",
+    "Resources",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,1 @@
+"""Ops, workflows and the :class:`~lzy.core.lzy.Lzy` entry point."""

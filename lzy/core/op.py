@@ -1,0 +1,162 @@
+"""Operations: functions whose calls inside a workflow run through a runtime."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, Generic, ParamSpec, Self, TypeGuard, TypeVar, overload
+
+from lzy.env._base import describe
+from lzy.env.environment import EffectiveEnv, Env, Level
+from lzy.env.owner import EnvOwner
+from lzy.exceptions import FieldTypeError, NotAnOpError
+
+__all__ = ["Op", "OpBuilder", "OpLike", "is_op_like", "op"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _check_env(owner: str, env: object) -> Env:
+    if env is None:
+        return Env()
+    if not isinstance(env, Env):
+        msg = f"{owner}: env must be an Env, got {describe(env)}"
+        raise FieldTypeError(msg)
+    return env
+
+
+def _check_description(description: object) -> str | None:
+    if description is not None and not isinstance(description, str):
+        msg = f"op: description must be a str or None, got {describe(description)}"
+        raise FieldTypeError(msg)
+    return description
+
+
+class Op(EnvOwner, Generic[_P, _R]):
+    """A function with an environment. Inside a workflow its calls run through the runtime of
+    the workflow's :class:`~lzy.core.lzy.Lzy`; outside one it is a plain call."""
+
+    def __init__(
+        self,
+        function: Callable[_P, _R],
+        /,
+        *,
+        env: Env | None = None,
+        description: str | None = None,
+    ) -> None:
+        if isinstance(function, Op | OpBuilder) or not callable(function):
+            msg = f"op decorates a function, got {describe(function)}"
+            raise NotAnOpError(msg)
+        self._function: Callable[_P, _R] = function
+        self._env = _check_env("op", env)
+        doc = function.__doc__.strip().splitlines()[0] if function.__doc__ and function.__doc__.strip() else None
+        self._description: str | None = _check_description(description) or doc
+        functools.update_wrapper(self, function)
+
+    @property
+    def function(self) -> Callable[_P, _R]:
+        """The decorated function."""
+        return self._function
+
+    @property
+    def env(self) -> Env:
+        """The environment set on this op."""
+        return self._env
+
+    @property
+    def description(self) -> str | None:
+        """A one-line description (by default the first line of the docstring)."""
+        return self._description
+
+    @property
+    def name(self) -> str:
+        """The function's qualified name."""
+        return getattr(self._function, "__qualname__", repr(self._function))
+
+    def _with_env(self, env: Env) -> Self:
+        clone = type(self)(self._function, env=env, description=self._description)
+        return clone
+
+    def effective_env(self) -> EffectiveEnv:
+        """The env this op runs with outside any workflow: its own over the defaults."""
+        from lzy.core.workflow import current_workflow  # noqa: PLC0415 - cycle
+
+        workflow = current_workflow()
+        if workflow is not None:
+            return workflow.effective_env(self)
+        return EffectiveEnv.from_layers({Level.OP: self._env}, function=self._function)
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run the op: through the workflow's runtime inside a workflow, else a plain call."""
+        from lzy.core.workflow import current_workflow  # noqa: PLC0415 - cycle
+
+        workflow = current_workflow()
+        if workflow is None:
+            return self._function(*args, **kwargs)
+        return workflow.call(self, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name} env={self._env!r}>"
+
+
+class OpBuilder(EnvOwner):
+    """What ``op(...)`` with arguments returns: an env to give the function it decorates.
+
+    ``@op().with_python_env(...).with_environ(...)`` decorates a function with that env.
+    """
+
+    __slots__ = ("_description", "_env")
+
+    def __init__(self, *, env: Env | None = None, description: str | None = None) -> None:
+        self._env = _check_env("op", env)
+        self._description = _check_description(description)
+
+    @property
+    def env(self) -> Env:
+        """The environment the decorated op gets."""
+        return self._env
+
+    def _with_env(self, env: Env) -> Self:
+        return type(self)(env=env, description=self._description)
+
+    def __call__(self, function: Callable[_P, _R], /) -> Op[_P, _R]:
+        """Make ``function`` an op with this env."""
+        return Op(function, env=self._env, description=self._description)
+
+    def __repr__(self) -> str:
+        return f"<op builder env={self._env!r}>"
+
+
+#: What the environment decorators (``@Provisioning(...)``, ``@Env(...)``, ...) accept.
+OpLike = Op[Any, Any] | OpBuilder
+
+
+def is_op_like(value: object) -> TypeGuard[OpLike]:
+    """Whether ``value`` is an op (or the builder ``op(...)`` returns)."""
+    return isinstance(value, Op | OpBuilder)
+
+
+@overload
+def op(function: Callable[_P, _R], /, *, env: Env | None = None, description: str | None = None) -> Op[_P, _R]: ...
+@overload
+def op(*, env: Env | None = None, description: str | None = None) -> OpBuilder: ...
+def op(
+    function: Callable[_P, _R] | None = None,
+    /,
+    *,
+    env: Env | None = None,
+    description: str | None = None,
+) -> Op[_P, _R] | OpBuilder:
+    """Make a function an op; works as ``@op`` and as ``@op(...)``.
+
+    ``env`` sets the op's environment; the ``with_*`` methods of the result change it.
+    """
+    if function is None:
+        return OpBuilder(env=env, description=description)
+    return Op(function, env=env, description=description)

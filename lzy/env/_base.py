@@ -1,0 +1,337 @@
+"""Shared machinery of the configuration classes: immutable mappings, validation, redaction.
+
+Validators take ``object`` on purpose: they check values whose static type already claims to be
+right, and a checker would otherwise call the ``isinstance`` unnecessary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+import inspect
+import re
+import urllib.parse
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, Final, TypeVar, cast, overload
+
+from lzy.exceptions import (
+    EnvironError,
+    FieldTypeError,
+    FieldValueError,
+    KlassError,
+    UnknownFieldError,
+)
+
+__all__ = [
+    "EnvPart",
+    "FrozenMap",
+    "build_part",
+    "closest",
+    "describe",
+    "environ_map",
+    "expect_bool",
+    "expect_str",
+    "import_klass",
+    "redact_url",
+    "secret",
+    "str_map",
+    "str_tuple",
+    "url",
+    "url_field",
+]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+T = TypeVar("T")
+
+#: Field metadata key: the value is a secret and never shown.
+SECRET: Final = "lzy.secret"
+#: Field metadata key: the value is a URL whose credentials are never shown.
+URL: Final = "lzy.url"
+
+
+class FrozenMap(Mapping[K, V]):
+    """An immutable, hashable mapping; equal to any mapping with the same items."""
+
+    __slots__ = ("_data", "_hash")
+
+    def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
+        self._data: dict[K, V] = dict(data)
+        self._hash: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash(frozenset(self._data.items()))
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._data == dict(cast("Mapping[object, object]", other))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._data)
+
+    def __or__(self, other: Mapping[K, V]) -> FrozenMap[K, V]:
+        return FrozenMap({**self._data, **other})
+
+
+def describe(value: object) -> str:
+    """A short ``repr`` of a user's value for an error message."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def closest(name: str, candidates: Iterable[str]) -> str:
+    """A ``; did you mean 'x'?`` suffix naming the closest candidate, or an empty string."""
+    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {matches[0]!r}?" if matches else ""
+
+
+def redact_url(value: str) -> str:
+    """``value`` with any user name and password replaced by ``***``."""
+    parts = urllib.parse.urlsplit(value)
+    if parts.username is None and parts.password is None:
+        return value
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def secret(**kwargs: Any) -> Any:  # noqa: ANN401 - forwards to dataclasses.field
+    """A dataclass field whose value is never shown in ``repr`` or serialized by default."""
+    return dataclasses.field(metadata={SECRET: True}, **kwargs)
+
+
+def url_field(**kwargs: Any) -> Any:  # noqa: ANN401 - forwards to dataclasses.field
+    """A dataclass field holding a URL whose credentials are masked in ``repr``."""
+    return dataclasses.field(metadata={URL: True}, **kwargs)
+
+
+def _where(owner: object, field: str) -> str:
+    name = owner if isinstance(owner, str) else type(owner).__name__
+    return f"{name}.{field}"
+
+
+def expect_str(
+    owner: object, field: str, value: object, *, allow_empty: bool = False
+) -> str:
+    """``value`` if it is a string (non-empty unless ``allow_empty``), else a clear error."""
+    if not isinstance(value, str):
+        msg = f"{_where(owner, field)} must be a str, got {describe(value)} ({type(value).__name__})"
+        raise FieldTypeError(msg)
+    if not allow_empty and not value.strip():
+        msg = f"{_where(owner, field)} must be a non-empty string, got {value!r}"
+        raise FieldValueError(msg)
+    return value
+
+
+def expect_bool(owner: object, field: str, value: object) -> bool:
+    """``value`` if it is a bool, else a clear error."""
+    if not isinstance(value, bool):
+        msg = f"{_where(owner, field)} must be a bool, got {describe(value)} ({type(value).__name__})"
+        raise FieldTypeError(msg)
+    return value
+
+
+def url(owner: object, field: str, value: object) -> str:
+    """``value`` if it is an absolute http(s) or file URL, else a clear error."""
+    text = expect_str(owner, field, value)
+    parts = urllib.parse.urlsplit(text)
+    if parts.scheme not in {"http", "https", "file"} or (parts.scheme != "file" and not parts.netloc):
+        msg = (
+            f"{_where(owner, field)} must be an absolute http(s):// or file:// URL,"
+            f" got {redact_url(text)!r}"
+        )
+        raise FieldValueError(msg)
+    return text.rstrip("/") if parts.path not in {"", "/"} else text
+
+
+def str_tuple(owner: object, field: str, value: object) -> tuple[str, ...]:
+    """A tuple of non-empty strings from a list, tuple, set or frozenset of them."""
+    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
+        msg = (
+            f"{_where(owner, field)} must be a list or tuple of strings,"
+            f" got {describe(value)} ({type(value).__name__})"
+        )
+        raise FieldTypeError(msg)
+    items = cast("Iterable[object]", value)
+    out = tuple(expect_str(owner, f"{field}[{i}]", item) for i, item in enumerate(items))
+    return tuple(sorted(out)) if isinstance(value, set | frozenset) else out
+
+
+def str_map(
+    owner: object,
+    field: str,
+    value: object,
+    *,
+    check_key: Callable[[str], str | None] | None = None,
+    check_value: Callable[[str], str | None] | None = None,
+) -> FrozenMap[str, str]:
+    """A frozen ``str -> str`` mapping; ``check_*`` return an error text or ``None``."""
+    if not isinstance(value, Mapping):
+        msg = (
+            f"{_where(owner, field)} must be a mapping of str to str,"
+            f" got {describe(value)} ({type(value).__name__})"
+        )
+        raise FieldTypeError(msg)
+    result: dict[str, str] = {}
+    for key, item in cast("Mapping[object, object]", value).items():
+        if not isinstance(key, str):
+            msg = f"{_where(owner, field)} keys must be str, got {describe(key)} ({type(key).__name__})"
+            raise FieldTypeError(msg)
+        if not isinstance(item, str):
+            msg = (
+                f"{_where(owner, field)}[{key!r}] must be a str,"
+                f" got {describe(item)} ({type(item).__name__})"
+            )
+            raise FieldTypeError(msg)
+        for check, subject in ((check_key, key), (check_value, item)):
+            problem = check(subject) if check is not None else None
+            if problem is not None:
+                msg = f"{_where(owner, field)}[{key!r}]: {problem}"
+                raise FieldValueError(msg)
+        result[key] = item
+    return FrozenMap(result)
+
+
+_ENV_NAME_PROBLEM = re.compile(r"[=\x00]")
+
+
+def environ_map(owner: object, field: str, value: object) -> FrozenMap[str, str]:
+    """Validate environment variables: names non-empty without ``=`` or NUL, values strings."""
+    if not isinstance(value, Mapping):
+        msg = (
+            f"{_where(owner, field)} must be a mapping of variable names to strings,"
+            f" got {describe(value)} ({type(value).__name__})"
+        )
+        raise EnvironError(msg)
+    result: dict[str, str] = {}
+    for key, item in cast("Mapping[object, object]", value).items():
+        if not isinstance(key, str) or not key or _ENV_NAME_PROBLEM.search(key):
+            msg = (
+                f"{_where(owner, field)}: variable name {describe(key)} is not allowed;"
+                " a name is a non-empty str without '=' or NUL"
+            )
+            raise EnvironError(msg)
+        if not isinstance(item, str) or "\x00" in item:
+            kind = type(item).__name__
+            msg = (
+                f"{_where(owner, field)}[{key!r}] must be a str without NUL,"
+                f" got {describe(item)} ({kind}); convert it with str() if that is what you mean"
+            )
+            raise EnvironError(msg)
+        result[key] = item
+    return FrozenMap(result)
+
+
+class EnvPart:
+    """Base of every configuration class: a ``repr`` that never shows secrets.
+
+    Concrete subclasses are ``@dataclass(frozen=True, kw_only=True, slots=True, repr=False)``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        shown: list[str] = []
+        for f in dataclasses.fields(cast("Any", self)):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.metadata.get(SECRET) and value is not None:
+                text = "'***'"
+            elif f.metadata.get(URL) and isinstance(value, str):
+                text = repr(redact_url(value))
+            elif f.metadata.get(URL) and isinstance(value, tuple):
+                items = cast("tuple[object, ...]", value)
+                text = repr(tuple(redact_url(v) if isinstance(v, str) else v for v in items))
+            else:
+                text = repr(value)
+            shown.append(f"{f.name}={text}")
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def init_fields(klass: type[object]) -> dict[str, bool]:
+    """Keyword names ``klass(...)`` accepts, each mapped to whether it is required."""
+    if dataclasses.is_dataclass(klass):
+        return {
+            f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            for f in dataclasses.fields(klass)
+            if f.init
+        }
+    params = inspect.signature(klass).parameters.values()
+    return {
+        p.name: p.default is inspect.Parameter.empty
+        for p in params
+        if p.kind in {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD}
+    }
+
+
+def build_part(klass: type[T], fields: Mapping[str, object]) -> T:
+    """``klass(**fields)`` with errors that name the klass, the keyword and the valid ones."""
+    valid = init_fields(klass)
+    unknown = [name for name in fields if name not in valid]
+    if unknown:
+        name = unknown[0]
+        listing = ", ".join(valid) or "none"
+        msg = (
+            f"{klass.__name__} has no field {name!r}{closest(name, valid)}"
+            f" (valid fields: {listing})"
+        )
+        raise UnknownFieldError(msg)
+    missing = [name for name, required in valid.items() if required and name not in fields]
+    if missing:
+        msg = f"{klass.__name__} requires {', '.join(map(repr, missing))}"
+        raise FieldTypeError(msg)
+    return klass(**fields)
+
+
+@overload
+def import_klass(value: str, base: type[T], point: str) -> type[T]: ...
+@overload
+def import_klass(value: type[T], base: type[T], point: str) -> type[T]: ...
+@overload
+def import_klass(value: object, base: type[T], point: str) -> type[T]: ...
+def import_klass(value: object, base: type[T], point: str) -> type[T]:
+    """Check (or import, for a dotted path) a ``klass`` argument against the point's ``base``."""
+    klass: object = value
+    if isinstance(value, str):
+        module_name, _, attr = value.rpartition(".")
+        if not module_name or not attr:
+            msg = f"{point}: klass {value!r} is not a dotted path like 'package.module.Class'"
+            raise KlassError(msg)
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as error:
+            msg = f"{point}: klass {value!r} does not import: module {module_name!r} not found ({error})"
+            raise KlassError(msg) from error
+        try:
+            klass = getattr(module, attr)
+        except AttributeError as error:
+            public = [n for n in dir(module) if not n.startswith("_")]
+            msg = (
+                f"{point}: klass {value!r} does not import: module {module_name!r} has no"
+                f" attribute {attr!r}{closest(attr, public)}"
+            )
+            raise KlassError(msg) from error
+    if not isinstance(klass, type) or not issubclass(klass, base):
+        shown = klass.__qualname__ if isinstance(klass, type) else describe(klass)
+        msg = f"{point}: klass must be a subclass of {base.__module__}.{base.__qualname__}, got {shown}"
+        raise KlassError(msg)
+    if inspect.isabstract(klass):
+        msg = f"{point}: klass {klass.__qualname__} is abstract; pass one of its implementations"
+        raise KlassError(msg)
+    return cast("type[T]", klass)

@@ -1,0 +1,1 @@
+"""The container point: the image an operation runs in."""

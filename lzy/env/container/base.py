@@ -1,0 +1,88 @@
+"""The abstract :class:`Container`, :class:`NoContainer` and their artifact."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+from typing import TYPE_CHECKING, TypeVar
+
+from lzy.env._base import EnvPart, secret
+from lzy.env.provisioning import _decorate
+
+if TYPE_CHECKING:
+    from lzy.core.op import OpLike
+
+__all__ = ["Container", "NoContainer", "PullPolicy", "ResolvedContainer"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_O = TypeVar("_O", bound="OpLike")
+
+
+class PullPolicy(enum.Enum):
+    """When the image is pulled, with the meaning Kubernetes gives ``imagePullPolicy``."""
+
+    #: Pull the image every time a container starts (resolving the tag anew).
+    ALWAYS = "Always"
+    #: Pull only when the image is not already on the machine.
+    IF_NOT_PRESENT = "IfNotPresent"
+    #: Never pull; the image must already be on the machine.
+    NEVER = "Never"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class ResolvedContainer(EnvPart):
+    """The artifact of the container point."""
+
+    #: ``"docker"``, or ``None`` for the platform's default image.
+    container_type: str | None = None
+    #: The full image reference (``registry/path:tag@digest``), or ``None``.
+    image: str | None = None
+    #: The registry host (``docker.io``, ``ghcr.io``, ``localhost:5000``), or ``None``.
+    registry: str | None = None
+    #: When the image is pulled, or ``None`` without an image.
+    pull_policy: PullPolicy | None = None
+    #: The user name to pull with, or ``None`` for anonymous pulls.
+    username: str | None = None
+    #: The password or token to pull with. Never shown or serialized unless asked.
+    password: str | None = secret(default=None)
+
+
+class Container(EnvPart, abc.ABC):
+    """The container point: where an op's process runs. Replaced whole across levels.
+
+    Used as a decorator above ``@op`` it sets the op's container.
+    """
+
+    __slots__ = ()
+
+    @property
+    @abc.abstractmethod
+    def container_type(self) -> str | None:
+        """``"docker"``, or ``None`` when the op runs in the platform's default image."""
+
+    @abc.abstractmethod
+    def resolve(self) -> ResolvedContainer:
+        """The artifact: the image reference, pull policy and credentials."""
+
+    def __call__(self, op: _O, /) -> _O:
+        """Decorate an op: ``op.with_container(self)``."""
+        return _decorate(self, op, lambda o: o.with_container(self))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class NoContainer(Container):
+    """Run in the platform's default image (the local runtime: this machine, as it is)."""
+
+    @property
+    def container_type(self) -> None:
+        """Always ``None``: no container."""
+        return None
+
+    def resolve(self) -> ResolvedContainer:
+        """An artifact with no container."""
+        return ResolvedContainer()

@@ -1,0 +1,464 @@
+"""The whole environment: :class:`Env`, its merge across levels, provenance and artifacts.
+
+The merge rule of each point is :data:`MERGE_RULES`, the one table that decides how levels
+combine. :class:`EffectiveEnv` applies it and remembers where every value came from;
+:meth:`EffectiveEnv.resolve` turns it into a :class:`ResolvedEnv` of artifacts, the only thing
+a runtime needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
+
+from lzy.env._base import (
+    SECRET,
+    URL,
+    EnvPart,
+    FrozenMap,
+    closest,
+    describe,
+    environ_map,
+    redact_url,
+)
+from lzy.env.container.base import Container, NoContainer, ResolvedContainer
+from lzy.env.explorer.base import namespace_of
+from lzy.env.provisioning import Provisioning, Resources, _decorate
+from lzy.env.python.auto import AutoPythonEnv
+from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
+from lzy.exceptions import FieldTypeError, FieldValueError, UnknownPathError
+
+if TYPE_CHECKING:
+    from lzy.core.op import OpLike
+
+__all__ = [
+    "DEFAULT_ENV",
+    "MERGE_RULES",
+    "EffectiveEnv",
+    "Env",
+    "ExplainRow",
+    "Level",
+    "MergeRule",
+    "ResolvedEnv",
+    "render_table",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_O = TypeVar("_O", bound="OpLike")
+_T = TypeVar("_T")
+
+
+class Level(enum.IntEnum):
+    """Where a value was set. A higher level wins over a lower one."""
+
+    #: Not set by the user at any level: the library's default.
+    DEFAULT = 0
+    #: Set on :class:`~lzy.api.v1.Lzy`, for the whole program.
+    LZY = 10
+    #: Set on a workflow.
+    WORKFLOW = 20
+    #: Set on an op.
+    OP = 30
+
+
+class MergeRule(enum.Enum):
+    """How one point combines across levels."""
+
+    #: The highest level that sets the point wins; the point is never merged.
+    REPLACE = "replaced whole"
+    #: Each field comes from the highest level that sets it.
+    FIELDS = "merged field by field"
+    #: Each key comes from the highest level that sets it.
+    KEYS = "merged key by key"
+
+
+#: The merge table: for each point (a field of :class:`Env`), how levels combine. This table
+#: is the only place the rule lives; :class:`EffectiveEnv` and every ``with_*`` method apply it.
+MERGE_RULES: Final[Mapping[str, MergeRule]] = types.MappingProxyType(
+    {
+        "provisioning": MergeRule.FIELDS,
+        "python_env": MergeRule.REPLACE,
+        "container": MergeRule.REPLACE,
+        "environ": MergeRule.KEYS,
+    }
+)
+
+
+def _expect_part(field: str, value: object, base: type[_T]) -> _T | None:
+    if value is None or isinstance(value, base):
+        return value
+    hint = ""
+    if isinstance(value, type):
+        hint = f"; pass an instance such as {value.__name__}(...), not the class"
+    msg = f"Env.{field} must be a {base.__name__} or None, got {describe(value)}{hint}"
+    raise FieldTypeError(msg)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class Env(EnvPart):
+    """The environment of one level: four independent points, each optional.
+
+    A point left ``None`` (or ``environ`` left empty) is inherited from the outer level.
+    Used as a decorator above ``@op`` it replaces the op's whole env.
+    """
+
+    #: The resources: merged field by field across levels.
+    provisioning: Provisioning | None = None
+    #: The Python environment: replaced whole by the highest level that sets it.
+    python_env: PythonEnv | None = None
+    #: The container: replaced whole by the highest level that sets it.
+    container: Container | None = None
+    #: Environment variables: merged key by key across levels.
+    environ: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
+
+    def __post_init__(self) -> None:
+        _expect_part("provisioning", self.provisioning, Provisioning)
+        _expect_part("python_env", self.python_env, PythonEnv)
+        _expect_part("container", self.container, Container)
+        object.__setattr__(self, "environ", environ_map("Env", "environ", self.environ))
+
+    def __call__(self, op: _O, /) -> _O:
+        """Decorate an op: ``op.with_env(self)`` (the op's whole env is replaced)."""
+        return _decorate(self, op, lambda o: o.with_env(self))
+
+    def merged_over(self, outer: Env) -> Env:
+        """This env layered over ``outer`` by :data:`MERGE_RULES` (this one wins)."""
+        changes: dict[str, object] = {}
+        for point, rule in MERGE_RULES.items():
+            inner_value, outer_value = getattr(self, point), getattr(outer, point)
+            changes[point] = _merge(rule, inner_value, outer_value)
+        return Env(**cast("dict[str, Any]", changes))
+
+
+def _merge(rule: MergeRule, inner: object, outer: object) -> object:
+    if rule is MergeRule.REPLACE:
+        return outer if inner is None else inner
+    if rule is MergeRule.FIELDS:
+        if inner is None or outer is None:
+            return outer if inner is None else inner
+        assert isinstance(inner, Provisioning)
+        assert isinstance(outer, Provisioning)
+        return inner.merged_over(outer)
+    assert isinstance(inner, Mapping)
+    assert isinstance(outer, Mapping)
+    return FrozenMap({**cast("Mapping[str, str]", outer), **cast("Mapping[str, str]", inner)})
+
+
+def _default_env() -> Env:
+    return Env(provisioning=Provisioning(), python_env=AutoPythonEnv(), container=NoContainer())
+
+
+#: What applies where no level sets a value: no resource requirements, an
+#: :class:`~lzy.env.python.auto.AutoPythonEnv` for the running interpreter, no container and no
+#: environment variables.
+DEFAULT_ENV: Final = _default_env()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ExplainRow:
+    """One row of :meth:`EffectiveEnv.explain`."""
+
+    #: The dotted path of the value (``"provisioning.cpu_count"``, ``"environ.MODE"``).
+    path: str
+    #: The value, as shown (secrets masked).
+    value: str
+    #: The level the value came from.
+    level: Level
+
+
+def _show(value: object, field: dataclasses.Field[object] | None = None) -> str:
+    if field is not None and field.metadata.get(SECRET):
+        return "None" if value is None else "'***'"
+    if field is not None and field.metadata.get(URL):
+        if isinstance(value, str):
+            return repr(redact_url(value))
+        if isinstance(value, tuple):
+            items = cast("tuple[object, ...]", value)
+            return repr(tuple(redact_url(v) if isinstance(v, str) else v for v in items))
+    if isinstance(value, frozenset):
+        return repr(sorted(cast("frozenset[str]", value)))
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+    if isinstance(value, enum.Enum) and not isinstance(value, Level):
+        return f"{type(value).__name__}.{value.name}" if repr(value).startswith("<") else repr(value)
+    return repr(value)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class EffectiveEnv:
+    """The environment an op runs with, merged across levels, remembering where each value came from.
+
+    Building one is cheap: nothing is explored until :meth:`resolve`.
+    """
+
+    #: The resources, merged field by field.
+    provisioning: Provisioning
+    #: The Python environment of the highest level that sets one.
+    python_env: PythonEnv
+    #: The container of the highest level that sets one.
+    container: Container
+    #: The environment variables, merged key by key.
+    environ: Mapping[str, str]
+    #: The levels that took part, lowest first, with the env each set (``DEFAULT`` included).
+    layers: tuple[tuple[Level, Env], ...]
+    #: The op's function, whose namespace :meth:`resolve` explores; ``None`` for none.
+    function: Callable[..., object] | None = None
+
+    @classmethod
+    def from_layers(
+        cls,
+        layers: Mapping[Level, Env | None] | Iterable[tuple[Level, Env | None]],
+        *,
+        function: Callable[..., object] | None = None,
+    ) -> EffectiveEnv:
+        """Merge ``layers`` (any order; ``DEFAULT_ENV`` is added under them) by :data:`MERGE_RULES`."""
+        items = layers.items() if isinstance(layers, Mapping) else layers
+        ordered = sorted(
+            ((level, env) for level, env in items if env is not None and level is not Level.DEFAULT),
+            key=lambda pair: pair[0],
+        )
+        stack: tuple[tuple[Level, Env], ...] = ((Level.DEFAULT, DEFAULT_ENV), *ordered)
+        merged = DEFAULT_ENV
+        for _, env in stack[1:]:
+            merged = env.merged_over(merged)
+        assert merged.provisioning is not None
+        assert merged.python_env is not None
+        assert merged.container is not None
+        return cls(
+            provisioning=merged.provisioning,
+            python_env=merged.python_env,
+            container=merged.container,
+            environ=merged.environ,
+            layers=stack,
+            function=function,
+        )
+
+    def _point_level(self, point: str) -> Level:
+        rule = MERGE_RULES[point]
+        level = Level.DEFAULT
+        for layer_level, env in self.layers[1:]:
+            value = getattr(env, point)
+            if rule is MergeRule.FIELDS:
+                is_set = value is not None and not cast("Provisioning", value).is_empty
+            elif rule is MergeRule.KEYS:
+                is_set = bool(value)
+            else:
+                is_set = value is not None
+            if is_set:
+                level = layer_level
+        return level
+
+    def _field_level(self, point: str, name: str) -> Level:
+        level = Level.DEFAULT
+        for layer_level, env in self.layers[1:]:
+            value = getattr(env, point)
+            if MERGE_RULES[point] is MergeRule.KEYS:
+                if name in value:
+                    level = layer_level
+            elif value is not None and getattr(value, name) is not None:
+                level = layer_level
+        return level
+
+    def source(self, path: str) -> Level:
+        """The level the value at ``path`` came from.
+
+        ``"provisioning"`` names the highest level that set any of it; ``"provisioning.cpu_count"``
+        the highest that set that field (``DEFAULT`` when none did); a path inside a replaced
+        point (``"python_env.python_version"``) names that point's level; ``"environ.NAME"`` the
+        level that set that variable. Raises :class:`~lzy.exceptions.UnknownPathError` for a path
+        that names nothing.
+        """
+        if not isinstance(path, str):
+            msg = f"source() takes a dotted path string, got {describe(path)}"
+            raise UnknownPathError(msg)
+        point, dot, rest = path.partition(".")
+        if point not in MERGE_RULES:
+            msg = f"unknown path {path!r}: {point!r} is not a point{closest(point, MERGE_RULES)} (points: {', '.join(MERGE_RULES)})"
+            raise UnknownPathError(msg)
+        if not dot:
+            return self._point_level(point)
+        rule = MERGE_RULES[point]
+        if rule is MergeRule.KEYS:
+            if rest not in self.environ:
+                msg = f"unknown path {path!r}: no level sets the environment variable {rest!r}{closest(rest, self.environ)}"
+                raise UnknownPathError(msg)
+            return self._field_level(point, rest)
+        value = getattr(self, point)
+        names = [f.name for f in dataclasses.fields(value)]
+        if rest not in names:
+            msg = (
+                f"unknown path {path!r}: {type(value).__name__} has no field {rest!r}"
+                f"{closest(rest, names)} (fields: {', '.join(names)})"
+            )
+            raise UnknownPathError(msg)
+        if rule is MergeRule.REPLACE:
+            return self._point_level(point)
+        return self._field_level(point, rest)
+
+    def rows(self) -> list[ExplainRow]:
+        """One row per value, with the level it came from, in a stable order."""
+        rows: list[ExplainRow] = []
+        for point, rule in MERGE_RULES.items():
+            value = getattr(self, point)
+            if rule is MergeRule.KEYS:
+                for key in sorted(value):
+                    rows.append(ExplainRow(path=f"{point}.{key}", value=repr(value[key]), level=self.source(f"{point}.{key}")))
+                if not value:
+                    rows.append(ExplainRow(path=point, value="{}", level=Level.DEFAULT))
+                continue
+            if rule is MergeRule.REPLACE:
+                rows.append(ExplainRow(path=point, value=type(value).__name__, level=self.source(point)))
+            for field in dataclasses.fields(value):
+                field_value = getattr(value, field.name)
+                rows.append(
+                    ExplainRow(
+                        path=f"{point}.{field.name}",
+                        value=_show(field_value, cast("dataclasses.Field[object]", field)),
+                        level=self.source(f"{point}.{field.name}"),
+                    )
+                )
+        return rows
+
+    def explain(self) -> str:
+        """A table with one row per value: its path, its value and the level it came from."""
+        return render_table(("path", "value", "level"), [(r.path, r.value, r.level.name) for r in self.rows()])
+
+    def resolve(self, namespace: Mapping[str, object] | None = None) -> ResolvedEnv:
+        """Turn every point into its artifact; the Python env explores here.
+
+        ``namespace`` defaults to the namespace of the op's function (its referenced globals,
+        closure and defaults).
+        """
+        if namespace is None:
+            namespace = namespace_of(self.function) if self.function is not None else {}
+        return ResolvedEnv(
+            provisioning=self.provisioning.requirements(),
+            python_env=self.python_env.resolve(namespace),
+            container=self.container.resolve(),
+            environ=self.environ,
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class ResolvedEnv(EnvPart):
+    """The artifacts of every point: all a runtime needs to run an op."""
+
+    #: The version of the dictionary layout written by :meth:`to_dict`.
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    #: The resource requirements.
+    provisioning: Resources
+    #: The Python environment to provide.
+    python_env: ResolvedPythonEnv
+    #: The container to run in.
+    container: ResolvedContainer
+    #: The environment variables to set.
+    environ: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "environ", environ_map("ResolvedEnv", "environ", self.environ))
+
+    def explain(self) -> str:
+        """Why each package and local module of the Python env was chosen."""
+        return self.python_env.explain()
+
+    def to_dict(self, *, include_secrets: bool = False) -> dict[str, Any]:
+        """A JSON-ready dictionary with ``schema_version``.
+
+        Secrets (passwords, credentials inside URLs) are left out unless ``include_secrets``.
+        """
+        data = cast("dict[str, Any]", _dump(self, include_secrets=include_secrets))
+        return {"schema_version": self.SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ResolvedEnv:
+        """Rebuild a resolved env from :meth:`to_dict`'s output (checks ``schema_version``)."""
+        version = data.get("schema_version")
+        if version != cls.SCHEMA_VERSION:
+            msg = f"ResolvedEnv.from_dict: schema_version {describe(version)} is not supported (this lzy reads {cls.SCHEMA_VERSION})"
+            raise FieldValueError(msg)
+        body = {k: v for k, v in data.items() if k != "schema_version"}
+        return _load(cls, body, "ResolvedEnv")
+
+    def to_json(self, *, include_secrets: bool = False) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(include_secrets=include_secrets), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> ResolvedEnv:
+        """The inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))
+
+
+def _dump(value: object, *, include_secrets: bool) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, object] = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if field.metadata.get(SECRET) and not include_secrets:
+                item = None
+            elif field.metadata.get(URL) and not include_secrets:
+                if isinstance(item, str):
+                    item = redact_url(item)
+                elif isinstance(item, tuple):
+                    item = tuple(redact_url(v) if isinstance(v, str) else v for v in cast("tuple[object, ...]", item))
+            out[field.name] = _dump(item, include_secrets=include_secrets)
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): _dump(v, include_secrets=include_secrets) for k, v in cast("Mapping[object, object]", value).items()}
+    if isinstance(value, tuple | list):
+        return [_dump(v, include_secrets=include_secrets) for v in cast("Sequence[object]", value)]
+    return value
+
+
+def _load(tp: Any, data: object, where: str) -> Any:  # noqa: ANN401 - walks arbitrary annotations
+    origin = typing.get_origin(tp)
+    if origin in {typing.Union, types.UnionType}:
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return _load(non_none[0], data, where)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(data, Mapping):
+            msg = f"{where} must be an object, got {describe(data)}"
+            raise FieldTypeError(msg)
+        mapping = cast("Mapping[str, object]", data)
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp) if f.init}
+        unknown = set(mapping) - names
+        if unknown:
+            msg = f"{where} has unknown keys {sorted(unknown)} (known: {sorted(names)})"
+            raise FieldValueError(msg)
+        kwargs = {name: _load(hints[name], item, f"{where}.{name}") for name, item in mapping.items()}
+        return tp(**kwargs)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(data)
+    if origin is tuple:
+        item_type = typing.get_args(tp)[0]
+        return tuple(_load(item_type, v, f"{where}[]") for v in cast("Sequence[object]", data))
+    if origin in {FrozenMap, Mapping, dict} or tp in {FrozenMap, Mapping}:
+        return FrozenMap(cast("Mapping[str, str]", data))
+    if tp is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    return data
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Rows of text as an aligned plain-text table with a header line."""
+    table = [tuple(headers), *(tuple(r) for r in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

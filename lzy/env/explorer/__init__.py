@@ -1,0 +1,1 @@
+"""Explorers: find which distributions and local modules an operation's code needs."""

@@ -1,0 +1,119 @@
+"""The explorer interface: what an op's namespace needs, and why.
+
+An :class:`EnvExplorer` is closed over its settings (index URLs, exclusions, target platform);
+:class:`~lzy.env.python.auto.AutoPythonEnv` builds one through a factory whose parameters it
+inspects, so a custom explorer can take exactly the settings it needs.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import enum
+import inspect
+from collections.abc import Callable, Mapping
+
+from lzy.env._base import FrozenMap
+
+__all__ = [
+    "Classification",
+    "EnvExplorer",
+    "Exploration",
+    "PackageDecision",
+    "namespace_of",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class Classification(enum.Enum):
+    """How an explorer classified one distribution or module."""
+
+    #: Installed on the remote side from the package index, at the pinned version.
+    PYPI = "pypi"
+    #: Shipped with the op as a local module path.
+    LOCAL = "local"
+    #: Left out because the user excluded it.
+    EXCLUDED = "excluded"
+    #: Forced by the user through ``additional_pypi_packages``.
+    ADDITIONAL = "additional"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class PackageDecision:
+    """One line of an exploration's explanation."""
+
+    #: The distribution name, or the module name for code that belongs to no distribution.
+    name: str
+    #: The exact version pinned, or ``None`` for local code.
+    version: str | None = None
+    #: How it was classified.
+    classification: Classification
+    #: Why, in one sentence a user can act on.
+    reason: str
+    #: Local paths shipped for it (empty for index packages).
+    paths: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Exploration:
+    """What an explorer found for one namespace."""
+
+    #: Distributions to install from the index: name -> exact version.
+    pypi_packages: FrozenMap[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
+    #: Paths of local modules and packages to ship with the op.
+    local_module_paths: tuple[str, ...] = ()
+    #: One decision per distribution or local module, with its reason.
+    decisions: tuple[PackageDecision, ...] = ()
+
+
+class EnvExplorer(abc.ABC):
+    """Finds the distributions and local modules a namespace needs."""
+
+    @abc.abstractmethod
+    def explore(self, namespace: Mapping[str, object]) -> Exploration:
+        """Explore ``namespace`` (names bound to objects) and the modules it uses, transitively."""
+
+
+#: A callable that builds an explorer; its parameter names choose which settings it receives.
+ExplorerFactory = Callable[..., EnvExplorer]
+
+
+def namespace_of(function: Callable[..., object]) -> dict[str, object]:
+    """The names an op's function can reach: the globals it references, its closure, its defaults.
+
+    Only globals the code actually names (including in nested functions) are taken, so a module
+    that merely sits in the same file as the op does not drag in its imports.
+    """
+    target = inspect.unwrap(function)
+    namespace: dict[str, object] = {}
+    code = getattr(target, "__code__", None)
+    module_globals: Mapping[str, object] = getattr(target, "__globals__", {})
+    if code is not None:
+        for name in _referenced_names(code):
+            if name in module_globals:
+                namespace[name] = module_globals[name]
+    closure = inspect.getclosurevars(target) if code is not None else None
+    if closure is not None:
+        namespace.update(closure.nonlocals)
+    for index, value in enumerate(getattr(target, "__defaults__", None) or ()):
+        namespace[f"<default {index}>"] = value
+    for name, value in (getattr(target, "__kwdefaults__", None) or {}).items():
+        namespace[f"<default {name}>"] = value
+    module = inspect.getmodule(target)
+    if module is not None:
+        # A function pickled by reference needs its module on the other side.
+        namespace.setdefault("<module>", module)
+    return namespace
+
+
+def _referenced_names(code: object) -> set[str]:
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.update(getattr(current, "co_names", ()))
+        stack.extend(c for c in getattr(current, "co_consts", ()) if inspect.iscode(c))
+    return names

@@ -1,0 +1,137 @@
+"""The ``with_*`` methods shared by every owner of an environment (``Lzy``, workflows, ops).
+
+Each method returns a *new* owner; the original is unchanged. Successive calls follow the merge
+table (:data:`~lzy.env.environment.MERGE_RULES`): ``with_provisioning`` merges fields,
+``with_python_env`` and ``with_container`` replace, ``with_environ`` merges keys.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from typing import Self, TypeVar
+
+
+from lzy.env._base import build_part, describe, import_klass
+from lzy.env.container.base import Container
+from lzy.env.container.docker import DockerContainer
+from lzy.env.environment import Env
+from lzy.env.provisioning import Provisioning
+from lzy.env.python.auto import AutoPythonEnv
+from lzy.env.python.base import PythonEnv
+from lzy.exceptions import ConfigurationError, FieldTypeError
+
+__all__ = ["EnvOwner"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_P = TypeVar("_P")
+
+
+def _point(
+    method: str,
+    instance: object,
+    klass: object,
+    fields: Mapping[str, object],
+    base: type[_P],
+) -> _P:
+    """The point object a ``with_*`` call describes: the instance, or ``klass(**fields)``."""
+    if instance is not None:
+        if isinstance(instance, type):
+            msg = (
+                f"{method}() got the class {instance.__qualname__} positionally;"
+                f" pass klass={instance.__qualname__} with its fields as keywords, or an instance"
+            )
+            raise FieldTypeError(msg)
+        if not isinstance(instance, base):
+            msg = f"{method}() takes a {base.__name__} instance, got {describe(instance)}"
+            raise FieldTypeError(msg)
+        if fields:
+            msg = (
+                f"{method}() got both an instance and keywords ({', '.join(fields)});"
+                " pass either an instance or klass= with keywords"
+            )
+            raise ConfigurationError(msg)
+        return instance
+    return build_part(import_klass(klass, base, f"{method}()"), fields)
+
+
+class EnvOwner(abc.ABC):
+    """Something that has an :class:`~lzy.env.environment.Env` and ``with_*`` methods to change it."""
+
+    __slots__ = ()
+
+    @property
+    @abc.abstractmethod
+    def env(self) -> Env:
+        """The environment set at this level."""
+
+    @abc.abstractmethod
+    def _with_env(self, env: Env) -> Self:
+        """A copy of this owner with ``env`` as its environment."""
+
+    def with_provisioning(
+        self,
+        provisioning: Provisioning | None = None,
+        /,
+        klass: type[Provisioning] | str = Provisioning,
+        **fields: object,
+    ) -> Self:
+        """A copy with provisioning fields set; they merge with those set before."""
+        new = _point("with_provisioning", provisioning, klass, fields, Provisioning)
+        return self._with_env(Env(provisioning=new).merged_over(self.env))
+
+    def with_python_env(
+        self,
+        python_env: PythonEnv | None = None,
+        /,
+        klass: type[PythonEnv] | str = AutoPythonEnv,
+        **fields: object,
+    ) -> Self:
+        """A copy with this Python env; it replaces one set before."""
+        new = _point("with_python_env", python_env, klass, fields, PythonEnv)
+        return self._with_env(Env(python_env=new).merged_over(self.env))
+
+    def with_container(
+        self,
+        container: Container | None = None,
+        /,
+        klass: type[Container] | str = DockerContainer,
+        **fields: object,
+    ) -> Self:
+        """A copy with this container; it replaces one set before."""
+        new = _point("with_container", container, klass, fields, Container)
+        return self._with_env(Env(container=new).merged_over(self.env))
+
+    def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:
+        """A copy with these environment variables; they merge with those set before."""
+        if mapping is not None and not isinstance(mapping, Mapping):
+            msg = f"with_environ() takes a mapping of names to strings, got {describe(mapping)}"
+            raise FieldTypeError(msg)
+        merged = {**(mapping or {}), **variables}
+        return self._with_env(Env(environ=merged).merged_over(self.env))
+
+    def with_env(
+        self,
+        env: Env | None = None,
+        *,
+        provisioning: Provisioning | None = None,
+        python_env: PythonEnv | None = None,
+        container: Container | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy whose env is ``env`` (replaced whole); the keywords then act like the ``with_*`` methods."""
+        if env is not None and not isinstance(env, Env):
+            msg = f"with_env() takes an Env, got {describe(env)}"
+            raise FieldTypeError(msg)
+        base = env if env is not None else self.env
+        layer = Env(
+            provisioning=provisioning,
+            python_env=python_env,
+            container=container,
+            environ=environ if environ is not None else {},
+        )
+        return self._with_env(layer.merged_over(base))

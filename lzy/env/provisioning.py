@@ -1,0 +1,261 @@
+"""Resources an operation needs: the ``provisioning`` point.
+
+:class:`Provisioning` is merged field by field across levels: each field comes from the highest
+level that sets it. ``None`` means "not set here, inherit"; :data:`ANY` means "no requirement",
+which lifts a requirement made at an outer level.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Final, TypeVar
+
+from lzy.env._base import EnvPart, describe
+from lzy.exceptions import FieldTypeError, FieldValueError, NotAnOpError, ProvisioningError
+
+if TYPE_CHECKING:
+    from lzy.core.op import OpLike
+
+__all__ = ["ANY", "AnyValue", "MachineSpec", "Provisioning", "Resources"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_O = TypeVar("_O", bound="OpLike")
+
+
+class AnyValue(enum.Enum):
+    """The type of :data:`ANY`: a single-member enum, so checkers narrow it with ``is``."""
+
+    #: See :data:`ANY`.
+    ANY = "ANY"
+
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+#: "Any value is fine": set on a :class:`Provisioning` field to lift a requirement that an outer
+#: level (a workflow or :class:`~lzy.api.v1.Lzy`) made. Unlike ``None``, it counts as set.
+ANY: Final = AnyValue.ANY
+
+
+def _positive_int(field: str, value: object) -> int | AnyValue | None:
+    if value is None or value is ANY:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = (
+            f"Provisioning.{field} must be an int, ANY or None,"
+            f" got {describe(value)} ({type(value).__name__})"
+        )
+        raise FieldTypeError(msg)
+    if value < 0 or (value == 0 and field != "gpu_count"):
+        allowed = "a non-negative int" if field == "gpu_count" else "a positive int"
+        msg = f"Provisioning.{field} must be {allowed}, got {value}"
+        raise FieldValueError(msg)
+    return value
+
+
+def _positive_float(field: str, value: object) -> float | AnyValue | None:
+    if value is None or value is ANY:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = (
+            f"Provisioning.{field} must be a number, ANY or None,"
+            f" got {describe(value)} ({type(value).__name__})"
+        )
+        raise FieldTypeError(msg)
+    if not value > 0 or value == float("inf"):
+        msg = f"Provisioning.{field} must be a positive finite number, got {value}"
+        raise FieldValueError(msg)
+    return value
+
+
+def _name(field: str, value: object) -> str | AnyValue | None:
+    if value is None or value is ANY:
+        return value
+    if not isinstance(value, str):
+        msg = (
+            f"Provisioning.{field} must be a str, ANY or None,"
+            f" got {describe(value)} ({type(value).__name__})"
+        )
+        raise FieldTypeError(msg)
+    if not value.strip():
+        msg = f"Provisioning.{field} must be a non-empty string, got {value!r}"
+        raise FieldValueError(msg)
+    return value
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class MachineSpec:
+    """A kind of machine a runtime can offer; :meth:`Provisioning.resolve` chooses among them."""
+
+    #: A name for the kind of machine, shown in messages (``"s-4"``, ``"this machine"``).
+    name: str
+    #: The CPU architecture or model, compared with :attr:`Provisioning.cpu_type`.
+    cpu_type: str
+    #: The number of CPU cores.
+    cpu_count: int
+    #: The GPU model, or ``None`` when the machine has no GPU.
+    gpu_type: str | None = None
+    #: The number of GPUs.
+    gpu_count: int = 0
+    #: The memory in GiB.
+    ram_size_gb: float
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class Resources:
+    """The artifact of the provisioning point: requirements with inheritance settled.
+
+    ``None`` here means "no requirement" (the field was unset everywhere, or :data:`ANY`).
+    """
+
+    #: The CPU type required, or ``None`` for any.
+    cpu_type: str | None = None
+    #: The minimum number of CPU cores, or ``None`` for any.
+    cpu_count: int | None = None
+    #: The GPU model required, or ``None`` for any (including none at all).
+    gpu_type: str | None = None
+    #: The number of GPUs required, or ``None`` for any (including none at all).
+    gpu_count: int | None = None
+    #: The minimum memory in GiB, or ``None`` for any.
+    ram_size_gb: float | None = None
+
+    def shortfalls(self, machine: MachineSpec) -> list[str]:
+        """What ``machine`` lacks to satisfy these requirements; empty when it satisfies them."""
+        lacks: list[str] = []
+        if self.cpu_type is not None and self.cpu_type != machine.cpu_type:
+            lacks.append(f"cpu_type {self.cpu_type!r} (it has {machine.cpu_type!r})")
+        if self.cpu_count is not None and self.cpu_count > machine.cpu_count:
+            lacks.append(f"cpu_count {self.cpu_count} (it has {machine.cpu_count})")
+        if self.ram_size_gb is not None and self.ram_size_gb > machine.ram_size_gb:
+            lacks.append(f"ram_size_gb {self.ram_size_gb:g} (it has {machine.ram_size_gb:g})")
+        if self.gpu_count is not None and self.gpu_count > machine.gpu_count:
+            lacks.append(f"gpu_count {self.gpu_count} (it has {machine.gpu_count})")
+        wants_gpu = self.gpu_count is None or self.gpu_count > 0
+        if self.gpu_type is not None and wants_gpu and self.gpu_type != machine.gpu_type:
+            lacks.append(f"gpu_type {self.gpu_type!r} (it has {machine.gpu_type!r})")
+        return lacks
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class Provisioning(EnvPart):
+    """The resources an operation needs; every field may be unset, set, or :data:`ANY`.
+
+    Used as a decorator above ``@op`` it sets the op's provisioning::
+
+        @Provisioning(cpu_count=2)
+        @op
+        def work() -> int: ...
+    """
+
+    #: The CPU architecture or model to run on (for example ``"x86_64"``).
+    #: ``None`` inherits from the outer level; :data:`ANY` accepts any CPU.
+    cpu_type: str | AnyValue | None = None
+    #: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum.
+    cpu_count: int | AnyValue | None = None
+    #: The GPU model (for example ``"A100"``). ``None`` inherits; :data:`ANY` accepts any model.
+    #: Setting it without :attr:`gpu_count` asks for one GPU of that model.
+    gpu_type: str | AnyValue | None = None
+    #: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`.
+    #: ``None`` inherits; :data:`ANY` lifts an outer requirement.
+    gpu_count: int | AnyValue | None = None
+    #: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum.
+    ram_size_gb: float | AnyValue | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cpu_type", _name("cpu_type", self.cpu_type))
+        object.__setattr__(self, "cpu_count", _positive_int("cpu_count", self.cpu_count))
+        object.__setattr__(self, "gpu_type", _name("gpu_type", self.gpu_type))
+        object.__setattr__(self, "gpu_count", _positive_int("gpu_count", self.gpu_count))
+        object.__setattr__(self, "ram_size_gb", _positive_float("ram_size_gb", self.ram_size_gb))
+
+    def __call__(self, op: _O, /) -> _O:
+        """Decorate an op: ``op.with_provisioning(self)``."""
+        return _decorate(self, op, lambda o: o.with_provisioning(self))
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no field is set (every field ``None``)."""
+        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+
+    def set_fields(self) -> dict[str, object]:
+        """The fields that are set (not ``None``), in declaration order."""
+        return {
+            f.name: value
+            for f in dataclasses.fields(self)
+            if (value := getattr(self, f.name)) is not None
+        }
+
+    def merged_over(self, outer: Provisioning) -> Provisioning:
+        """A provisioning with this one's set fields over ``outer``'s (this one wins)."""
+        return dataclasses.replace(outer, **self.set_fields())
+
+    def requirements(self) -> Resources:
+        """The artifact: :data:`ANY` and unset become "no requirement"; checked for consistency."""
+
+        def plain(value: object) -> object:
+            return None if value is ANY else value
+
+        cpu_type = plain(self.cpu_type)
+        cpu_count = plain(self.cpu_count)
+        gpu_type = plain(self.gpu_type)
+        gpu_count = plain(self.gpu_count)
+        ram = plain(self.ram_size_gb)
+        if gpu_type is not None and gpu_count is None:
+            gpu_count = 1
+        if isinstance(gpu_count, int) and gpu_count > 0 and self.gpu_type is None:
+            msg = (
+                f"Provisioning asks for gpu_count={gpu_count} without a gpu_type;"
+                " set gpu_type (a model such as 'A100', or ANY for any model)"
+            )
+            raise ProvisioningError(msg)
+        assert cpu_type is None or isinstance(cpu_type, str)
+        assert cpu_count is None or isinstance(cpu_count, int)
+        assert gpu_type is None or isinstance(gpu_type, str)
+        assert gpu_count is None or isinstance(gpu_count, int)
+        assert ram is None or isinstance(ram, int | float)
+        return Resources(
+            cpu_type=cpu_type,
+            cpu_count=cpu_count,
+            gpu_type=gpu_type,
+            gpu_count=gpu_count,
+            ram_size_gb=ram,
+        )
+
+    def resolve(self, machines: Iterable[MachineSpec]) -> MachineSpec:
+        """The smallest of ``machines`` that satisfies this provisioning.
+
+        Smallest means fewest GPUs, then fewest cores, then least memory. Raises
+        :class:`~lzy.exceptions.ProvisioningError` listing what each machine lacks when none
+        satisfies it.
+        """
+        wanted = self.requirements()
+        candidates: Sequence[MachineSpec] = list(machines)
+        fitting = [m for m in candidates if not wanted.shortfalls(m)]
+        if fitting:
+            return min(fitting, key=lambda m: (m.gpu_count, m.cpu_count, m.ram_size_gb, m.name))
+        if not candidates:
+            msg = "no machine specs to choose from"
+            raise ProvisioningError(msg)
+        reasons = "; ".join(f"{m.name} lacks {', '.join(wanted.shortfalls(m))}" for m in candidates)
+        msg = f"no machine satisfies {self!r}: {reasons}"
+        raise ProvisioningError(msg)
+
+
+def _decorate(part: object, op: _O, apply: Callable[[_O], _O]) -> _O:
+    """Apply an environment decorator to an op, or explain why ``op`` is not one."""
+    from lzy.core.op import is_op_like  # noqa: PLC0415 - the op module imports this one
+
+    if not is_op_like(op):
+        shown = getattr(op, "__qualname__", None) or describe(op)
+        msg = (
+            f"@{type(part).__name__}(...) decorates an op, but got {shown};"
+            " put it above @op (for example: @Provisioning(cpu_count=2) then @op on the next line)"
+        )
+        raise NotAnOpError(msg)
+    return apply(op)

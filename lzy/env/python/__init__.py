@@ -1,0 +1,1 @@
+"""The Python environment point: which interpreter, packages and local modules an op needs."""

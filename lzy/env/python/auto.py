@@ -1,0 +1,192 @@
+""":class:`AutoPythonEnv`: find the packages and local modules an op needs by exploring its code."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import threading
+from collections.abc import Collection, Mapping, Sequence
+from typing import Final
+
+from lzy.env._base import FrozenMap, describe, expect_bool, expect_str, str_tuple, url, url_field
+from lzy.env.explorer.auto import AutoEnvExplorer
+from lzy.env.explorer.base import (
+    Classification,
+    EnvExplorer,
+    ExplorerFactory,
+    PackageDecision,
+)
+from lzy.env.python.base import (
+    PythonEnv,
+    ResolvedPythonEnv,
+    check_python_version,
+    package_map,
+    package_names,
+    running_python_version,
+)
+from lzy.exceptions import ConfigurationError, FieldTypeError
+
+__all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoPythonEnv"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+#: The package index used when none is given.
+DEFAULT_INDEX_URL: Final = "https://pypi.org/simple"
+#: The platform whose wheels the remote side can install (a ``packaging.tags`` platform tag).
+DEFAULT_TARGET_PLATFORM: Final = "manylinux_2_28_x86_64"
+
+_EXPLORERS: dict[tuple[object, ...], EnvExplorer] = {}
+_EXPLORERS_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class AutoPythonEnv(PythonEnv):
+    """Explore the op's code and pin what it uses: the default Python env.
+
+    Starting from the op function's globals, closure and defaults, the explorer follows the
+    modules they use; installed distributions become ``pypi_packages`` pinned to their installed
+    versions, and code of no distribution (or installed in editable mode) is shipped as local
+    module paths.
+    """
+
+    #: The Python version to run remotely, ``"3.11"`` or ``"3.11.7"``; defaults to the
+    #: running interpreter's ``major.minor``.
+    python_version: str = dataclasses.field(default_factory=running_python_version)
+    #: The package index (PEP 503/691 simple API) that found packages are installed from.
+    pypi_index_url: str = url_field(default=DEFAULT_INDEX_URL)
+    #: Further indexes searched after :attr:`pypi_index_url`.
+    extra_index_urls: Sequence[str] = url_field(default=())
+    #: Packages to install whatever the exploration finds: name -> exact version. They are
+    #: forced as index packages and excluded from exploration.
+    additional_pypi_packages: Mapping[str, str] = dataclasses.field(
+        default_factory=FrozenMap[str, str]
+    )
+    #: Distribution names the explorer must leave out (neither installed nor shipped).
+    exclude_packages: Collection[str] = frozenset()
+    #: The wheel platform tag of the remote machines, used to check that a package has a
+    #: usable file on the index.
+    target_platform: str = DEFAULT_TARGET_PLATFORM
+    #: Builds the explorer. Its parameter names choose which of this env's settings it gets:
+    #: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``,
+    #: ``python_version``, ``target_platform``, ``raise_on_binaries``,
+    #: ``treat_editables_as_locals``.
+    explorer: ExplorerFactory = AutoEnvExplorer
+    #: Whether a local module with compiled code (which cannot run on another platform) is an
+    #: error; when ``False`` it is shipped with a warning.
+    raise_on_binaries: bool = True
+    #: Whether distributions installed in editable mode are shipped as local code rather than
+    #: installed from the index.
+    treat_editables_as_locals: bool = True
+
+    def __post_init__(self) -> None:
+        name = type(self).__name__
+        set_ = object.__setattr__
+        set_(self, "python_version", check_python_version(name, self.python_version))
+        set_(self, "pypi_index_url", url(name, "pypi_index_url", self.pypi_index_url))
+        extra = _url_tuple(name, "extra_index_urls", self.extra_index_urls)
+        set_(self, "extra_index_urls", extra)
+        additional = package_map(name, "additional_pypi_packages", self.additional_pypi_packages)
+        set_(self, "additional_pypi_packages", additional)
+        set_(self, "exclude_packages", package_names(name, "exclude_packages", self.exclude_packages))
+        set_(self, "target_platform", expect_str(self, "target_platform", self.target_platform))
+        if not callable(self.explorer):
+            msg = f"{name}.explorer must be a callable that returns an EnvExplorer, got {describe(self.explorer)}"
+            raise FieldTypeError(msg)
+        set_(self, "raise_on_binaries", expect_bool(self, "raise_on_binaries", self.raise_on_binaries))
+        set_(
+            self,
+            "treat_editables_as_locals",
+            expect_bool(self, "treat_editables_as_locals", self.treat_editables_as_locals),
+        )
+
+    def explorer_settings(self) -> dict[str, object]:
+        """Every setting an explorer factory may ask for, by parameter name."""
+        excluded = frozenset(self.exclude_packages) | frozenset(self.additional_pypi_packages)
+        return {
+            "pypi_index_url": self.pypi_index_url,
+            "extra_index_urls": tuple(self.extra_index_urls),
+            "exclude_packages": excluded,
+            "python_version": self.python_version,
+            "target_platform": self.target_platform,
+            "raise_on_binaries": self.raise_on_binaries,
+            "treat_editables_as_locals": self.treat_editables_as_locals,
+        }
+
+    def make_explorer(self) -> EnvExplorer:
+        """The explorer for these settings (one instance per process and settings)."""
+        return make_explorer(self.explorer, self.explorer_settings(), owner=type(self).__name__)
+
+    def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:
+        """Explore ``namespace`` and pin what it needs, plus :attr:`additional_pypi_packages`."""
+        found = self.make_explorer().explore(namespace)
+        packages = dict(found.pypi_packages)
+        decisions = list(found.decisions)
+        for package, version in self.additional_pypi_packages.items():
+            packages[package] = version
+            decisions.append(
+                PackageDecision(
+                    name=package,
+                    version=version,
+                    classification=Classification.ADDITIONAL,
+                    reason="listed in additional_pypi_packages",
+                )
+            )
+        return ResolvedPythonEnv(
+            install=True,
+            python_version=self.python_version,
+            pypi_index_url=self.pypi_index_url,
+            extra_index_urls=tuple(self.extra_index_urls),
+            pypi_packages=FrozenMap(sorted(packages.items())),
+            local_module_paths=found.local_module_paths,
+            decisions=tuple(decisions),
+        )
+
+
+def _url_tuple(owner: str, field: str, value: object) -> tuple[str, ...]:
+    return tuple(url(owner, f"{field}[{i}]", item) for i, item in enumerate(str_tuple(owner, field, value)))
+
+
+def make_explorer(
+    factory: ExplorerFactory, settings: Mapping[str, object], *, owner: str
+) -> EnvExplorer:
+    """Call ``factory`` with the settings its parameters name; cached per process."""
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError) as error:
+        msg = f"{owner}.explorer {describe(factory)} has no inspectable signature"
+        raise ConfigurationError(msg) from error
+    kwargs: dict[str, object] = {}
+    takes_everything = False
+    for parameter in signature.parameters.values():
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            takes_everything = True
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        elif parameter.name in settings:
+            if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+                msg = f"{owner}.explorer parameter {parameter.name!r} must accept a keyword"
+                raise ConfigurationError(msg)
+            kwargs[parameter.name] = settings[parameter.name]
+        elif parameter.default is inspect.Parameter.empty:
+            msg = (
+                f"{owner}.explorer {getattr(factory, '__qualname__', factory)!r} requires parameter"
+                f" {parameter.name!r}, which is not a setting it can be given;"
+                f" available: {', '.join(settings)}"
+            )
+            raise ConfigurationError(msg)
+    if takes_everything:
+        kwargs = dict(settings)
+    key = (factory, *sorted(kwargs.items(), key=lambda item: item[0]))
+    with _EXPLORERS_LOCK:
+        cached = _EXPLORERS.get(key)
+    if cached is not None:
+        return cached
+    explorer = factory(**kwargs)
+    if not isinstance(explorer, EnvExplorer):
+        msg = f"{owner}.explorer returned {describe(explorer)}, which is not an EnvExplorer"
+        raise ConfigurationError(msg)
+    with _EXPLORERS_LOCK:
+        return _EXPLORERS.setdefault(key, explorer)

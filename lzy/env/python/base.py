@@ -1,0 +1,160 @@
+"""The abstract :class:`PythonEnv` and its artifact, :class:`ResolvedPythonEnv`."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import re
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar
+
+from packaging.utils import InvalidName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from lzy.env._base import EnvPart, FrozenMap, describe, str_map, str_tuple, url_field
+from lzy.env.explorer.base import PackageDecision
+from lzy.env.provisioning import _decorate
+from lzy.exceptions import FieldTypeError, FieldValueError
+
+if TYPE_CHECKING:
+    from lzy.core.op import OpLike
+
+__all__ = [
+    "PythonEnv",
+    "ResolvedPythonEnv",
+    "check_python_version",
+    "package_map",
+    "package_names",
+    "python_version_matches",
+    "running_python_version",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_O = TypeVar("_O", bound="OpLike")
+_VERSION = re.compile(r"\d+(\.\d+){0,2}")
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
+
+def running_python_version() -> str:
+    """``major.minor`` of the running interpreter (the default target of a Python env)."""
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def python_version_matches(wanted: str, actual: str) -> bool:
+    """Whether ``actual`` matches ``wanted`` to the precision ``wanted`` gives (``3.11`` ~ 3.11.x)."""
+    want = wanted.split(".")
+    return actual.split(".")[: len(want)] == want
+
+
+def check_python_version(owner: str, value: object) -> str:
+    """A ``"3"``, ``"3.11"`` or ``"3.11.7"`` string, or a clear error."""
+    msg = (
+        f"{owner}.python_version must be a version string like '3.11' or '3.11.7',"
+        f" got {describe(value)}"
+    )
+    if not isinstance(value, str):
+        raise FieldTypeError(msg + f" ({type(value).__name__})")
+    if not _VERSION.fullmatch(value):
+        raise FieldValueError(msg)
+    return value
+
+
+def _check_name(name: str) -> str | None:
+    if not _NAME.match(name):
+        return f"{name!r} is not a valid distribution name"
+    try:
+        canonicalize_name(name, validate=True)
+    except InvalidName:
+        return f"{name!r} is not a valid distribution name"
+    return None
+
+
+def _check_version(version: str) -> str | None:
+    try:
+        Version(version)
+    except InvalidVersion:
+        return f"{version!r} is not an exact version (PEP 440), such as '2.1.0'"
+    return None
+
+
+def package_map(owner: str, field: str, value: object) -> FrozenMap[str, str]:
+    """A ``name -> exact version`` mapping with valid names and PEP 440 versions."""
+    return str_map(owner, field, value, check_key=_check_name, check_value=_check_version)
+
+
+def package_names(owner: str, field: str, value: object) -> frozenset[str]:
+    """A set of valid distribution names, from any collection of strings."""
+    names = str_tuple(owner, field, value)
+    for name in names:
+        problem = _check_name(name)
+        if problem is not None:
+            msg = f"{owner}.{field}: {problem}"
+            raise FieldValueError(msg)
+    return frozenset(names)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class ResolvedPythonEnv(EnvPart):
+    """The artifact of the Python point: exactly what the remote side must provide."""
+
+    #: Whether the remote side builds a Python environment (``python_version`` plus
+    #: ``pypi_packages``); ``False`` uses the container's Python as it is.
+    install: bool = True
+    #: The Python version to run, matched to the precision given; ``None`` for "as it is".
+    python_version: str | None
+    #: The package index that ``pypi_packages`` are installed from; ``None`` for the default.
+    pypi_index_url: str | None = url_field(default=None)
+    #: Further indexes searched after :attr:`pypi_index_url`.
+    extra_index_urls: tuple[str, ...] = url_field(default=())
+    #: Distributions to install: name -> exact version.
+    pypi_packages: FrozenMap[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
+    #: Local modules and packages shipped with the op (absolute paths).
+    local_module_paths: tuple[str, ...] = ()
+    #: Why each package and module was chosen (empty when nothing was explored).
+    decisions: tuple[PackageDecision, ...] = ()
+
+    def explain(self) -> str:
+        """A table: one row per package or local module, with its classification and reason."""
+        from lzy.env.environment import render_table  # noqa: PLC0415 - cycle
+
+        rows = [
+            (
+                d.name,
+                d.version or "",
+                d.classification.value,
+                d.reason,
+            )
+            for d in self.decisions
+        ]
+        if not rows:
+            rows = [(name, version, "pypi", "listed by hand") for name, version in self.pypi_packages.items()]
+            rows += [(path, "", "local", "listed by hand") for path in self.local_module_paths]
+        return render_table(("package", "version", "kind", "why"), rows)
+
+
+class PythonEnv(EnvPart, abc.ABC):
+    """The Python point: turns a user's description into a :class:`ResolvedPythonEnv`.
+
+    Implementations differ only in how they are described and how they find the artifact.
+    A Python env is replaced whole across levels, never merged. Used as a decorator above
+    ``@op`` it sets the op's Python env.
+    """
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:
+        """The artifact for an op whose code can reach ``namespace``.
+
+        This is where exploration happens; it may be slow and may raise
+        :class:`~lzy.exceptions.ResolutionError`.
+        """
+
+    def __call__(self, op: _O, /) -> _O:
+        """Decorate an op: ``op.with_python_env(self)``."""
+        return _decorate(self, op, lambda o: o.with_python_env(self))

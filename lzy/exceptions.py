@@ -1,0 +1,115 @@
+"""The one exception hierarchy of lzy.
+
+Every error lzy raises on purpose derives from :class:`LzyError`. Configuration mistakes
+also derive from the built-in exception a Python programmer would expect
+(:class:`TypeError` for a wrong keyword or type, :class:`ValueError` for a bad value), so
+``except TypeError`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "ContainerConfigError",
+    "EnvironError",
+    "ExplorationError",
+    "FieldTypeError",
+    "FieldValueError",
+    "ImageReferenceError",
+    "KlassError",
+    "LzyError",
+    "LzyWarning",
+    "NotAnOpError",
+    "OpExecutionError",
+    "PackageIndexError",
+    "ProvisioningError",
+    "ResolutionError",
+    "RuntimeRefusedError",
+    "UnknownFieldError",
+    "UnknownPathError",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+class LzyError(Exception):
+    """The root of every error lzy raises on purpose."""
+
+
+class ConfigurationError(LzyError):
+    """An environment was described wrongly; raised where the mistake was written."""
+
+
+class UnknownFieldError(ConfigurationError, TypeError):
+    """A keyword that the configuration class does not have (the message lists the valid ones)."""
+
+
+class FieldTypeError(ConfigurationError, TypeError):
+    """A field was given a value of the wrong type."""
+
+
+class FieldValueError(ConfigurationError, ValueError):
+    """A field was given a value of the right type that is not allowed."""
+
+
+class ImageReferenceError(FieldValueError):
+    """A container image reference that cannot be parsed, or that contradicts ``registry``."""
+
+
+class ContainerConfigError(FieldValueError):
+    """A container description whose fields contradict each other."""
+
+
+class EnvironError(FieldValueError):
+    """An environment variable with an invalid name or a value that is not a string."""
+
+
+class KlassError(ConfigurationError, TypeError):
+    """A ``klass`` that is not a subclass of the point's base, or a dotted path that does not import."""
+
+
+class NotAnOpError(ConfigurationError, TypeError):
+    """An environment decorator was applied to something that is not an op."""
+
+
+class UnknownPathError(LzyError, KeyError):
+    """:meth:`~lzy.env.environment.EffectiveEnv.source` was asked about a path that does not exist."""
+
+    def __str__(self) -> str:
+        # KeyError quotes its argument; a sentence reads better unquoted.
+        return str(self.args[0]) if self.args else ""
+
+
+class ResolutionError(LzyError):
+    """An environment could not be turned into its artifacts."""
+
+
+class ProvisioningError(ResolutionError):
+    """No machine satisfies the resources asked for, or the request is inconsistent."""
+
+
+class ExplorationError(ResolutionError):
+    """The Python environment of an op could not be explored."""
+
+
+class PackageIndexError(ExplorationError):
+    """A package index could not be reached or did not speak the simple repository API."""
+
+
+class RuntimeRefusedError(LzyError):
+    """The runtime cannot provide what the resolved environment asks for (it says what)."""
+
+
+class OpExecutionError(LzyError):
+    """An op failed in a way that could not be reported as its own exception.
+
+    When an op raises, lzy re-raises the op's own exception with the remote traceback attached
+    as a note; this error is used only when that exception cannot be sent back (it does not
+    pickle) or the child process died.
+    """
+
+
+class LzyWarning(UserWarning):
+    """A warning lzy issues (for example: a local module with compiled code is shipped anyway)."""

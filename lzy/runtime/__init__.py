@@ -1,0 +1,1 @@
+"""Runtimes: what runs an op once its environment is resolved."""

@@ -1,0 +1,30 @@
+"""The child process of :class:`~lzy.runtime.local.LocalRuntime`: run one call, write its outcome."""
+
+from __future__ import annotations
+
+import pickle
+import sys
+import traceback
+from pathlib import Path
+
+import cloudpickle  # type: ignore[import-untyped]  # cloudpickle ships no type information
+
+
+def main(request: str, response: str) -> int:
+    """Load the call from ``request``, run it, pickle ``(kind, payload, traceback)`` to ``response``."""
+    function, args, kwargs = pickle.loads(Path(request).read_bytes())  # noqa: S301 - our parent wrote it
+    try:
+        outcome: tuple[str, object, str] = ("ok", function(*args, **kwargs), "")
+    except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+        outcome = ("error", error, traceback.format_exc())
+    try:
+        data = cloudpickle.dumps(outcome)
+    except Exception as error:  # noqa: BLE001 - the result or the exception does not pickle
+        text = f"{type(outcome[1]).__qualname__}: {outcome[1]}" if outcome[0] == "error" else repr(outcome[1])
+        data = pickle.dumps(("unpicklable", f"{text} (could not be sent back: {error})", outcome[2]))
+    Path(response).write_bytes(data)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
