@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Self
 
-from lzy.env._base import describe
+from lzy.core.workflow import Workflow
+from lzy.env._base import expect_instance
 from lzy.env.environment import Env
 from lzy.env.owner import EnvOwner
-from lzy.exceptions import FieldTypeError
 from lzy.runtime.base import Runtime
 from lzy.runtime.local import LocalRuntime
-
-from lzy.core.workflow import Workflow
 
 __all__ = ["Lzy"]
 
@@ -29,12 +27,10 @@ class Lzy(EnvOwner):
     __slots__ = ("_env", "_runtime")
 
     def __init__(self, *, runtime: Runtime | None = None, env: Env | None = None) -> None:
-        if runtime is not None and not isinstance(runtime, Runtime):
-            msg = f"Lzy: runtime must be a Runtime, got {describe(runtime)}"
-            raise FieldTypeError(msg)
-        if env is not None and not isinstance(env, Env):
-            msg = f"Lzy: env must be an Env, got {describe(env)}"
-            raise FieldTypeError(msg)
+        if runtime is not None:
+            expect_instance("Lzy.runtime", runtime, Runtime, "a Runtime")
+        if env is not None:
+            expect_instance("Lzy.env", env, Env, "an Env")
         self._runtime: Runtime = runtime if runtime is not None else LocalRuntime()
         self._env = env if env is not None else Env()
 

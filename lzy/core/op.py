@@ -38,6 +38,15 @@ def _check_description(description: object) -> str | None:
     return description
 
 
+def _check_function(function: object) -> None:
+    if isinstance(function, Op | OpBuilder):
+        msg = f"op got {describe(function)}, which is an op already; apply @op once"
+        raise NotAnOpError(msg)
+    if not callable(function):
+        msg = f"op decorates a function, got {describe(function)}"
+        raise NotAnOpError(msg)
+
+
 class Op(EnvOwner, Generic[_P, _R]):
     """A function with an environment. Inside a workflow its calls run through the runtime of
     the workflow's :class:`~lzy.core.lzy.Lzy`; outside one it is a plain call."""
@@ -50,12 +59,14 @@ class Op(EnvOwner, Generic[_P, _R]):
         env: Env | None = None,
         description: str | None = None,
     ) -> None:
-        if isinstance(function, Op | OpBuilder) or not callable(function):
-            msg = f"op decorates a function, got {describe(function)}"
-            raise NotAnOpError(msg)
+        _check_function(function)
         self._function: Callable[_P, _R] = function
         self._env = _check_env("op", env)
-        doc = function.__doc__.strip().splitlines()[0] if function.__doc__ and function.__doc__.strip() else None
+        doc = (
+            function.__doc__.strip().splitlines()[0]
+            if function.__doc__ and function.__doc__.strip()
+            else None
+        )
         self._description: str | None = _check_description(description) or doc
         functools.update_wrapper(self, function)
 
@@ -143,7 +154,9 @@ def is_op_like(value: object) -> TypeGuard[OpLike]:
 
 
 @overload
-def op(function: Callable[_P, _R], /, *, env: Env | None = None, description: str | None = None) -> Op[_P, _R]: ...
+def op(
+    function: Callable[_P, _R], /, *, env: Env | None = None, description: str | None = None
+) -> Op[_P, _R]: ...
 @overload
 def op(*, env: Env | None = None, description: str | None = None) -> OpBuilder: ...
 def op(

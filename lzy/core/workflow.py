@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from lzy.env._base import describe
+from lzy.env._base import expect_instance, expect_str
 from lzy.env.environment import EffectiveEnv, Env, Level
 from lzy.env.owner import EnvOwner
-from lzy.exceptions import ConfigurationError, FieldTypeError
+from lzy.exceptions import ConfigurationError
 from lzy.runtime.base import OpCall
 
 if TYPE_CHECKING:
@@ -41,9 +41,7 @@ class Workflow(EnvOwner):
     """
 
     def __init__(self, lzy: Lzy, name: str, *, env: Env | None = None) -> None:
-        if not isinstance(name, str) or not name.strip():
-            msg = f"workflow name must be a non-empty str, got {describe(name)}"
-            raise FieldTypeError(msg)
+        expect_str("Workflow", "name", name)
         self._lzy = lzy
         self._name = name
         self.env = env if env is not None else Env()
@@ -56,9 +54,7 @@ class Workflow(EnvOwner):
 
     @env.setter
     def env(self, value: Env) -> None:
-        if not isinstance(value, Env):
-            msg = f"Workflow.env must be an Env, got {describe(value)}"
-            raise FieldTypeError(msg)
+        expect_instance("Workflow.env", value, Env, "an Env")
         self._env = value
 
     @property

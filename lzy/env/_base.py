@@ -20,6 +20,7 @@ from lzy.exceptions import (
     FieldTypeError,
     FieldValueError,
     KlassError,
+    NotAnOpError,
     UnknownFieldError,
 )
 
@@ -28,9 +29,12 @@ __all__ = [
     "FrozenMap",
     "build_part",
     "closest",
+    "decorate_op",
     "describe",
     "environ_map",
     "expect_bool",
+    "expect_callable",
+    "expect_instance",
     "expect_str",
     "import_klass",
     "redact_url",
@@ -44,6 +48,7 @@ __all__ = [
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
+O = TypeVar("O")
 
 #: Field metadata key: the value is a secret and never shown.
 SECRET: Final = "lzy.secret"
@@ -110,12 +115,12 @@ def redact_url(value: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
-def secret(**kwargs: Any) -> Any:  # noqa: ANN401 - forwards to dataclasses.field
+def secret(**kwargs: Any) -> Any:
     """A dataclass field whose value is never shown in ``repr`` or serialized by default."""
     return dataclasses.field(metadata={SECRET: True}, **kwargs)
 
 
-def url_field(**kwargs: Any) -> Any:  # noqa: ANN401 - forwards to dataclasses.field
+def url_field(**kwargs: Any) -> Any:
     """A dataclass field holding a URL whose credentials are masked in ``repr``."""
     return dataclasses.field(metadata={URL: True}, **kwargs)
 
@@ -125,9 +130,7 @@ def _where(owner: object, field: str) -> str:
     return f"{name}.{field}"
 
 
-def expect_str(
-    owner: object, field: str, value: object, *, allow_empty: bool = False
-) -> str:
+def expect_str(owner: object, field: str, value: object, *, allow_empty: bool = False) -> str:
     """``value`` if it is a string (non-empty unless ``allow_empty``), else a clear error."""
     if not isinstance(value, str):
         msg = f"{_where(owner, field)} must be a str, got {describe(value)} ({type(value).__name__})"
@@ -136,6 +139,23 @@ def expect_str(
         msg = f"{_where(owner, field)} must be a non-empty string, got {value!r}"
         raise FieldValueError(msg)
     return value
+
+
+def expect_instance(where: str, value: object, kind: type | tuple[type, ...], allowed: str) -> None:
+    """Raise :class:`FieldTypeError` naming ``where`` unless ``value`` is a ``kind``."""
+    if not isinstance(value, kind):
+        hint = ""
+        if isinstance(value, type):
+            hint = f"; pass an instance such as {value.__name__}(...), not the class"
+        msg = f"{where} must be {allowed}, got {describe(value)}{hint}"
+        raise FieldTypeError(msg)
+
+
+def expect_callable(where: str, value: object, allowed: str) -> None:
+    """Raise :class:`FieldTypeError` naming ``where`` unless ``value`` is callable."""
+    if not callable(value):
+        msg = f"{where} must be {allowed}, got {describe(value)}"
+        raise FieldTypeError(msg)
 
 
 def expect_bool(owner: object, field: str, value: object) -> bool:
@@ -152,8 +172,7 @@ def url(owner: object, field: str, value: object) -> str:
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in {"http", "https", "file"} or (parts.scheme != "file" and not parts.netloc):
         msg = (
-            f"{_where(owner, field)} must be an absolute http(s):// or file:// URL,"
-            f" got {redact_url(text)!r}"
+            f"{_where(owner, field)} must be an absolute http(s):// or file:// URL, got {redact_url(text)!r}"
         )
         raise FieldValueError(msg)
     return text.rstrip("/") if parts.path not in {"", "/"} else text
@@ -194,8 +213,7 @@ def str_map(
             raise FieldTypeError(msg)
         if not isinstance(item, str):
             msg = (
-                f"{_where(owner, field)}[{key!r}] must be a str,"
-                f" got {describe(item)} ({type(item).__name__})"
+                f"{_where(owner, field)}[{key!r}] must be a str, got {describe(item)} ({type(item).__name__})"
             )
             raise FieldTypeError(msg)
         for check, subject in ((check_key, key), (check_value, item)):
@@ -264,6 +282,25 @@ class EnvPart:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
+def decorate_op(part: object, op: O, apply: Callable[[Any], object]) -> O:
+    """Apply an environment decorator (``@Provisioning(...)`` and the like) to an op.
+
+    Raises :class:`~lzy.exceptions.NotAnOpError` when ``op`` is not an op.
+    """
+    from lzy.core.op import is_op_like  # noqa: PLC0415 - the op module imports this one
+
+    if not is_op_like(op):
+        shown = getattr(op, "__qualname__", None) or describe(op)
+        name = type(part).__name__
+        msg = (
+            f"@{name}(...) decorates an op, but got {shown};"
+            f" put it above @op: @{name}(...) on one line, @op on the next, then the def"
+        )
+        raise NotAnOpError(msg)
+    # ``with_*`` returns the same kind of owner it is called on.
+    return cast("O", apply(op))
+
+
 def init_fields(klass: type[object]) -> dict[str, bool]:
     """Keyword names ``klass(...)`` accepts, each mapped to whether it is required."""
     if dataclasses.is_dataclass(klass):
@@ -287,10 +324,7 @@ def build_part(klass: type[T], fields: Mapping[str, object]) -> T:
     if unknown:
         name = unknown[0]
         listing = ", ".join(valid) or "none"
-        msg = (
-            f"{klass.__name__} has no field {name!r}{closest(name, valid)}"
-            f" (valid fields: {listing})"
-        )
+        msg = f"{klass.__name__} has no field {name!r}{closest(name, valid)} (valid fields: {listing})"
         raise UnknownFieldError(msg)
     missing = [name for name, required in valid.items() if required and name not in fields]
     if missing:
@@ -334,4 +368,4 @@ def import_klass(value: object, base: type[T], point: str) -> type[T]:
     if inspect.isabstract(klass):
         msg = f"{point}: klass {klass.__qualname__} is abstract; pass one of its implementations"
         raise KlassError(msg)
-    return cast("type[T]", klass)
+    return klass  # narrowed by the issubclass check above

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import inspect
 import textwrap
-from typing import Final
+from typing import Any, Final, cast
 
 from lzy.env.container.base import Container, NoContainer
 from lzy.env.container.docker import DockerContainer
@@ -102,7 +102,7 @@ def field_docs(klass: type[object]) -> tuple[FieldDoc, ...]:
         comments.update(found_comments)
         sources.update(found_sources)
     docs: list[FieldDoc] = []
-    for field in dataclasses.fields(klass):
+    for field in dataclasses.fields(cast("Any", klass)):
         if not field.init:
             continue
         annotation, default = sources.get(field.name, (str(field.type), None))
@@ -155,4 +155,3 @@ def _default_text(value: ast.expr) -> str | None:
                 return f"{ast.unparse(keyword.value)}()"
         return None
     return ast.unparse(value)
-

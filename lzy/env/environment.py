@@ -22,13 +22,15 @@ from lzy.env._base import (
     EnvPart,
     FrozenMap,
     closest,
+    decorate_op,
     describe,
     environ_map,
+    expect_instance,
     redact_url,
 )
 from lzy.env.container.base import Container, NoContainer, ResolvedContainer
 from lzy.env.explorer.base import namespace_of
-from lzy.env.provisioning import Provisioning, Resources, _decorate
+from lzy.env.provisioning import Provisioning, Resources
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
 from lzy.exceptions import FieldTypeError, FieldValueError, UnknownPathError
@@ -54,7 +56,6 @@ def __dir__() -> list[str]:
 
 
 _O = TypeVar("_O", bound="OpLike")
-_T = TypeVar("_T")
 
 
 class Level(enum.IntEnum):
@@ -93,14 +94,9 @@ MERGE_RULES: Final[Mapping[str, MergeRule]] = types.MappingProxyType(
 )
 
 
-def _expect_part(field: str, value: object, base: type[_T]) -> _T | None:
-    if value is None or isinstance(value, base):
-        return value
-    hint = ""
-    if isinstance(value, type):
-        hint = f"; pass an instance such as {value.__name__}(...), not the class"
-    msg = f"Env.{field} must be a {base.__name__} or None, got {describe(value)}{hint}"
-    raise FieldTypeError(msg)
+def _expect_part(field: str, value: object, base: type) -> None:
+    if value is not None:
+        expect_instance(f"Env.{field}", value, base, f"a {base.__name__} or None")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
@@ -128,7 +124,7 @@ class Env(EnvPart):
 
     def __call__(self, op: _O, /) -> _O:
         """Decorate an op: ``op.with_env(self)`` (the op's whole env is replaced)."""
-        return _decorate(self, op, lambda o: o.with_env(self))
+        return decorate_op(self, op, lambda o: o.with_env(self))
 
     def merged_over(self, outer: Env) -> Env:
         """This env layered over ``outer`` by :data:`MERGE_RULES` (this one wins)."""
@@ -151,6 +147,12 @@ def _merge(rule: MergeRule, inner: object, outer: object) -> object:
     assert isinstance(inner, Mapping)
     assert isinstance(outer, Mapping)
     return FrozenMap({**cast("Mapping[str, str]", outer), **cast("Mapping[str, str]", inner)})
+
+
+def _expect_path(path: object) -> None:
+    if not isinstance(path, str):
+        msg = f"source() takes a dotted path string, got {describe(path)}"
+        raise UnknownPathError(msg)
 
 
 def _default_env() -> Env:
@@ -216,14 +218,13 @@ class EffectiveEnv:
     @classmethod
     def from_layers(
         cls,
-        layers: Mapping[Level, Env | None] | Iterable[tuple[Level, Env | None]],
+        layers: Mapping[Level, Env | None],
         *,
         function: Callable[..., object] | None = None,
     ) -> EffectiveEnv:
         """Merge ``layers`` (any order; ``DEFAULT_ENV`` is added under them) by :data:`MERGE_RULES`."""
-        items = layers.items() if isinstance(layers, Mapping) else layers
         ordered = sorted(
-            ((level, env) for level, env in items if env is not None and level is not Level.DEFAULT),
+            ((level, env) for level, env in layers.items() if env is not None and level is not Level.DEFAULT),
             key=lambda pair: pair[0],
         )
         stack: tuple[tuple[Level, Env], ...] = ((Level.DEFAULT, DEFAULT_ENV), *ordered)
@@ -277,9 +278,7 @@ class EffectiveEnv:
         level that set that variable. Raises :class:`~lzy.exceptions.UnknownPathError` for a path
         that names nothing.
         """
-        if not isinstance(path, str):
-            msg = f"source() takes a dotted path string, got {describe(path)}"
-            raise UnknownPathError(msg)
+        _expect_path(path)
         point, dot, rest = path.partition(".")
         if point not in MERGE_RULES:
             msg = f"unknown path {path!r}: {point!r} is not a point{closest(point, MERGE_RULES)} (points: {', '.join(MERGE_RULES)})"
@@ -311,7 +310,11 @@ class EffectiveEnv:
             value = getattr(self, point)
             if rule is MergeRule.KEYS:
                 for key in sorted(value):
-                    rows.append(ExplainRow(path=f"{point}.{key}", value=repr(value[key]), level=self.source(f"{point}.{key}")))
+                    rows.append(
+                        ExplainRow(
+                            path=f"{point}.{key}", value=repr(value[key]), level=self.source(f"{point}.{key}")
+                        )
+                    )
                 if not value:
                     rows.append(ExplainRow(path=point, value="{}", level=Level.DEFAULT))
                 continue
@@ -330,7 +333,9 @@ class EffectiveEnv:
 
     def explain(self) -> str:
         """A table with one row per value: its path, its value and the level it came from."""
-        return render_table(("path", "value", "level"), [(r.path, r.value, r.level.name) for r in self.rows()])
+        return render_table(
+            ("path", "value", "level"), [(r.path, r.value, r.level.name) for r in self.rows()]
+        )
 
     def resolve(self, namespace: Mapping[str, object] | None = None) -> ResolvedEnv:
         """Turn every point into its artifact; the Python env explores here.
@@ -387,7 +392,7 @@ class ResolvedEnv(EnvPart):
             msg = f"ResolvedEnv.from_dict: schema_version {describe(version)} is not supported (this lzy reads {cls.SCHEMA_VERSION})"
             raise FieldValueError(msg)
         body = {k: v for k, v in data.items() if k != "schema_version"}
-        return _load(cls, body, "ResolvedEnv")
+        return cast("ResolvedEnv", _load(cls, body, "ResolvedEnv"))
 
     def to_json(self, *, include_secrets: bool = False) -> str:
         """:meth:`to_dict` as a JSON string."""
@@ -410,19 +415,24 @@ def _dump(value: object, *, include_secrets: bool) -> object:
                 if isinstance(item, str):
                     item = redact_url(item)
                 elif isinstance(item, tuple):
-                    item = tuple(redact_url(v) if isinstance(v, str) else v for v in cast("tuple[object, ...]", item))
+                    item = tuple(
+                        redact_url(v) if isinstance(v, str) else v for v in cast("tuple[object, ...]", item)
+                    )
             out[field.name] = _dump(item, include_secrets=include_secrets)
         return out
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Mapping):
-        return {str(k): _dump(v, include_secrets=include_secrets) for k, v in cast("Mapping[object, object]", value).items()}
+        return {
+            str(k): _dump(v, include_secrets=include_secrets)
+            for k, v in cast("Mapping[object, object]", value).items()
+        }
     if isinstance(value, tuple | list):
         return [_dump(v, include_secrets=include_secrets) for v in cast("Sequence[object]", value)]
     return value
 
 
-def _load(tp: Any, data: object, where: str) -> Any:  # noqa: ANN401 - walks arbitrary annotations
+def _load(tp: Any, data: object, where: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in {typing.Union, types.UnionType}:
         args = typing.get_args(tp)
@@ -459,6 +469,9 @@ def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     """Rows of text as an aligned plain-text table with a header line."""
     table = [tuple(headers), *(tuple(r) for r in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in table
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

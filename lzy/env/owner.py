@@ -11,8 +11,7 @@ import abc
 from collections.abc import Mapping
 from typing import Self, TypeVar
 
-
-from lzy.env._base import build_part, describe, import_klass
+from lzy.env._base import build_part, describe, expect_instance, import_klass
 from lzy.env.container.base import Container
 from lzy.env.container.docker import DockerContainer
 from lzy.env.environment import Env
@@ -92,7 +91,8 @@ class EnvOwner(abc.ABC):
         **fields: object,
     ) -> Self:
         """A copy with this Python env; it replaces one set before."""
-        new = _point("with_python_env", python_env, klass, fields, PythonEnv)
+        # The abstract base is only used for isinstance/issubclass checks, never instantiated.
+        new = _point("with_python_env", python_env, klass, fields, PythonEnv)  # type: ignore[type-abstract]
         return self._with_env(Env(python_env=new).merged_over(self.env))
 
     def with_container(
@@ -103,14 +103,14 @@ class EnvOwner(abc.ABC):
         **fields: object,
     ) -> Self:
         """A copy with this container; it replaces one set before."""
-        new = _point("with_container", container, klass, fields, Container)
+        # The abstract base is only used for isinstance/issubclass checks, never instantiated.
+        new = _point("with_container", container, klass, fields, Container)  # type: ignore[type-abstract]
         return self._with_env(Env(container=new).merged_over(self.env))
 
     def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:
         """A copy with these environment variables; they merge with those set before."""
-        if mapping is not None and not isinstance(mapping, Mapping):
-            msg = f"with_environ() takes a mapping of names to strings, got {describe(mapping)}"
-            raise FieldTypeError(msg)
+        if mapping is not None:
+            expect_instance("with_environ() mapping", mapping, Mapping, "a mapping of names to strings")
         merged = {**(mapping or {}), **variables}
         return self._with_env(Env(environ=merged).merged_over(self.env))
 
@@ -124,9 +124,8 @@ class EnvOwner(abc.ABC):
         environ: Mapping[str, str] | None = None,
     ) -> Self:
         """A copy whose env is ``env`` (replaced whole); the keywords then act like the ``with_*`` methods."""
-        if env is not None and not isinstance(env, Env):
-            msg = f"with_env() takes an Env, got {describe(env)}"
-            raise FieldTypeError(msg)
+        if env is not None:
+            expect_instance("with_env() env", env, Env, "an Env")
         base = env if env is not None else self.env
         layer = Env(
             provisioning=provisioning,

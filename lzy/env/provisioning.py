@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Final, TypeVar
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
-from lzy.env._base import EnvPart, describe
-from lzy.exceptions import FieldTypeError, FieldValueError, NotAnOpError, ProvisioningError
+from lzy.env._base import EnvPart, decorate_op, describe
+from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
 
 if TYPE_CHECKING:
     from lzy.core.op import OpLike
@@ -79,8 +79,7 @@ def _name(field: str, value: object) -> str | AnyValue | None:
         return value
     if not isinstance(value, str):
         msg = (
-            f"Provisioning.{field} must be a str, ANY or None,"
-            f" got {describe(value)} ({type(value).__name__})"
+            f"Provisioning.{field} must be a str, ANY or None, got {describe(value)} ({type(value).__name__})"
         )
         raise FieldTypeError(msg)
     if not value.strip():
@@ -176,7 +175,7 @@ class Provisioning(EnvPart):
 
     def __call__(self, op: _O, /) -> _O:
         """Decorate an op: ``op.with_provisioning(self)``."""
-        return _decorate(self, op, lambda o: o.with_provisioning(self))
+        return decorate_op(self, op, lambda o: o.with_provisioning(self))
 
     @property
     def is_empty(self) -> bool:
@@ -186,14 +185,12 @@ class Provisioning(EnvPart):
     def set_fields(self) -> dict[str, object]:
         """The fields that are set (not ``None``), in declaration order."""
         return {
-            f.name: value
-            for f in dataclasses.fields(self)
-            if (value := getattr(self, f.name)) is not None
+            f.name: value for f in dataclasses.fields(self) if (value := getattr(self, f.name)) is not None
         }
 
     def merged_over(self, outer: Provisioning) -> Provisioning:
         """A provisioning with this one's set fields over ``outer``'s (this one wins)."""
-        return dataclasses.replace(outer, **self.set_fields())
+        return dataclasses.replace(outer, **cast("dict[str, Any]", self.set_fields()))
 
     def requirements(self) -> Resources:
         """The artifact: :data:`ANY` and unset become "no requirement"; checked for consistency."""
@@ -245,17 +242,3 @@ class Provisioning(EnvPart):
         reasons = "; ".join(f"{m.name} lacks {', '.join(wanted.shortfalls(m))}" for m in candidates)
         msg = f"no machine satisfies {self!r}: {reasons}"
         raise ProvisioningError(msg)
-
-
-def _decorate(part: object, op: _O, apply: Callable[[_O], _O]) -> _O:
-    """Apply an environment decorator to an op, or explain why ``op`` is not one."""
-    from lzy.core.op import is_op_like  # noqa: PLC0415 - the op module imports this one
-
-    if not is_op_like(op):
-        shown = getattr(op, "__qualname__", None) or describe(op)
-        msg = (
-            f"@{type(part).__name__}(...) decorates an op, but got {shown};"
-            " put it above @op (for example: @Provisioning(cpu_count=2) then @op on the next line)"
-        )
-        raise NotAnOpError(msg)
-    return apply(op)

@@ -7,19 +7,19 @@ import sys
 import traceback
 from pathlib import Path
 
-import cloudpickle  # type: ignore[import-untyped]  # cloudpickle ships no type information
+from lzy.runtime._pickle import dumps
 
 
 def main(request: str, response: str) -> int:
     """Load the call from ``request``, run it, pickle ``(kind, payload, traceback)`` to ``response``."""
-    function, args, kwargs = pickle.loads(Path(request).read_bytes())  # noqa: S301 - our parent wrote it
+    function, args, kwargs = pickle.loads(Path(request).read_bytes())
     try:
         outcome: tuple[str, object, str] = ("ok", function(*args, **kwargs), "")
-    except BaseException as error:  # noqa: BLE001 - every failure goes back to the parent
+    except BaseException as error:
         outcome = ("error", error, traceback.format_exc())
     try:
-        data = cloudpickle.dumps(outcome)
-    except Exception as error:  # noqa: BLE001 - the result or the exception does not pickle
+        data = dumps(outcome)
+    except Exception as error:
         text = f"{type(outcome[1]).__qualname__}: {outcome[1]}" if outcome[0] == "error" else repr(outcome[1])
         data = pickle.dumps(("unpicklable", f"{text} (could not be sent back: {error})", outcome[2]))
     Path(response).write_bytes(data)

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import TypeVar, cast
 
-import cloudpickle  # type: ignore[import-untyped]  # cloudpickle ships no type information
+from lzy.runtime._pickle import dumps
 
 from lzy.env.environment import ResolvedEnv
 from lzy.env.provisioning import MachineSpec
@@ -104,7 +104,9 @@ class LocalRuntime(Runtime):
                     problems.append(f"package {name}=={version} (not installed here; it installs nothing)")
                     continue
                 if installed != version:
-                    problems.append(f"package {name}=={version} (installed here: {installed}; it installs nothing)")
+                    problems.append(
+                        f"package {name}=={version} (installed here: {installed}; it installs nothing)"
+                    )
         if problems:
             msg = "LocalRuntime cannot provide " + "; ".join(problems)
             raise RuntimeRefusedError(msg)
@@ -113,13 +115,15 @@ class LocalRuntime(Runtime):
         """Check the env, then run the call in a child process and return its result."""
         self.check(call.env)
         environ = {**os.environ, **call.env.environ}
-        path = [p for p in sys.path if p] + [os.path.dirname(p) for p in call.env.python_env.local_module_paths]
+        path = [p for p in sys.path if p] + [
+            os.path.dirname(p) for p in call.env.python_env.local_module_paths
+        ]
         environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
         with tempfile.TemporaryDirectory(prefix="lzy-op-") as directory:
             request = Path(directory, "request.pkl")
             response = Path(directory, "response.pkl")
-            request.write_bytes(cloudpickle.dumps((call.function, call.args, dict(call.kwargs))))
-            done = subprocess.run(  # noqa: S603 - runs this interpreter on our own module
+            request.write_bytes(dumps((call.function, call.args, dict(call.kwargs))))
+            done = subprocess.run(
                 [sys.executable, "-m", "lzy.runtime._child", str(request), str(response)],
                 env=environ,
                 check=False,
@@ -127,7 +131,7 @@ class LocalRuntime(Runtime):
             if not response.exists():
                 msg = f"op {call.name} died without a result (exit code {done.returncode})"
                 raise OpExecutionError(msg)
-            outcome = pickle.loads(response.read_bytes())  # noqa: S301 - written by our child
+            outcome = pickle.loads(response.read_bytes())
         kind, payload, remote_traceback = cast("tuple[str, object, str]", outcome)
         if kind == "ok":
             return cast("_R", payload)

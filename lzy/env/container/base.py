@@ -7,8 +7,7 @@ import dataclasses
 import enum
 from typing import TYPE_CHECKING, TypeVar
 
-from lzy.env._base import EnvPart, secret
-from lzy.env.provisioning import _decorate
+from lzy.env._base import EnvPart, decorate_op, secret
 
 if TYPE_CHECKING:
     from lzy.core.op import OpLike
@@ -71,7 +70,7 @@ class Container(EnvPart, abc.ABC):
 
     def __call__(self, op: _O, /) -> _O:
         """Decorate an op: ``op.with_container(self)``."""
-        return _decorate(self, op, lambda o: o.with_container(self))
+        return decorate_op(self, op, lambda o: o.with_container(self))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)

@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
 from lzy.env._base import describe, expect_str, secret
 from lzy.env.container.base import Container, PullPolicy, ResolvedContainer
@@ -145,6 +145,13 @@ class ImageReference:
         return PullPolicy.IF_NOT_PRESENT
 
 
+def _check_password(value: object) -> None:
+    # The value is a secret: the message names its type only.
+    if value is not None and not isinstance(value, str):
+        msg = f"DockerContainer.password must be a str or None, got a {type(value).__name__}"
+        raise FieldTypeError(msg)
+
+
 def _pull_policy(value: object) -> PullPolicy | None:
     if value is None or isinstance(value, PullPolicy):
         return value
@@ -188,9 +195,7 @@ class DockerContainer(Container):
         object.__setattr__(self, "pull_policy", _pull_policy(self.pull_policy))
         if self.username is not None:
             expect_str(self, "username", self.username)
-        if self.password is not None and not isinstance(self.password, str):
-            msg = f"DockerContainer.password must be a str or None, got a {type(self.password).__name__}"
-            raise FieldTypeError(msg)
+        _check_password(self.password)
         if (self.username is None) != (self.password is None):
             given = "username" if self.password is None else "password"
             msg = f"DockerContainer: {given} is given without the other; give both, or neither to use the Docker configuration"
@@ -231,12 +236,6 @@ def _config_path() -> Path:
     return Path(directory) / "config.json" if directory else Path.home() / ".docker" / "config.json"
 
 
-def _config_keys(registry: str) -> list[str]:
-    if registry == DOCKER_HUB:
-        return [_HUB_CONFIG_KEY, *sorted(_HUB_ALIASES), "https://registry-1.docker.io"]
-    return [registry, f"https://{registry}", f"http://{registry}"]
-
-
 def _matches(key: str, registry: str) -> bool:
     host = key.removeprefix("https://").removeprefix("http://").split("/", 1)[0]
     return normalize_registry(host) == registry
@@ -251,34 +250,37 @@ def find_credentials(registry: str) -> tuple[str, str] | None:
     """
     path = _config_path()
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = _object(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
         msg = f"cannot read the Docker configuration {path}: {error}"
         raise ResolutionError(msg) from error
-    if not isinstance(config, dict):
-        return None
     registry = normalize_registry(registry)
-    helpers = config.get("credHelpers") or {}
-    if isinstance(helpers, dict):
-        for key, helper in helpers.items():
-            if isinstance(key, str) and isinstance(helper, str) and _matches(key, registry):
-                return _from_helper(helper, _config_keys(registry)[0] if registry == DOCKER_HUB else key)
+    server = _HUB_CONFIG_KEY if registry == DOCKER_HUB else registry
+    for key, helper in _object(config.get("credHelpers")).items():
+        if isinstance(helper, str) and _matches(key, registry):
+            return _from_helper(helper, server)
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        found = _from_helper(store, _config_keys(registry)[0] if registry == DOCKER_HUB else registry)
+        found = _from_helper(store, server)
         if found is not None:
             return found
-    auths = config.get("auths") or {}
-    if isinstance(auths, dict):
-        for key, entry in auths.items():
-            if isinstance(key, str) and isinstance(entry, dict) and _matches(key, registry):
-                return _from_auth(key, entry)
+    for key, entry in _object(config.get("auths")).items():
+        if _matches(key, registry):
+            return _from_auth(key, _object(entry))
     return None
 
 
-def _from_auth(key: str, entry: dict[object, object]) -> tuple[str, str] | None:
+def _object(value: object) -> dict[str, object]:
+    """``value`` if it is a JSON object, else an empty one."""
+    if not isinstance(value, dict):
+        return {}
+    items = cast("dict[object, object]", value).items()
+    return {k: v for k, v in items if isinstance(k, str)}
+
+
+def _from_auth(key: str, entry: dict[str, object]) -> tuple[str, str] | None:
     auth = entry.get("auth")
     if isinstance(auth, str) and auth:
         try:
@@ -287,9 +289,9 @@ def _from_auth(key: str, entry: dict[object, object]) -> tuple[str, str] | None:
             msg = f"the Docker configuration's auths entry for {key!r} is not valid base64 'user:password'"
             raise ResolutionError(msg) from error
         return username, password
-    username, password = entry.get("username"), entry.get("password")
-    if isinstance(username, str) and isinstance(password, str):
-        return username, password
+    user, token = entry.get("username"), entry.get("password")
+    if isinstance(user, str) and isinstance(token, str):
+        return user, token
     return None
 
 
@@ -300,7 +302,7 @@ def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
         msg = f"the Docker configuration names credential helper {helper!r}, but {program} is not on PATH"
         raise ResolutionError(msg)
     try:
-        done = subprocess.run(  # noqa: S603 - the helper protocol: a fixed argument, input on stdin
+        done = subprocess.run(
             [executable, "get"],
             input=server,
             capture_output=True,
@@ -322,10 +324,9 @@ def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
     except ValueError as error:
         msg = f"credential helper {program} did not answer with JSON for {server}"
         raise ResolutionError(msg) from error
-    username, password = (answer.get("Username"), answer.get("Secret")) if isinstance(answer, dict) else (None, None)
-    if not isinstance(username, str) or not isinstance(password, str):
+    fields = _object(answer)
+    user, token = fields.get("Username"), fields.get("Secret")
+    if not isinstance(user, str) or not isinstance(token, str):
         msg = f"credential helper {program} answered without Username and Secret for {server}"
         raise ResolutionError(msg)
-    return username, password
-
-
+    return user, token

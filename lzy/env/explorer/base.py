@@ -39,6 +39,10 @@ class Classification(enum.Enum):
     EXCLUDED = "excluded"
     #: Forced by the user through ``additional_pypi_packages``.
     ADDITIONAL = "additional"
+    #: Not pinned: installed on the remote side as a requirement of a pinned meta-package,
+    #: because the index has no file of it for the target (a platform-specific part such as
+    #: a framework's Windows build).
+    VIA_META_PACKAGE = "via-meta-package"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -100,7 +104,8 @@ def namespace_of(function: Callable[..., object]) -> dict[str, object]:
         namespace.update(closure.nonlocals)
     for index, value in enumerate(getattr(target, "__defaults__", None) or ()):
         namespace[f"<default {index}>"] = value
-    for name, value in (getattr(target, "__kwdefaults__", None) or {}).items():
+    kwdefaults: Mapping[str, object] = getattr(target, "__kwdefaults__", None) or {}
+    for name, value in kwdefaults.items():
         namespace[f"<default {name}>"] = value
     module = inspect.getmodule(target)
     if module is not None:

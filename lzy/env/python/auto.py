@@ -8,7 +8,16 @@ import threading
 from collections.abc import Collection, Mapping, Sequence
 from typing import Final
 
-from lzy.env._base import FrozenMap, describe, expect_bool, expect_str, str_tuple, url, url_field
+from lzy.env._base import (
+    FrozenMap,
+    describe,
+    expect_bool,
+    expect_callable,
+    expect_str,
+    str_tuple,
+    url,
+    url_field,
+)
 from lzy.env.explorer.auto import AutoEnvExplorer
 from lzy.env.explorer.base import (
     Classification,
@@ -24,7 +33,7 @@ from lzy.env.python.base import (
     package_names,
     running_python_version,
 )
-from lzy.exceptions import ConfigurationError, FieldTypeError
+from lzy.exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoPythonEnv"]
 
@@ -61,9 +70,7 @@ class AutoPythonEnv(PythonEnv):
     extra_index_urls: Sequence[str] = url_field(default=())
     #: Packages to install whatever the exploration finds: name -> exact version. They are
     #: forced as index packages and excluded from exploration.
-    additional_pypi_packages: Mapping[str, str] = dataclasses.field(
-        default_factory=FrozenMap[str, str]
-    )
+    additional_pypi_packages: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
     #: Distribution names the explorer must leave out (neither installed nor shipped).
     exclude_packages: Collection[str] = frozenset()
     #: The wheel platform tag of the remote machines, used to check that a package has a
@@ -92,9 +99,7 @@ class AutoPythonEnv(PythonEnv):
         set_(self, "additional_pypi_packages", additional)
         set_(self, "exclude_packages", package_names(name, "exclude_packages", self.exclude_packages))
         set_(self, "target_platform", expect_str(self, "target_platform", self.target_platform))
-        if not callable(self.explorer):
-            msg = f"{name}.explorer must be a callable that returns an EnvExplorer, got {describe(self.explorer)}"
-            raise FieldTypeError(msg)
+        expect_callable(f"{name}.explorer", self.explorer, "a callable that returns an EnvExplorer")
         set_(self, "raise_on_binaries", expect_bool(self, "raise_on_binaries", self.raise_on_binaries))
         set_(
             self,
@@ -149,9 +154,13 @@ def _url_tuple(owner: str, field: str, value: object) -> tuple[str, ...]:
     return tuple(url(owner, f"{field}[{i}]", item) for i, item in enumerate(str_tuple(owner, field, value)))
 
 
-def make_explorer(
-    factory: ExplorerFactory, settings: Mapping[str, object], *, owner: str
-) -> EnvExplorer:
+def _check_explorer(owner: str, explorer: object) -> None:
+    if not isinstance(explorer, EnvExplorer):
+        msg = f"{owner}.explorer returned {describe(explorer)}, which is not an EnvExplorer"
+        raise ConfigurationError(msg)
+
+
+def make_explorer(factory: ExplorerFactory, settings: Mapping[str, object], *, owner: str) -> EnvExplorer:
     """Call ``factory`` with the settings its parameters name; cached per process."""
     try:
         signature = inspect.signature(factory)
@@ -185,8 +194,6 @@ def make_explorer(
     if cached is not None:
         return cached
     explorer = factory(**kwargs)
-    if not isinstance(explorer, EnvExplorer):
-        msg = f"{owner}.explorer returned {describe(explorer)}, which is not an EnvExplorer"
-        raise ConfigurationError(msg)
+    _check_explorer(owner, explorer)
     with _EXPLORERS_LOCK:
         return _EXPLORERS.setdefault(key, explorer)

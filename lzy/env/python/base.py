@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING, TypeVar
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lzy.env._base import EnvPart, FrozenMap, describe, str_map, str_tuple, url_field
+from lzy.env._base import EnvPart, decorate_op, FrozenMap, describe, str_map, str_tuple, url_field
 from lzy.env.explorer.base import PackageDecision
-from lzy.env.provisioning import _decorate
 from lzy.exceptions import FieldTypeError, FieldValueError
 
 if TYPE_CHECKING:
@@ -53,10 +52,7 @@ def python_version_matches(wanted: str, actual: str) -> bool:
 
 def check_python_version(owner: str, value: object) -> str:
     """A ``"3"``, ``"3.11"`` or ``"3.11.7"`` string, or a clear error."""
-    msg = (
-        f"{owner}.python_version must be a version string like '3.11' or '3.11.7',"
-        f" got {describe(value)}"
-    )
+    msg = f"{owner}.python_version must be a version string like '3.11' or '3.11.7', got {describe(value)}"
     if not isinstance(value, str):
         raise FieldTypeError(msg + f" ({type(value).__name__})")
     if not _VERSION.fullmatch(value):
@@ -157,4 +153,4 @@ class PythonEnv(EnvPart, abc.ABC):
 
     def __call__(self, op: _O, /) -> _O:
         """Decorate an op: ``op.with_python_env(self)``."""
-        return _decorate(self, op, lambda o: o.with_python_env(self))
+        return decorate_op(self, op, lambda o: o.with_python_env(self))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from lzy.env._base import FrozenMap, describe, expect_bool
+from lzy.env._base import FrozenMap, expect_bool, expect_callable
 from lzy.env.explorer.auto import AutoEnvExplorer
 from lzy.env.explorer.base import Classification, ExplorerFactory
 from lzy.env.python.auto import make_explorer
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv, check_python_version
-from lzy.exceptions import FieldTypeError
 
 __all__ = ["OnlyLocalPythonEnv"]
 
@@ -41,9 +40,7 @@ class OnlyLocalPythonEnv(PythonEnv):
         name = type(self).__name__
         if self.python_version is not None:
             object.__setattr__(self, "python_version", check_python_version(name, self.python_version))
-        if not callable(self.explorer):
-            msg = f"{name}.explorer must be a callable that returns an EnvExplorer, got {describe(self.explorer)}"
-            raise FieldTypeError(msg)
+        expect_callable(f"{name}.explorer", self.explorer, "a callable that returns an EnvExplorer")
         expect_bool(self, "raise_on_binaries", self.raise_on_binaries)
         expect_bool(self, "treat_editables_as_locals", self.treat_editables_as_locals)
 
