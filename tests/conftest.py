@@ -1,0 +1,15 @@
+"""Shared fixtures: every test gets its own cache directory and Docker configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep the user's caches and Docker credentials out of every test."""
+    root: Path = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("LZY_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("DOCKER_CONFIG", str(root / "docker"))
