@@ -30,11 +30,7 @@ lzy = Lzy().with_provisioning(cpu_count=1, ram_size_gb=0.25).with_environ(MODE="
 
 def main() -> None:
     """Run both ops in one workflow and show where each setting came from."""
-    with (
-        lzy.workflow("quickstart")
-        .with_environ(MODE="workflow")
-        .with_provisioning(ram_size_gb=0.5)
-    ) as wf:
+    with lzy.workflow("quickstart").with_environ(MODE="workflow").with_provisioning(ram_size_gb=0.5) as wf:
         count = word_count("settings at three levels")
         print(f"word_count(...) = {count!r}")
         print(wf.effective_env(word_count).explain(), end="\n\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import sys
 from pathlib import Path
@@ -72,7 +73,9 @@ def test_registry_field_applies_and_is_normalised() -> None:
 
 def test_contradicting_registry_is_an_error() -> None:
     """A ``registry=`` that contradicts the image's registry is refused."""
-    with pytest.raises(ImageReferenceError, match="registry='quay.io' contradicts the registry 'ghcr.io'"):
+    with pytest.raises(
+        ImageReferenceError, match=re.escape("registry='quay.io' contradicts the registry 'ghcr.io'")
+    ):
         DockerContainer(image="ghcr.io/org/app", registry="quay.io")
 
 
@@ -95,7 +98,7 @@ def test_pull_policy_accepts_members_and_their_names() -> None:
     """A member, its name or its Kubernetes spelling is accepted; anything else is refused."""
     assert DockerContainer(image="a:1", pull_policy=PullPolicy.NEVER).pull_policy is PullPolicy.NEVER
     assert DockerContainer(image="a:1", pull_policy="IfNotPresent").pull_policy is PullPolicy.IF_NOT_PRESENT  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
-    with pytest.raises(FieldTypeError, match="pull_policy must be one of PullPolicy.ALWAYS"):
+    with pytest.raises(FieldTypeError, match=re.escape("pull_policy must be one of PullPolicy.ALWAYS")):
         DockerContainer(image="a:1", pull_policy="sometimes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
 

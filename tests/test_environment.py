@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 
 import pytest
@@ -40,10 +41,18 @@ provisionings = st.builds(
 python_envs = st.builds(
     ManualPythonEnv,
     python_version=st.sampled_from(["3.11", "3.12"]),
-    pypi_packages=st.dictionaries(st.sampled_from(["numpy", "scipy", "attrs"]), st.sampled_from(["1.0", "2.1.0"])),
+    pypi_packages=st.dictionaries(
+        st.sampled_from(["numpy", "scipy", "attrs"]), st.sampled_from(["1.0", "2.1.0"])
+    ),
 )
-containers = st.sampled_from([NoContainer(), DockerContainer(image="ubuntu:24.04"), DockerContainer(image="ghcr.io/a/b:1")])
-environs = st.dictionaries(st.sampled_from(["MODE", "LEVEL", "TOKEN"]), st.text(max_size=5).filter(lambda s: "\x00" not in s), max_size=3)
+containers = st.sampled_from(
+    [NoContainer(), DockerContainer(image="ubuntu:24.04"), DockerContainer(image="ghcr.io/a/b:1")]
+)
+environs = st.dictionaries(
+    st.sampled_from(["MODE", "LEVEL", "TOKEN"]),
+    st.text(max_size=5).filter(lambda s: "\x00" not in s),
+    max_size=3,
+)
 envs = st.builds(
     Env,
     provisioning=st.none() | provisionings,
@@ -62,8 +71,12 @@ def test_merge_table_holds_for_any_layers(layers: Mapping[Level, Env | None]) ->
 
     # python_env and container: replaced whole by the highest level that sets them.
     for point in ("python_env", "container"):
-        setters = [(level, getattr(env, point)) for level, env in set_layers if getattr(env, point) is not None]
-        expected_level, expected = setters[-1] if setters else (Level.DEFAULT, getattr(effective.layers[0][1], point))
+        setters = [
+            (level, getattr(env, point)) for level, env in set_layers if getattr(env, point) is not None
+        ]
+        expected_level, expected = (
+            setters[-1] if setters else (Level.DEFAULT, getattr(effective.layers[0][1], point))
+        )
         assert getattr(effective, point) == expected
         assert effective.source(point) is expected_level
 
@@ -188,7 +201,7 @@ def test_layering_is_cheap_and_lazy() -> None:
 
 def test_env_validates_its_points() -> None:
     """A point of the wrong type, or a class instead of an instance, is refused."""
-    with pytest.raises(FieldTypeError, match="Env.provisioning must be a Provisioning or None"):
+    with pytest.raises(FieldTypeError, match=re.escape("Env.provisioning must be a Provisioning or None")):
         Env(provisioning={"cpu_count": 1})  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     with pytest.raises(FieldTypeError, match=r"pass an instance such as NoContainer\(...\), not the class"):
         Env(container=NoContainer)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

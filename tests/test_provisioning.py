@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, cast
 
 import pytest
 
@@ -11,9 +12,7 @@ from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
 
 SMALL = MachineSpec(name="s-2", cpu_type="x86_64", cpu_count=2, ram_size_gb=4)
 LARGE = MachineSpec(name="s-16", cpu_type="x86_64", cpu_count=16, ram_size_gb=64)
-GPU = MachineSpec(
-    name="g-8", cpu_type="x86_64", cpu_count=8, gpu_type="A100", gpu_count=2, ram_size_gb=32
-)
+GPU = MachineSpec(name="g-8", cpu_type="x86_64", cpu_count=8, gpu_type="A100", gpu_count=2, ram_size_gb=32)
 MACHINES = (LARGE, GPU, SMALL)
 
 
@@ -42,7 +41,7 @@ def test_bad_values_name_field_value_and_allowed(
 ) -> None:
     """A bad value is refused at construction with the field, the value and what is allowed."""
     with pytest.raises(error, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        Provisioning(**{field: value})  # pyright: ignore[reportArgumentType]
+        Provisioning(**{field: cast("Any", value)})
 
 
 def test_gpu_count_zero_is_allowed_and_means_none() -> None:

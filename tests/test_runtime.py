@@ -16,6 +16,7 @@ from lzy.api.v1.env import (
     MachineSpec,
     ManualPythonEnv,
     OnlyLocalPythonEnv,
+    Provisioning,
     ResolvedEnv,
 )
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
@@ -86,7 +87,7 @@ def test_exception_comes_back_with_its_traceback() -> None:
         fail("bad input")
     notes = "\n".join(caught.value.__notes__)
     assert "The op fail raised it in its process" in notes
-    assert 'raise ValueError(message)' in notes
+    assert "raise ValueError(message)" in notes
 
 
 class Unpicklable(Exception):
@@ -115,32 +116,39 @@ def test_child_death_is_reported() -> None:
     def die() -> None:
         os._exit(3)
 
-    with _lzy().workflow("w"), pytest.raises(OpExecutionError, match=r"died without a result \(exit code 3\)"):
+    with (
+        _lzy().workflow("w"),
+        pytest.raises(OpExecutionError, match=r"died without a result \(exit code 3\)"),
+    ):
         die()
 
 
 @pytest.mark.parametrize(
     ("setting", "fragment"),
     [
-        ({"cpu_count": 64}, "cpu_count 64 (it has 2) on test box"),
-        ({"ram_size_gb": 1000}, "ram_size_gb 1000 (it has 4) on test box"),
-        ({"gpu_type": "A100", "gpu_count": 1}, "gpu_count 1 (it has 0) on test box"),
-        ({"cpu_type": "sparc"}, "cpu_type 'sparc'"),
+        (Provisioning(cpu_count=64), "cpu_count 64 (it has 2) on test box"),
+        (Provisioning(ram_size_gb=1000), "ram_size_gb 1000 (it has 4) on test box"),
+        (Provisioning(gpu_type="A100", gpu_count=1), "gpu_count 1 (it has 0) on test box"),
+        (Provisioning(cpu_type="sparc"), "cpu_type 'sparc'"),
     ],
 )
-def test_missing_resources_are_refused(setting: dict[str, object], fragment: str) -> None:
+def test_missing_resources_are_refused(setting: Provisioning, fragment: str) -> None:
     """Resources this machine lacks are named in the refusal."""
     with _lzy().workflow("w"), pytest.raises(RuntimeRefusedError) as caught:
-        report.with_provisioning(**setting)("X")  # pyright: ignore[reportArgumentType]
+        report.with_provisioning(setting)("X")
     assert fragment in str(caught.value)
 
 
 def test_container_is_refused() -> None:
     """The local runtime runs no containers and says so."""
-    with _lzy().workflow("w").with_container(image="ghcr.io/org/app:1"), pytest.raises(RuntimeRefusedError) as caught:
+    with (
+        _lzy().workflow("w").with_container(image="ghcr.io/org/app:1"),
+        pytest.raises(RuntimeRefusedError) as caught,
+    ):
         report("X")
-    assert "a docker container (ghcr.io/org/app:1): it runs ops in this interpreter, without containers" in str(
-        caught.value
+    assert (
+        "a docker container (ghcr.io/org/app:1): it runs ops in this interpreter, without containers"
+        in str(caught.value)
     )
 
 

@@ -40,7 +40,7 @@ def _check_description(description: object) -> str | None:
 
 def _check_function(function: object) -> None:
     if isinstance(function, Op | OpBuilder):
-        msg = f"op got {describe(function)}, which is an op already; apply @op once"
+        msg = f"op got {function!r}, which is an op already; apply @op once"
         raise NotAnOpError(msg)
     if not callable(function):
         msg = f"op decorates a function, got {describe(function)}"
@@ -50,6 +50,13 @@ def _check_function(function: object) -> None:
 class Op(EnvOwner, Generic[_P, _R]):
     """A function with an environment. Inside a workflow its calls run through the runtime of
     the workflow's :class:`~lzy.core.lzy.Lzy`; outside one it is a plain call."""
+
+    #: The function's name (copied from it, like :func:`functools.wraps` does).
+    __name__: str
+    #: The function's qualified name.
+    __qualname__: str
+    #: The decorated function, for :func:`inspect.unwrap`.
+    __wrapped__: Callable[_P, _R]
 
     def __init__(
         self,
@@ -91,8 +98,7 @@ class Op(EnvOwner, Generic[_P, _R]):
         return getattr(self._function, "__qualname__", repr(self._function))
 
     def _with_env(self, env: Env) -> Self:
-        clone = type(self)(self._function, env=env, description=self._description)
-        return clone
+        return type(self)(self._function, env=env, description=self._description)
 
     def effective_env(self) -> EffectiveEnv:
         """The env this op runs with outside any workflow: its own over the defaults."""

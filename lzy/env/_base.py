@@ -48,7 +48,7 @@ __all__ = [
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
-O = TypeVar("O")
+_Op = TypeVar("_Op")
 
 #: Field metadata key: the value is a secret and never shown.
 SECRET: Final = "lzy.secret"
@@ -282,7 +282,7 @@ class EnvPart:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
-def decorate_op(part: object, op: O, apply: Callable[[Any], object]) -> O:
+def decorate_op(part: object, op: _Op, apply: Callable[[Any], object]) -> _Op:
     """Apply an environment decorator (``@Provisioning(...)`` and the like) to an op.
 
     Raises :class:`~lzy.exceptions.NotAnOpError` when ``op`` is not an op.
@@ -298,7 +298,7 @@ def decorate_op(part: object, op: O, apply: Callable[[Any], object]) -> O:
         )
         raise NotAnOpError(msg)
     # ``with_*`` returns the same kind of owner it is called on.
-    return cast("O", apply(op))
+    return cast("_Op", apply(op))
 
 
 def init_fields(klass: type[object]) -> dict[str, bool]:

@@ -281,14 +281,20 @@ class EffectiveEnv:
         _expect_path(path)
         point, dot, rest = path.partition(".")
         if point not in MERGE_RULES:
-            msg = f"unknown path {path!r}: {point!r} is not a point{closest(point, MERGE_RULES)} (points: {', '.join(MERGE_RULES)})"
+            msg = (
+                f"unknown path {path!r}: {point!r} is not a point{closest(point, MERGE_RULES)}"
+                f" (points: {', '.join(MERGE_RULES)})"
+            )
             raise UnknownPathError(msg)
         if not dot:
             return self._point_level(point)
         rule = MERGE_RULES[point]
         if rule is MergeRule.KEYS:
             if rest not in self.environ:
-                msg = f"unknown path {path!r}: no level sets the environment variable {rest!r}{closest(rest, self.environ)}"
+                msg = (
+                    f"unknown path {path!r}: no level sets the environment variable"
+                    f" {rest!r}{closest(rest, self.environ)}"
+                )
                 raise UnknownPathError(msg)
             return self._field_level(point, rest)
         value = getattr(self, point)
@@ -389,7 +395,10 @@ class ResolvedEnv(EnvPart):
         """Rebuild a resolved env from :meth:`to_dict`'s output (checks ``schema_version``)."""
         version = data.get("schema_version")
         if version != cls.SCHEMA_VERSION:
-            msg = f"ResolvedEnv.from_dict: schema_version {describe(version)} is not supported (this lzy reads {cls.SCHEMA_VERSION})"
+            msg = (
+                f"ResolvedEnv.from_dict: schema_version {describe(version)} is not supported"
+                f" (this lzy reads {cls.SCHEMA_VERSION})"
+            )
             raise FieldValueError(msg)
         body = {k: v for k, v in data.items() if k != "schema_version"}
         return cast("ResolvedEnv", _load(cls, body, "ResolvedEnv"))

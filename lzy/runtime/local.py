@@ -13,12 +13,11 @@ import tempfile
 from pathlib import Path
 from typing import TypeVar, cast
 
-from lzy.runtime._pickle import dumps
-
 from lzy.env.environment import ResolvedEnv
 from lzy.env.provisioning import MachineSpec
 from lzy.env.python.base import python_version_matches
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
+from lzy.runtime._pickle import dumps
 from lzy.runtime.base import OpCall, Runtime
 
 __all__ = ["LocalRuntime", "this_machine"]

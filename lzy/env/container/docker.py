@@ -115,13 +115,16 @@ class ImageReference:
                 " expected [registry[:port]/]name[/name...][:tag][@digest]"
             )
             raise ImageReferenceError(msg)
-        if named_registry is not None and registry is not None:
-            if normalize_registry(named_registry) != normalize_registry(registry):
-                msg = (
-                    f"DockerContainer: registry={registry!r} contradicts the registry"
-                    f" {named_registry!r} named in image {reference!r}; give one of them"
-                )
-                raise ImageReferenceError(msg)
+        if (
+            named_registry is not None
+            and registry is not None
+            and normalize_registry(named_registry) != normalize_registry(registry)
+        ):
+            msg = (
+                f"DockerContainer: registry={registry!r} contradicts the registry"
+                f" {named_registry!r} named in image {reference!r}; give one of them"
+            )
+            raise ImageReferenceError(msg)
         host = normalize_registry(named_registry or registry or DOCKER_HUB)
         if host == DOCKER_HUB and "/" not in path:
             path = f"library/{path}"
@@ -139,7 +142,8 @@ class ImageReference:
         return text
 
     def default_pull_policy(self) -> PullPolicy:
-        """Kubernetes' default: ``ALWAYS`` for ``:latest`` or no tag and no digest, else ``IF_NOT_PRESENT``."""
+        """Kubernetes' default: ``ALWAYS`` for ``:latest`` or no tag and no digest, else
+        ``IF_NOT_PRESENT``."""
         if self.digest is None and self.tag in {None, "latest"}:
             return PullPolicy.ALWAYS
         return PullPolicy.IF_NOT_PRESENT
@@ -198,7 +202,10 @@ class DockerContainer(Container):
         _check_password(self.password)
         if (self.username is None) != (self.password is None):
             given = "username" if self.password is None else "password"
-            msg = f"DockerContainer: {given} is given without the other; give both, or neither to use the Docker configuration"
+            msg = (
+                f"DockerContainer: {given} is given without the other;"
+                " give both, or neither to use the Docker configuration"
+            )
             raise ContainerConfigError(msg)
         reference = ImageReference.parse(image, registry=self.registry)
         object.__setattr__(self, "registry", reference.registry)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypeVar
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lzy.env._base import EnvPart, decorate_op, FrozenMap, describe, str_map, str_tuple, url_field
+from lzy.env._base import EnvPart, FrozenMap, decorate_op, describe, str_map, str_tuple, url_field
 from lzy.env.explorer.base import PackageDecision
 from lzy.exceptions import FieldTypeError, FieldValueError
 
