@@ -1,0 +1,32 @@
+"""The README's first command: the quickstart runs and explains itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+QUICKSTART = Path(__file__).parents[1] / "examples" / "quickstart.py"
+
+
+def test_quickstart_runs_and_prints_results_with_their_sources(tmp_path: Path) -> None:
+    """Each op's result is printed, followed by a table naming each value's level."""
+    environ = {**os.environ, "LZY_CACHE_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, str(QUICKSTART)],
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert ["word_count(...)", "=", "4"] in lines
+    assert any(line[:2] == ["greet('world')", "="] and "'hello" in line[2] for line in lines)
+    assert ["provisioning.cpu_count", "1", "LZY"] in lines
+    assert ["provisioning.cpu_count", "ANY", "OP"] in lines
+    assert ["provisioning.ram_size_gb", "0.5", "WORKFLOW"] in lines
+    assert ["environ.MODE", "'workflow'", "WORKFLOW"] in lines
+    assert ["environ.GREETING", "'hello", "from", "the", "op'", "OP"] in lines
