@@ -6,7 +6,8 @@ import dataclasses
 import inspect
 import threading
 from collections.abc import Collection, Mapping, Sequence
-from typing import Final
+
+from packaging.utils import canonicalize_name
 
 from lzy.env._base import (
     FrozenMap,
@@ -18,7 +19,7 @@ from lzy.env._base import (
     url,
     url_field,
 )
-from lzy.env.explorer.auto import AutoEnvExplorer
+from lzy.env.explorer.auto import DEFAULT_INDEX_URL, DEFAULT_TARGET_PLATFORM, AutoEnvExplorer
 from lzy.env.explorer.base import (
     Classification,
     EnvExplorer,
@@ -41,11 +42,6 @@ __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoPythonEnv"]
 def __dir__() -> list[str]:
     return __all__
 
-
-#: The package index used when none is given.
-DEFAULT_INDEX_URL: Final = "https://pypi.org/simple"
-#: The platform whose wheels the remote side can install (a ``packaging.tags`` platform tag).
-DEFAULT_TARGET_PLATFORM: Final = "manylinux_2_28_x86_64"
 
 _EXPLORERS: dict[tuple[object, ...], EnvExplorer] = {}
 _EXPLORERS_LOCK = threading.Lock()
@@ -128,7 +124,9 @@ class AutoPythonEnv(PythonEnv):
         """Explore ``namespace`` and pin what it needs, plus :attr:`additional_pypi_packages`."""
         found = self.make_explorer().explore(namespace)
         packages = dict(found.pypi_packages)
-        decisions = list(found.decisions)
+        # The explorer was told to leave these out; their decision is the one made here.
+        forced = {canonicalize_name(name) for name in self.additional_pypi_packages}
+        decisions = [d for d in found.decisions if canonicalize_name(d.name) not in forced]
         for package, version in self.additional_pypi_packages.items():
             packages[package] = version
             decisions.append(

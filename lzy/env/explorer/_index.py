@@ -1,0 +1,664 @@
+"""Asking package indexes whether a pinned version has a file the target can install.
+
+The client speaks the simple repository API: PEP 691 JSON first, PEP 503 HTML as a fallback
+(the ``Accept`` header lets the server choose). Project pages are kept in process and on disk
+with their HTTP validators (``ETag``, ``Last-Modified``), so asking again costs nothing or a
+``304 Not Modified``.
+
+Freshness rule: a cached page that already lists a usable file for the pinned version is used
+without asking again (index files are immutable once uploaded); any other cached page is used
+while younger than :data:`PAGE_TTL_SECONDS` and revalidated after that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import hashlib
+import html.parser
+import json
+import logging
+import os
+import pathlib
+import re
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+import weakref
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final, cast
+
+import platformdirs
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from lzy.env._base import redact_url
+from lzy.exceptions import PackageIndexError
+
+if TYPE_CHECKING:
+    # Imported where used at run time: most processes that import lzy never query an index.
+    import httpx
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "PAGE_TTL_SECONDS",
+    "IndexClient",
+    "IndexSettings",
+    "Listing",
+    "ProjectPage",
+    "VersionFiles",
+    "default_cache_dir",
+    "parse_html",
+    "parse_json",
+    "target_tags",
+    "url_for",
+]
+
+_log = logging.getLogger("lzy.env.explorer")
+
+#: Environment variable naming the directory where index answers are cached across runs;
+#: when unset, the user's cache directory (``platformdirs.user_cache_dir``) is used.
+CACHE_DIR_ENV: Final = "LZY_CACHE_DIR"
+#: How long a cached project page that lacks the pinned version is trusted before it is
+#: revalidated with the index (seconds).
+PAGE_TTL_SECONDS: Final = 600.0
+#: Media types of the simple API, preferred first (PEP 691), with HTML as the fallback.
+_ACCEPT: Final = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+)
+_JSON_TYPES: Final = frozenset({"application/vnd.pypi.simple.v1+json", "application/json"})
+_HTML_TYPES: Final = frozenset({"application/vnd.pypi.simple.v1+html", "text/html"})
+#: Answers worth retrying: the server may do better a moment later.
+_RETRY_STATUS: Final = frozenset({429, 500, 502, 503, 504})
+_CACHE_FORMAT: Final = 2
+
+
+def default_cache_dir() -> pathlib.Path:
+    """Where index answers are kept: ``$LZY_CACHE_DIR``, else the user's cache directory."""
+    override = os.environ.get(CACHE_DIR_ENV)
+    base = pathlib.Path(override) if override else pathlib.Path(platformdirs.user_cache_dir("lzy"))
+    return base / "simple"
+
+
+# --------------------------------------------------------------------------------------------
+# Target tags
+
+
+#: A platform tag with a version: ``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``,
+#: ``macosx_11_0_arm64``.
+_VERSIONED_PLATFORM: Final = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_(\w+)")
+#: The names the first manylinux policies had, by glibc minor version.
+_LEGACY_MANYLINUX: Final = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+
+
+def _platforms(platform: str) -> list[str]:
+    """Every platform tag a machine with ``platform`` installs, most specific first (as pip
+    orders them: older glibc, musl or macOS versions are accepted, and so is ``linux``)."""
+    match = _VERSIONED_PLATFORM.fullmatch(platform)
+    if match is None:
+        return [platform]
+    family, major, minor, arch = match[1], int(match[2]), int(match[3]), match[4]
+    if family == "macosx":
+        return list(mac_platforms((major, minor), arch))
+    tags: list[str] = []
+    for older in range(minor, -1, -1):
+        tags.append(f"{family}_{major}_{older}_{arch}")
+        if family == "manylinux" and major == 2 and older in _LEGACY_MANYLINUX:
+            tags.append(f"{_LEGACY_MANYLINUX[older]}_{arch}")
+    return [*tags, f"linux_{arch}"]
+
+
+@functools.cache
+def target_tags(python: tuple[int, int], platform: str) -> frozenset[Tag]:
+    """The wheel tags CPython ``python`` on ``platform`` installs.
+
+    That is the interpreter's own ABI, ``abi3`` down to 3.2, ``none``, the pure
+    ``py3-none-any`` family and every older platform the target platform accepts (a
+    ``manylinux_2_28`` machine installs ``manylinux_2_17`` and ``manylinux2014`` wheels).
+    """
+    platforms = _platforms(platform)
+    tags = set(cpython_tags(python, platforms=platforms))
+    interpreter = f"cp{python[0]}{python[1]}"
+    tags.update(compatible_tags(python, interpreter=interpreter, platforms=platforms))
+    return frozenset(tags)
+
+
+# --------------------------------------------------------------------------------------------
+# Pages
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class VersionFiles:
+    """The files a project page holds for one version, and which of them the target can use."""
+
+    #: The first file the target can install, or ``None``.
+    usable: str | None
+    #: Every file of the version (for messages when none is usable).
+    files: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ProjectPage:
+    """One project's page on one index, as far as the explorer needs it."""
+
+    #: Whether the index knows the project at all (``False`` for a 404).
+    found: bool
+    #: File names listed on the page.
+    filenames: tuple[str, ...] = ()
+    #: The ``Requires-Python`` specifiers the page gives, by file name (PEP 503 and 691).
+    requires_python: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
+    #: The ``ETag`` the index sent with the page, to revalidate it.
+    etag: str | None = None
+    #: The ``Last-Modified`` the index sent with the page, to revalidate it.
+    last_modified: str | None = None
+    #: When the page was fetched or last revalidated (``time.time()``).
+    checked_at: float = 0.0
+
+    def version_files(
+        self, project: str, version: str, tags: frozenset[Tag], *, sdist: bool, python: str
+    ) -> VersionFiles:
+        """The files of ``project`` ``version``; usable means a wheel with one of ``tags``,
+        or, when ``sdist`` is true, a source distribution; either one whose ``Requires-Python``
+        (if the page gives it) admits Python ``python``. Yanked files count: a pin with ``==``
+        installs them (PEP 592)."""
+        wanted = _version(version)
+        name = canonicalize_name(project)
+        files: list[str] = []
+        usable_sdist: str | None = None
+        for filename in self.filenames:
+            if filename.endswith(".whl"):
+                parts = filename[:-4].split("-")
+                if len(parts) < 5 or not _same_version(parts[1], version, wanted):
+                    continue
+                try:
+                    wheel_name, _, _, wheel_tags = parse_wheel_filename(filename)
+                except (InvalidWheelFilename, InvalidVersion):
+                    continue
+                if wheel_name != name:
+                    continue
+                if not self._admits(filename, python):
+                    files.append(f"{filename} (Requires-Python {self.requires_python[filename]})")
+                    continue
+                files.append(filename)
+                if wheel_tags & tags:
+                    return VersionFiles(usable=filename, files=(filename,))
+            elif filename.endswith((".tar.gz", ".zip")):
+                stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+                if not _same_version(stem.rpartition("-")[2], version, wanted):
+                    continue
+                try:
+                    sdist_name, _ = parse_sdist_filename(filename)
+                except (InvalidSdistFilename, InvalidVersion):
+                    continue
+                if sdist_name != name:
+                    continue
+                if not self._admits(filename, python):
+                    files.append(f"{filename} (Requires-Python {self.requires_python[filename]})")
+                    continue
+                files.append(filename)
+                if sdist and usable_sdist is None:
+                    usable_sdist = filename
+        return VersionFiles(usable=usable_sdist, files=tuple(files))
+
+    def _admits(self, filename: str, python: str) -> bool:
+        specifier = self.requires_python.get(filename)
+        if not specifier:
+            return True
+        try:
+            return SpecifierSet(specifier).contains(python, prereleases=True)
+        except InvalidSpecifier:
+            return True  # pip ignores a Requires-Python it cannot parse, and so do we.
+
+
+@functools.lru_cache(maxsize=4096)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _same_version(text: str, version: str, wanted: Version | None) -> bool:
+    if text == version:
+        return True
+    parsed = _version(text)
+    return parsed is not None and parsed == wanted
+
+
+class _Anchors(html.parser.HTMLParser):
+    """Collects the file names of a PEP 503 page (the anchors' text, else their href)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filenames: list[str] = []
+        self.requires_python: dict[str, str] = {}
+        self._href: str | None = None
+        self._requires: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            attributes = dict(attrs)
+            self._href = attributes.get("href") or ""
+            self._requires = attributes.get("data-requires-python")
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            text = "".join(self._text).strip()
+            if not text:
+                path = urllib.parse.urlsplit(self._href).path
+                text = urllib.parse.unquote(path.rsplit("/", 1)[-1])
+            if text:
+                self.filenames.append(text)
+                if self._requires:
+                    self.requires_python[text] = self._requires
+            self._href = None
+
+
+#: What a project page lists: file names, and the ``Requires-Python`` of those that give one.
+Listing = tuple[tuple[str, ...], dict[str, str]]
+
+
+def parse_json(body: bytes) -> Listing | None:
+    """The files of a PEP 691 project page, or ``None`` when it is not one."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    files = cast("dict[str, object]", data).get("files")
+    if not isinstance(files, list):
+        return None
+    names: list[str] = []
+    requires: dict[str, str] = {}
+    for item in cast("list[object]", files):
+        if isinstance(item, dict):
+            entry = cast("dict[str, object]", item)
+            filename, specifier = entry.get("filename"), entry.get("requires-python")
+            if isinstance(filename, str):
+                names.append(filename)
+                if isinstance(specifier, str) and specifier:
+                    requires[filename] = specifier
+    return tuple(names), requires
+
+
+def parse_html(body: bytes, charset: str | None) -> Listing:
+    """The files of a PEP 503 project page."""
+    parser = _Anchors()
+    parser.feed(body.decode(charset or "utf-8", errors="replace"))
+    parser.close()
+    return tuple(parser.filenames), parser.requires_python
+
+
+# --------------------------------------------------------------------------------------------
+# The client
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class IndexSettings:
+    """How patiently the client talks to an index."""
+
+    #: Seconds to wait to connect, and between two reads of an answer.
+    timeout: float = 10.0
+    #: How many times a failed request (timeout, connection error, 429 or 5xx) is retried.
+    retries: int = 2
+    #: Seconds before the first retry; doubled before each next one.
+    backoff: float = 0.2
+    #: How long a cached page that lacks the pinned version is trusted, in seconds.
+    page_ttl: float = PAGE_TTL_SECONDS
+    #: Where pages are cached across runs; ``None`` keeps them in process only.
+    cache_dir: pathlib.Path | None = None
+
+
+class IndexClient:
+    """Fetches project pages from simple indexes, with in-process and on-disk caches.
+
+    Safe to use from several threads at once.
+    """
+
+    def __init__(self, settings: IndexSettings) -> None:
+        self.settings = settings
+        self._pages: dict[tuple[str, str], ProjectPage] = {}
+        self._unsaved: dict[tuple[str, str], ProjectPage] = {}
+        self._not_on_disk: set[tuple[str, str]] = set()
+        self._preparing: threading.Thread | None = None
+        self._valid_roots: set[str] = set()
+        self._lock = threading.Lock()
+        # Building the client takes a while; lookups that need no network must not wait for it.
+        self._client_lock = threading.Lock()
+        # A list so that the finalizer can close the client without holding on to ``self``.
+        self._pool: list[httpx.Client] = []
+        weakref.finalize(self, _close_all, self._pool)
+        #: Number of HTTP requests sent (for diagnostics).
+        self.requests_sent = 0
+
+    def close(self) -> None:
+        """Close the pooled HTTP connections."""
+        _close_all(self._pool)
+
+    def prepare(self, index: str) -> None:
+        """Start building the HTTP client in the background (importing it and loading TLS
+        certificates takes a while) when ``index`` has nothing cached on disk, so that it is
+        ready when the first request goes out. With a filled cache it is built only if needed.
+        """
+        if urllib.parse.urlsplit(index).scheme == "file":
+            return
+        folder = self._folder(index)
+        if folder is not None and folder.is_dir():
+            return
+        with self._client_lock:
+            if self._pool or self._preparing is not None:
+                return
+            self._preparing = threading.Thread(target=self._http, name="lzy-index-client", daemon=True)
+            self._preparing.start()
+
+    def _http(self) -> httpx.Client:
+        with self._client_lock:
+            if not self._pool:
+                import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
+
+                limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
+                self._pool.append(
+                    httpx.Client(
+                        timeout=httpx.Timeout(self.settings.timeout),
+                        limits=limits,
+                        follow_redirects=True,
+                        headers={"User-Agent": "lzy-explorer"},
+                    )
+                )
+            return self._pool[0]
+
+    def lookup(
+        self,
+        index: str,
+        project: str,
+        *,
+        settled: Callable[[ProjectPage], bool],
+        offline: bool = False,
+    ) -> ProjectPage | None:
+        """``project``'s page on ``index``, from cache when allowed.
+
+        A cached page (in process, else on disk) is used when ``settled(page)`` is true, whatever
+        its age, or when it is younger than the TTL; otherwise it is fetched or revalidated.
+        With ``offline``, ``None`` is returned instead of asking the index.
+        """
+        name = canonicalize_name(project)
+        key = (index, name)
+        with self._lock:
+            cached = self._pages.get(key)
+            on_disk = key not in self._not_on_disk
+        if cached is None and on_disk:
+            cached = self._load(index, name)
+            with self._lock:
+                if cached is None:
+                    self._not_on_disk.add(key)
+                else:
+                    self._pages.setdefault(key, cached)
+        if cached is not None and (
+            settled(cached) or time.time() - cached.checked_at < self.settings.page_ttl
+        ):
+            return cached
+        if offline:
+            return None
+        page = self._fetch(index, name, cached)
+        with self._lock:
+            self._pages[key] = page
+            self._unsaved[key] = page
+        return page
+
+    def save(self) -> None:
+        """Write the pages fetched since the last call to the disk cache.
+
+        Called once after a batch of concurrent lookups: writing from the fetching threads
+        would make them contend for the interpreter lock at every system call.
+        """
+        with self._lock:
+            unsaved, self._unsaved = self._unsaved, {}
+        for (index, name), page in unsaved.items():
+            self._store(index, name, page)
+
+    # -- network ------------------------------------------------------------------------------
+
+    def _fetch(self, index: str, name: str, cached: ProjectPage | None) -> ProjectPage:
+        if urllib.parse.urlsplit(index).scheme == "file":
+            return self._fetch_file(index, name)
+        url = f"{index.rstrip('/')}/{name}/"
+        headers = {"Accept": _ACCEPT}
+        if cached is not None and cached.found:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        response = self._send(url, headers, index=index, project=name)
+        now = time.time()
+        if response.status_code == 304 and cached is not None:
+            return dataclasses.replace(cached, checked_at=now)
+        if response.status_code in {404, 410}:
+            self._check_root(index, project=name)
+            return ProjectPage(found=False, checked_at=now)
+        if response.status_code in {401, 403}:
+            msg = (
+                f"package index {redact_url(index)} refused access to {url_for(index, name)}"
+                f" while looking up package {name!r} (HTTP {response.status_code});"
+                " check the credentials in the index URL"
+            )
+            raise PackageIndexError(msg)
+        if response.status_code != 200:
+            msg = (
+                f"package index {redact_url(index)} answered HTTP {response.status_code}"
+                f" for {url_for(index, name)} while looking up package {name!r}"
+            )
+            raise PackageIndexError(msg)
+        filenames, requires_python = self._parse(response, index=index, project=name)
+        return ProjectPage(
+            found=True,
+            filenames=filenames,
+            requires_python=requires_python,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            checked_at=now,
+        )
+
+    def _send(self, url: str, headers: dict[str, str], *, index: str, project: str) -> httpx.Response:
+        """GET ``url`` with bounded retries; the error names the index and the package."""
+        import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
+
+        attempts = self.settings.retries + 1
+        problem = ""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+            with self._lock:
+                self.requests_sent += 1
+            try:
+                response = self._http().get(url, headers=headers)
+            except httpx.TimeoutException:
+                problem = f"did not answer within {self.settings.timeout:g} s"
+                continue
+            except httpx.HTTPError as error:
+                problem = f"could not be reached ({type(error).__name__}: {_scrub(str(error), index)})"
+                continue
+            if response.status_code in _RETRY_STATUS:
+                problem = f"answered HTTP {response.status_code}"
+                continue
+            return response
+        tries = "once" if attempts == 1 else f"{attempts} times"
+        msg = (
+            f"package index {redact_url(index)} {problem} (tried {tries}) while looking up"
+            f" package {project!r} at {url_for(index, project)}"
+        )
+        raise PackageIndexError(msg)
+
+    def _parse(self, response: httpx.Response, *, index: str, project: str) -> Listing:
+        content_type = response.headers.get("Content-Type", "")
+        media = content_type.split(";", 1)[0].strip().lower()
+        body = response.content
+        if media in _JSON_TYPES:
+            listing = parse_json(body)
+            if listing is not None:
+                return listing
+            problem = "a JSON answer without a 'files' list"
+        elif media in _HTML_TYPES:
+            return parse_html(body, response.charset_encoding)
+        else:
+            problem = f"content type {media or 'none'!r}"
+        msg = (
+            f"package index {redact_url(index)} does not speak the simple repository API"
+            f" (PEP 503/691): {url_for(index, project)} gave {problem} while looking up"
+            f" package {project!r}"
+        )
+        raise PackageIndexError(msg)
+
+    def _check_root(self, index: str, *, project: str) -> None:
+        """Validate an index that says it does not know a project: its root must be a simple API."""
+        with self._lock:
+            if index in self._valid_roots:
+                return
+        import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
+
+        root = index.rstrip("/") + "/"
+        problem = ""
+        for attempt in range(self.settings.retries + 1):
+            if attempt:
+                time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+            try:
+                with self._http().stream("GET", root, headers={"Accept": _ACCEPT}) as response:
+                    status = response.status_code
+                    media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+            except httpx.TimeoutException:
+                problem = f"did not answer within {self.settings.timeout:g} s"
+                continue
+            except httpx.HTTPError as error:
+                problem = f"could not be reached ({type(error).__name__}: {_scrub(str(error), index)})"
+                continue
+            if status in _RETRY_STATUS:
+                problem = f"answered HTTP {status}"
+                continue
+            if status == 200 and media in _JSON_TYPES | _HTML_TYPES:
+                with self._lock:
+                    self._valid_roots.add(index)
+                return
+            problem = f"answered HTTP {status} with content type {media or 'none'!r} for its root"
+            break
+        msg = (
+            f"package index {redact_url(index)} does not look like a simple repository"
+            f" (PEP 503/691): it {problem}; it also has no page for package {project!r}."
+            " Check the index URL (for PyPI it is https://pypi.org/simple)"
+        )
+        raise PackageIndexError(msg)
+
+    def _fetch_file(self, index: str, name: str) -> ProjectPage:
+        root = pathlib.Path(urllib.request.url2pathname(urllib.parse.urlsplit(index).path))
+        if not root.is_dir():
+            msg = f"package index {redact_url(index)} is not a directory (looking up package {name!r})"
+            raise PackageIndexError(msg)
+        page = root / name / "index.html"
+        try:
+            body = page.read_bytes()
+        except FileNotFoundError:
+            return ProjectPage(found=False, checked_at=time.time())
+        except OSError as error:
+            msg = f"package index {redact_url(index)}: cannot read {page} for package {name!r}: {error}"
+            raise PackageIndexError(msg) from error
+        filenames, requires_python = parse_html(body, None)
+        return ProjectPage(
+            found=True, filenames=filenames, requires_python=requires_python, checked_at=time.time()
+        )
+
+    # -- disk cache ---------------------------------------------------------------------------
+
+    def _folder(self, index: str) -> pathlib.Path | None:
+        if self.settings.cache_dir is None:
+            return None
+        return self.settings.cache_dir / hashlib.sha256(index.encode()).hexdigest()[:24]
+
+    def _path(self, index: str, name: str) -> pathlib.Path | None:
+        folder = self._folder(index)
+        return None if folder is None else folder / f"{name}.json"
+
+    def _load(self, index: str, name: str) -> ProjectPage | None:
+        path = self._path(index, name)
+        if path is None:
+            return None
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            return None
+        try:
+            if data["format"] != _CACHE_FORMAT:
+                return None
+            return ProjectPage(
+                found=bool(data["found"]),
+                filenames=tuple(str(f) for f in data["filenames"]),
+                requires_python={str(k): str(v) for k, v in data["requires_python"].items()},
+                etag=data["etag"],
+                last_modified=data["last_modified"],
+                checked_at=float(data["checked_at"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def _store(self, index: str, name: str, page: ProjectPage) -> None:
+        path = self._path(index, name)
+        if path is None:
+            return
+        data = {
+            "format": _CACHE_FORMAT,
+            "index": redact_url(index),
+            "found": page.found,
+            "filenames": list(page.filenames),
+            "requires_python": dict(page.requires_python),
+            "etag": page.etag,
+            "last_modified": page.last_modified,
+            "checked_at": page.checked_at,
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    json.dump(data, handle)
+                os.replace(temporary, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+        except OSError as error:
+            _log.debug("cannot cache the page of %s from %s: %s", name, redact_url(index), error)
+
+
+def _close_all(pool: list[httpx.Client]) -> None:
+    while pool:
+        pool.pop().close()
+
+
+def url_for(index: str, project: str) -> str:
+    """The redacted URL of ``project``'s page on ``index``."""
+    return f"{redact_url(index).rstrip('/')}/{canonicalize_name(project)}/"
+
+
+def _scrub(text: str, index: str) -> str:
+    """``text`` without the credentials of ``index``, should an error message quote them."""
+    parts = urllib.parse.urlsplit(index)
+    for secret in (parts.password, parts.username):
+        if secret:
+            text = text.replace(secret, "***")
+            text = text.replace(urllib.parse.unquote(secret), "***")
+    return text

@@ -1,0 +1,679 @@
+"""AutoEnvExplorer against distributions installed on the fly and a real index on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import threading
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lzy
+import lzy.env.explorer.auto
+from lzy.env.explorer.base import Classification, Exploration, PackageDecision, namespace_of
+from lzy.exceptions import ExplorationError, LzyWarning, PackageIndexError
+
+from .conftest import MakeExplorer, QuickExplorer, load, prepend_path
+from .support import Flavour, IndexServer, Site, build_wheel, wheel
+
+SO = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+LINUX_WHEEL = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
+
+
+def decision(exploration: Exploration, name: str) -> PackageDecision:
+    """The one decision about ``name``."""
+    found = [d for d in exploration.decisions if d.name == name]
+    assert len(found) == 1, exploration.decisions
+    return found[0]
+
+
+def module(name: str) -> types.ModuleType:
+    """Import ``name`` (written by the test) as a module object."""
+    loaded = load(name)
+    assert isinstance(loaded, types.ModuleType)
+    return loaded
+
+
+def install_alpha_beta(site: Site) -> None:
+    """``alpha`` 1.0 imports ``beta`` 2.0."""
+    site.install("alpha", "1.0", {"alpha/__init__.py": "import beta\n", "alpha/core.py": ""})
+    site.install("beta", "2.0", {"beta.py": "VALUE = 2\n"})
+
+
+# -- index flavours and the walk --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("flavour", ["json", "html"])
+def test_pins_what_the_index_has_through_transitive_imports(
+    flavour: Flavour, site: Site, make_explorer: MakeExplorer
+) -> None:
+    """Both answer flavours work, and a distribution used only through another is pinned."""
+    install_alpha_beta(site)
+    with IndexServer(
+        {"alpha": [wheel("alpha", "1.0")], "beta": [wheel("beta", "2.0")]}, flavour=flavour
+    ) as server:
+        explorer = make_explorer(pypi_index_url=server.url())
+        found = explorer.explore({"alpha": module("alpha")})
+    assert dict(found.pypi_packages) == {"alpha": "1.0", "beta": "2.0"}
+    assert found.local_module_paths == ()
+    reason = decision(found, "beta").reason
+    assert reason == f"installed 2.0; found beta-2.0-py3-none-any.whl on {server.url()}"
+
+
+def test_wheel_installed_by_pip(
+    tmp_path: Path, index: IndexServer, make_explorer: MakeExplorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wheel installed by pip itself (not written by the tests) is found and pinned."""
+    built = build_wheel(tmp_path, "pipmade", "4.2", {"pipmade/__init__.py": "", "pipmade/extra.py": ""})
+    target = tmp_path / "target"
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-index",
+        "--no-deps",
+        "--target",
+        str(target),
+        str(built),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode:
+        pytest.skip(f"pip cannot install here: {done.stderr.strip()[-200:]}")
+    prepend_path(monkeypatch, target)
+    index.add("pipmade", wheel("pipmade", "4.2"))
+    found = make_explorer().explore({"extra": module("pipmade.extra")})
+    assert dict(found.pypi_packages) == {"pipmade": "4.2"}
+
+
+def test_objects_stand_for_their_modules(site: Site, index: IndexServer, make_explorer: MakeExplorer) -> None:
+    """A class, a function and an instance lead to the distributions defining them."""
+    site.install(
+        "gizmo", "3.1", {"gizmo/__init__.py": "class Gizmo:\n    pass\n\ndef make():\n    return Gizmo()\n"}
+    )
+    index.add("gizmo", wheel("gizmo", "3.1"))
+    gizmo: Any = module("gizmo")
+    for value in (gizmo.Gizmo, gizmo.make, gizmo.make(), [gizmo.make()]):
+        found = make_explorer().explore({"value": value})
+        assert dict(found.pypi_packages) == {"gizmo": "3.1"}
+
+
+def test_standard_library_and_lzy_are_never_listed(make_explorer: MakeExplorer, index: IndexServer) -> None:
+    """Nothing from the standard library or lzy is listed, and lzy's own imports are not walked."""
+    namespace = {"os": os, "dumps": json.dumps, "lzy": lzy, "auto": lzy.env.explorer.auto}
+    found = make_explorer().explore(namespace)
+    assert found == Exploration()
+    assert index.project_requests() == 0
+
+
+def test_namespace_of_an_op_in_local_code(
+    site: Site, project: Path, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A project package and a single-file module are shipped; what they import is pinned."""
+    install_alpha_beta(site)
+    index.add("alpha", wheel("alpha", "1.0"))
+    index.add("beta", wheel("beta", "2.0"))
+    (project / "myproj").mkdir()
+    (project / "myproj" / "__init__.py").write_text("")
+    (project / "myproj" / "util.py").write_text("import alpha\n\ndef f():\n    return 1\n")
+    (project / "myproj" / "ops.py").write_text(
+        "import helper\nfrom myproj.util import f\n\ndef op():\n    return helper.X + f()\n"
+    )
+    (project / "helper.py").write_text("X = 1\n")
+    ops: Any = module("myproj.ops")
+    found = make_explorer().explore(namespace_of(ops.op))
+    assert found.local_module_paths == (str(project / "helper.py"), str(project / "myproj"))
+    assert dict(found.pypi_packages) == {"alpha": "1.0", "beta": "2.0"}
+    mine = decision(found, "myproj")
+    assert mine.classification is Classification.LOCAL
+    assert mine.reason == f"no distribution owns module 'myproj'; shipping {project / 'myproj'}"
+
+
+# -- editable installs and namespace packages --------------------------------------------------
+
+
+def editable(site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``edpkg`` 0.1 installed in editable mode from ``tmp_path/ed`` (src layout)."""
+    source = tmp_path / "ed" / "src"
+    (source / "edpkg").mkdir(parents=True)
+    (source / "edpkg" / "__init__.py").write_text("import beta\n")
+    site.install("edpkg", "0.1", {"__editable__.edpkg-0.1.pth": f"{source}\n"}, editable_dir=tmp_path / "ed")
+    site.install("beta", "2.0", {"beta.py": ""})
+    prepend_path(monkeypatch, source)
+    return source
+
+
+def test_editable_install_is_local(
+    site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """An editable install is shipped from its source tree; what it imports is still pinned."""
+    source = editable(site, tmp_path, monkeypatch)
+    index.add("beta", wheel("beta", "2.0"))
+    found = make_explorer().explore({"edpkg": module("edpkg")})
+    assert found.local_module_paths == (str(source / "edpkg"),)
+    assert dict(found.pypi_packages) == {"beta": "2.0"}
+    mine = decision(found, "edpkg")
+    assert (mine.classification, mine.version) == (Classification.LOCAL, "0.1")
+    assert mine.reason == f"editable install of {tmp_path / 'ed'}; shipping {source / 'edpkg'}"
+    assert index.requests_for("edpkg") == 0
+
+
+def test_editable_install_from_the_index_when_asked(
+    site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """With ``treat_editables_as_locals=False`` an editable install is pinned like any other."""
+    editable(site, tmp_path, monkeypatch)
+    index.add("beta", wheel("beta", "2.0"))
+    index.add("edpkg", wheel("edpkg", "0.1"))
+    found = make_explorer(treat_editables_as_locals=False).explore({"edpkg": module("edpkg")})
+    assert dict(found.pypi_packages) == {"beta": "2.0", "edpkg": "0.1"}
+    assert found.local_module_paths == ()
+
+
+def test_namespace_package_portions_are_shipped(
+    site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """Local portions of a namespace package are shipped; a portion a distribution owns is pinned."""
+    for portion, name in (("p1", "x"), ("p2", "y")):
+        (tmp_path / portion / "acme").mkdir(parents=True)
+        (tmp_path / portion / "acme" / f"{name}.py").write_text("")
+        prepend_path(monkeypatch, tmp_path / portion)
+    site.install("acme-z", "1.0", {"acme/z.py": ""})
+    index.add("acme-z", wheel("acme-z", "1.0"))
+    namespace = {"x": module("acme.x"), "y": module("acme.y"), "z": module("acme.z")}
+    found = make_explorer().explore(namespace)
+    assert found.local_module_paths == (str(tmp_path / "p1" / "acme"), str(tmp_path / "p2" / "acme"))
+    assert dict(found.pypi_packages) == {"acme-z": "1.0"}
+    assert decision(found, "acme").reason.startswith("no distribution owns namespace package 'acme'")
+
+
+# -- the index lacks something ---------------------------------------------------------------
+
+
+def test_pure_distribution_missing_from_the_index_is_shipped(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A pure-Python distribution the index lacks is shipped, with a warning saying why."""
+    site.install("gamma", "0.3", {"gamma/__init__.py": ""})
+    index.add("gamma", wheel("gamma", "0.2"))
+    with pytest.warns(
+        LzyWarning, match=r"gamma 0\.3: installed 0\.3, but .* has no file of that version; it is pure Python"
+    ):
+        found = make_explorer().explore({"gamma": module("gamma")})
+    assert found.pypi_packages == {}
+    assert found.local_module_paths == (str(site.root / "gamma"),)
+    assert decision(found, "gamma").classification is Classification.LOCAL
+
+
+def test_unknown_project_with_a_valid_index(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A 404 for the project on an index whose root is a simple API means "not there"."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    with pytest.warns(LzyWarning, match=r"the index has no such project \(.*/simple/gamma/ not found\)"):
+        found = make_explorer().explore({"gamma": module("gamma")})
+    assert found.local_module_paths == (str(site.root / "gamma.py"),)
+
+
+def compiled_dist(site: Site) -> None:
+    """``delta`` 1.0 with a compiled module."""
+    site.install(
+        "delta",
+        "1.0",
+        {"delta/__init__.py": "", f"delta/_speed{SO}": b"\x7fELF not really"},
+    )
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ([], None, "has no file of that version"),
+        (
+            [wheel("delta", "1.0", "cp311-cp311-win_amd64")],
+            None,
+            "there are only delta-1.0-cp311-cp311-win_amd64.whl",
+        ),
+        ([wheel("delta", "1.0", LINUX_WHEEL)], "3.12", "installs on CPython 3.12 on manylinux_2_28_x86_64"),
+        (["delta-1.0.tar.gz"], None, "there are only delta-1.0.tar.gz"),
+    ],
+    ids=["missing", "other-platform", "other-python", "sdist-only"],
+)
+def test_compiled_distribution_the_target_cannot_install_is_an_error(
+    case: tuple[list[str], str | None, str], site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """Compiled code without a usable file on the index is an error naming what exists."""
+    files, python_version, problem = case
+    compiled_dist(site)
+    index.add("delta", *files)
+    explorer = make_explorer(python_version=python_version)
+    with pytest.raises(ExplorationError, match=r"delta 1\.0: installed 1\.0") as caught:
+        explorer.explore({"delta": module("delta")})
+    assert problem in str(caught.value)
+    assert "contains compiled code (delta/_speed" in str(caught.value)
+
+
+def test_compiled_distribution_shipped_when_binaries_are_allowed(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """With ``raise_on_binaries=False`` it is shipped with a warning instead."""
+    compiled_dist(site)
+    index.add("delta", wheel("delta", "1.0", "cp311-cp311-win_amd64"))
+    with pytest.warns(LzyWarning, match="shipping it anyway because raise_on_binaries is False"):
+        found = make_explorer(raise_on_binaries=False).explore({"delta": module("delta")})
+    assert found.local_module_paths == (str(site.root / "delta"),)
+
+
+@pytest.mark.parametrize(
+    ("filename", "usable"),
+    [
+        (wheel("delta", "1.0", LINUX_WHEEL), True),
+        (wheel("delta", "1.0", "cp38-abi3-manylinux_2_28_x86_64"), True),
+        (wheel("delta", "1.0", "cp311-cp311-manylinux_2_34_x86_64"), False),
+        (wheel("delta", "1.0", "cp311-cp311-musllinux_1_2_x86_64"), False),
+        (wheel("delta", "1.0.0", LINUX_WHEEL), True),
+        (wheel("delta", "1.0.1", LINUX_WHEEL), False),
+    ],
+)
+def test_wheel_tags_for_the_target(
+    filename: str, usable: bool, site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A wheel counts when its tags fit the target Python and platform, and its version is equal."""
+    compiled_dist(site)
+    index.add("delta", filename)
+    explorer = make_explorer(python_version="3.11.7")
+    if usable:
+        assert dict(explorer.explore({"delta": module("delta")}).pypi_packages) == {"delta": "1.0"}
+    else:
+        with pytest.raises(ExplorationError):
+            explorer.explore({"delta": module("delta")})
+
+
+@pytest.mark.parametrize("flavour", ["json", "html"])
+def test_requires_python_on_the_page_is_honoured(
+    flavour: Flavour, site: Site, make_explorer: MakeExplorer
+) -> None:
+    """A file whose ``Requires-Python`` excludes the target Python does not count."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    with IndexServer({"gamma": [wheel("gamma", "0.3")]}, flavour=flavour) as server:
+        server.state.requires_python[wheel("gamma", "0.3")] = ">=3.12"
+        with pytest.warns(
+            LzyWarning, match=r"there are only gamma-0\.3-py3-none-any\.whl .*\(Requires-Python >=3\.12\)"
+        ):
+            make_explorer(pypi_index_url=server.url(), python_version="3.11").explore(
+                {"gamma": module("gamma")}
+            )
+        found = make_explorer(pypi_index_url=server.url(), python_version="3.12").explore(
+            {"gamma": module("gamma")}
+        )
+    assert dict(found.pypi_packages) == {"gamma": "0.3"}
+
+
+def test_sdist_counts_for_pure_python(site: Site, index: IndexServer, make_explorer: MakeExplorer) -> None:
+    """A pure-Python distribution whose index has only its sdist is pinned."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.add("gamma", "gamma-0.3.tar.gz")
+    found = make_explorer().explore({"gamma": module("gamma")})
+    assert decision(found, "gamma").reason == f"installed 0.3; found gamma-0.3.tar.gz on {index.url()}"
+
+
+def test_extra_index_is_asked_after_the_main_one(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A distribution found only on an extra index is pinned, and the reason names that index."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    with IndexServer({"gamma": [wheel("gamma", "0.3")]}) as extra:
+        found = make_explorer(extra_index_urls=(extra.url(),)).explore({"gamma": module("gamma")})
+    assert decision(found, "gamma").reason.endswith(f"on {extra.url()}")
+    assert index.requests_for("gamma") == 1
+
+
+def test_file_index(site: Site, tmp_path: Path, make_explorer: MakeExplorer) -> None:
+    """A ``file://`` index directory with PEP 503 pages works like a served one."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    (tmp_path / "files" / "gamma").mkdir(parents=True)
+    page = f'<html><body><a href="gamma-0.3-py3-none-any.whl">{wheel("gamma", "0.3")}</a></body></html>'
+    (tmp_path / "files" / "gamma" / "index.html").write_text(page)
+    url = (tmp_path / "files").as_uri()
+    found = make_explorer(pypi_index_url=url).explore({"gamma": module("gamma")})
+    assert decision(found, "gamma").reason == f"installed 0.3; found gamma-0.3-py3-none-any.whl on {url}"
+
+
+# -- meta-packages -----------------------------------------------------------------------------
+
+
+def meta(site: Site) -> types.ModuleType:
+    """``metafw`` 5.0 has no files and requires ``metafw-core`` 5.0, which is compiled."""
+    site.install("metafw", "5.0", {}, requires=["metafw-core==5.0", "unrelated>=1; python_version < '3'"])
+    site.install("metafw-core", "5.0", {"metafw_core/__init__.py": "", f"metafw_core/_c{SO}": b"\0"})
+    return module("metafw_core")
+
+
+def test_meta_package_is_pinned(site: Site, index: IndexServer, make_explorer: MakeExplorer) -> None:
+    """A meta-package requiring a used distribution is found and pinned too."""
+    core = meta(site)
+    index.add("metafw", wheel("metafw", "5.0"))
+    index.add("metafw-core", wheel("metafw_core", "5.0", LINUX_WHEEL))
+    found = make_explorer().explore({"core": core})
+    assert dict(found.pypi_packages) == {"metafw": "5.0", "metafw-core": "5.0"}
+    assert decision(found, "metafw").reason.startswith(
+        "meta-package (no files of its own) requiring 'metafw-core', which provides 'metafw_core'"
+    )
+
+
+def test_platform_part_of_a_meta_package_is_left_to_it(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A part the target cannot install is left to the pinned meta-package, not an error."""
+    core = meta(site)
+    index.add("metafw", wheel("metafw", "5.0"))
+    index.add("metafw-core", wheel("metafw_core", "5.0", "cp311-cp311-win_amd64"))
+    found = make_explorer().explore({"core": core})
+    assert dict(found.pypi_packages) == {"metafw": "5.0"}
+    assert decision(found, "metafw-core").classification is Classification.VIA_META_PACKAGE
+
+
+# -- exclusions --------------------------------------------------------------------------------
+
+
+def test_excluded_distribution_is_left_out_and_not_walked(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """An excluded distribution is neither pinned nor followed into its imports."""
+    site.install("alpha", "1.0", {"alpha/__init__.py": "import Beta_Pkg\n"})
+    site.install("Beta_Pkg", "2.0", {"Beta_Pkg.py": "import epsilon\n"})
+    site.install("epsilon", "1.0", {"epsilon.py": ""})
+    index.add("alpha", wheel("alpha", "1.0"))
+    found = make_explorer(exclude_packages=frozenset({"beta-pkg"})).explore({"alpha": module("alpha")})
+    assert dict(found.pypi_packages) == {"alpha": "1.0"}
+    assert decision(found, "beta-pkg").classification is Classification.EXCLUDED
+    assert index.requests_for("epsilon") == 0
+
+
+def test_excluded_local_module_is_not_shipped(project: Path, make_explorer: MakeExplorer) -> None:
+    """``exclude_packages`` also names local top-level modules."""
+    (project / "scratch.py").write_text("")
+    found = make_explorer(exclude_packages=frozenset({"scratch"})).explore({"s": module("scratch")})
+    assert found.local_module_paths == ()
+    assert decision(found, "scratch").classification is Classification.EXCLUDED
+
+
+def test_no_index_counts_everything_installed_as_available(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """``pypi_index_url=None`` sends no request and pins every installed distribution."""
+    install_alpha_beta(site)
+    compiled_dist(site)
+    found = make_explorer(pypi_index_url=None).explore({"alpha": module("alpha"), "d": module("delta")})
+    assert dict(found.pypi_packages) == {"alpha": "1.0", "beta": "2.0", "delta": "1.0"}
+    assert decision(found, "alpha").reason == "installed 1.0; no index is checked, so it counts as available"
+    assert sum(index.state.requests.values()) == 0
+
+
+# -- local compiled code -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def extension(project: Path) -> types.ModuleType:
+    """A tiny C extension ``fastext`` built in the project directory."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    include = sysconfig.get_paths()["include"]
+    if compiler is None or not Path(include, "Python.h").exists():
+        pytest.skip("needs a C compiler and the Python headers")
+    source = project / "fastext.c"
+    source.write_text(
+        "#include <Python.h>\n"
+        'static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "fastext", NULL, -1, NULL};\n'
+        "PyMODINIT_FUNC PyInit_fastext(void) { return PyModule_Create(&def); }\n"
+    )
+    target = project / f"fastext{SO}"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", f"-I{include}", str(source), "-o", str(target)],
+        check=True,
+        capture_output=True,
+    )
+    return module("fastext")
+
+
+def test_local_compiled_extension_is_an_error(
+    extension: types.ModuleType, project: Path, make_explorer: MakeExplorer
+) -> None:
+    """A local module with compiled code cannot be shipped to another platform."""
+    with pytest.raises(ExplorationError, match=r"local module 'fastext' at .* contains compiled code"):
+        make_explorer().explore({"fastext": extension})
+
+
+def test_local_compiled_extension_is_shipped_with_a_warning(
+    extension: types.ModuleType, project: Path, make_explorer: MakeExplorer
+) -> None:
+    """With ``raise_on_binaries=False`` it is shipped anyway, with a warning."""
+    with pytest.warns(LzyWarning, match="fastext"):
+        found = make_explorer(raise_on_binaries=False).explore({"fastext": extension})
+    assert found.local_module_paths == (str(project / f"fastext{SO}"),)
+
+
+def test_local_package_holding_a_shared_library(project: Path, make_explorer: MakeExplorer) -> None:
+    """A compiled file anywhere inside a shipped package counts, imported or not."""
+    (project / "withlib" / "bin").mkdir(parents=True)
+    (project / "withlib" / "__init__.py").write_text("")
+    (project / "withlib" / "bin" / "libthing.so.1").write_bytes(b"\0")
+    with pytest.raises(ExplorationError, match=r"libthing\.so\.1"):
+        make_explorer().explore({"withlib": module("withlib")})
+
+
+# -- broken indexes ----------------------------------------------------------------------------
+
+
+def test_index_answering_500_is_an_error_naming_index_and_package(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A failing index gives a bounded number of tries, then an error naming it and the package."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.state.status = 500
+    with pytest.raises(PackageIndexError) as caught:
+        make_explorer().explore({"gamma": module("gamma")})
+    assert str(caught.value) == (
+        f"package index {index.url()} answered HTTP 500 (tried 2 times) while looking up"
+        f" package 'gamma' at {index.url()}/gamma/"
+    )
+    assert index.requests_for("gamma") == QuickExplorer.index_retries + 1
+
+
+class Impatient(QuickExplorer):
+    """Gives up after a short wait and no retry."""
+
+    index_timeout = 0.3
+    index_retries = 0
+
+
+def test_hanging_index_is_an_error_not_a_hang(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """An index that never answers fails after the timeout."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.state.hang = threading.Event()
+    with pytest.raises(
+        PackageIndexError,
+        match=r"did not answer within 0\.3 s \(tried once\) while looking up package 'gamma'",
+    ):
+        make_explorer(Impatient).explore({"gamma": module("gamma")})
+
+
+def test_unreachable_index(site: Site, make_explorer: MakeExplorer) -> None:
+    """Nothing listening on the port is an error naming the index."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    with IndexServer() as closed:
+        url = closed.url()
+    with pytest.raises(PackageIndexError, match=r"could not be reached .* package 'gamma'"):
+        make_explorer(Impatient, pypi_index_url=url).explore({"gamma": module("gamma")})
+
+
+def test_url_that_is_not_a_simple_index(site: Site, index: IndexServer, make_explorer: MakeExplorer) -> None:
+    """A URL whose root is not a simple API is reported, not taken for "package missing"."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    url = f"http://127.0.0.1:{index.port}/not-simple"
+    with pytest.raises(PackageIndexError, match="does not look like a simple repository") as caught:
+        make_explorer(pypi_index_url=url).explore({"gamma": module("gamma")})
+    assert url in str(caught.value)
+
+
+def test_answer_that_is_not_the_simple_api(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A page in another format is reported with the index and the package."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.state.status = 200
+    with pytest.raises(
+        PackageIndexError, match=r"does not speak the simple repository API .* content type 'text/plain'"
+    ):
+        make_explorer().explore({"gamma": module("gamma")})
+
+
+# -- caches ------------------------------------------------------------------------------------
+
+
+def test_second_exploration_sends_no_request(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """The same explorer answers again from memory, and a new one from the disk cache."""
+    install_alpha_beta(site)
+    index.add("alpha", wheel("alpha", "1.0"))
+    index.add("beta", wheel("beta", "2.0"))
+    namespace = {"alpha": module("alpha")}
+    first = make_explorer().explore(namespace)
+    assert index.project_requests() == 2
+    explorer = make_explorer()
+    assert explorer.explore(namespace) == first
+    assert explorer.explore(namespace) == first
+    assert index.project_requests() == 2
+    assert explorer.requests_sent == 0
+
+
+class Revalidating(QuickExplorer):
+    """Trusts no cached page that lacks what it needs."""
+
+    index_cache_ttl = 0.0
+
+
+def test_stale_pages_are_revalidated_with_their_etag(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A cached page lacking the version is asked again with ``If-None-Match``; a 304 reuses it."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.add("gamma", wheel("gamma", "0.2"))
+    namespace = {"gamma": module("gamma")}
+    with pytest.warns(LzyWarning, match="gamma"):
+        make_explorer(Revalidating).explore(namespace)
+    with pytest.warns(LzyWarning, match="gamma"):
+        make_explorer(Revalidating).explore(namespace)
+    assert (index.state.conditional, index.state.not_modified) == (1, 1)
+    index.add("gamma", wheel("gamma", "0.3"))
+    found = make_explorer(Revalidating).explore(namespace)
+    assert dict(found.pypi_packages) == {"gamma": "0.3"}
+
+
+def test_cache_dir_follows_the_environment(
+    site: Site,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``LZY_CACHE_DIR`` chooses where pages are kept."""
+    monkeypatch.setenv("LZY_CACHE_DIR", str(tmp_path / "here"))
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.add("gamma", wheel("gamma", "0.3"))
+    make_explorer().explore({"gamma": module("gamma")})
+    assert [p.name for p in (tmp_path / "here").rglob("*.json")] == ["gamma.json"]
+
+
+# -- credentials -------------------------------------------------------------------------------
+
+SECRET = "s3cr3t-pa55"
+
+
+def test_credentials_are_used_and_never_shown(
+    site: Site,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Credentials in the index URL authenticate, and appear in no message, warning or cache file."""
+    monkeypatch.setenv("LZY_CACHE_DIR", str(tmp_path / "cache"))
+    install_alpha_beta(site)
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.state.credentials = ("alice", SECRET)
+    index.add("alpha", wheel("alpha", "1.0"))
+    index.add("beta", wheel("beta", "2.0"))
+    url = index.url(credentials=("alice", SECRET))
+    explorer = make_explorer(pypi_index_url=url)
+    with pytest.warns(LzyWarning) as caught:
+        found = explorer.explore({"alpha": module("alpha"), "gamma": module("gamma")})
+    assert dict(found.pypi_packages) == {"alpha": "1.0", "beta": "2.0"}
+    shown = [str(w.message) for w in caught] + [d.reason for d in found.decisions] + [repr(explorer)]
+    shown += [p.read_text() for p in (tmp_path / "cache").rglob("*.json")]
+    assert all(SECRET not in text and "alice" not in text for text in shown), shown
+    assert f"http://***@127.0.0.1:{index.port}/simple" in decision(found, "alpha").reason
+
+    site.install("zeta", "0.1", {"zeta.py": ""})
+    index.state.status = 503
+    with pytest.raises(PackageIndexError) as error:
+        make_explorer(pypi_index_url=url).explore({"zeta": module("zeta")})
+    assert SECRET not in str(error.value)
+    assert "***@127.0.0.1" in str(error.value)
+
+
+def test_wrong_credentials(site: Site, index: IndexServer, make_explorer: MakeExplorer) -> None:
+    """A 401 says to check the credentials, without showing them."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.state.credentials = ("user", "right")
+    url = index.url(credentials=("user", SECRET))
+    with pytest.raises(PackageIndexError, match="refused access") as caught:
+        make_explorer(pypi_index_url=url).explore({"gamma": module("gamma")})
+    assert SECRET not in str(caught.value)
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def test_bad_python_version() -> None:
+    """A Python version that is not ``3.X`` or ``3.X.Y`` is refused with the value shown."""
+    with pytest.raises(ValueError, match=r"'3\.eleven'"):
+        QuickExplorer(python_version="3.eleven")
+
+
+def test_repr_shows_settings_without_credentials() -> None:
+    """The repr names the index (redacted), the Python version and the platform."""
+    explorer = QuickExplorer(pypi_index_url="https://u:p@example.invalid/simple", python_version="3.12")
+    assert repr(explorer) == (
+        "QuickExplorer(pypi_index_url='https://***@example.invalid/simple', extra_index_urls=(),"
+        " python=3.12, target_platform='manylinux_2_28_x86_64')"
+    )
+    explorer.close()
+
+
+def test_running_interpreter_is_the_default_target() -> None:
+    """Without ``python_version`` the tags are those of the running interpreter's version."""
+    explorer = QuickExplorer()
+    assert f"python={sys.version_info.major}.{sys.version_info.minor}" in repr(explorer)
+    explorer.close()

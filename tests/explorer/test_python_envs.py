@@ -1,0 +1,40 @@
+"""The explorer behind AutoPythonEnv and OnlyLocalPythonEnv."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lzy.env.explorer.base import Classification
+from lzy.env.python.auto import AutoPythonEnv
+from lzy.env.python.local import OnlyLocalPythonEnv
+
+from .conftest import load
+from .support import IndexServer, Site, wheel
+
+
+def test_auto_python_env_pins_and_ships(site: Site, project: Path, index: IndexServer) -> None:
+    """AutoPythonEnv pins what the index has, ships local code, and adds forced packages."""
+    site.install("alpha", "1.0", {"alpha.py": ""})
+    site.install("forced", "3.0", {"forced.py": ""})
+    index.add("alpha", wheel("alpha", "1.0"))
+    (project / "mine.py").write_text("import alpha\nimport forced\n")
+    env = AutoPythonEnv(pypi_index_url=index.url(), additional_pypi_packages={"forced": "3.1"})
+    resolved = env.resolve({"mine": load("mine")})
+    assert dict(resolved.pypi_packages) == {"alpha": "1.0", "forced": "3.1"}
+    assert resolved.local_module_paths == (str(project / "mine.py"),)
+    assert index.requests_for("forced") == 0
+    forced = [d for d in resolved.decisions if d.name == "forced"]
+    assert [(d.classification, d.version) for d in forced] == [(Classification.ADDITIONAL, "3.1")]
+
+
+def test_only_local_python_env_ships_local_code_without_asking_an_index(
+    site: Site, project: Path, index: IndexServer
+) -> None:
+    """OnlyLocalPythonEnv queries no index and keeps only local decisions."""
+    site.install("alpha", "1.0", {"alpha.py": ""})
+    (project / "mine.py").write_text("import alpha\n")
+    resolved = OnlyLocalPythonEnv().resolve({"mine": load("mine")})
+    assert resolved.pypi_packages == {}
+    assert resolved.local_module_paths == (str(project / "mine.py"),)
+    assert [d.classification for d in resolved.decisions] == [Classification.LOCAL]
+    assert sum(index.state.requests.values()) == 0
