@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import functools
 import inspect
 import textwrap
+from collections.abc import Mapping
 from typing import Any, Final, cast
 
 from lzy.env.container.base import Container, NoContainer
@@ -79,7 +79,8 @@ class FieldDoc:
     annotation: str
     #: Whether the keyword must be given.
     required: bool
-    #: The default as written in the source, or ``None`` when required.
+    #: The default as a user would write it (a constant's value, ``{}`` for an empty mapping,
+    #: else the source text), or ``None`` when required.
     default: str | None
     #: The ``#:`` comment above the field, joined into one paragraph.
     doc: str
@@ -90,9 +91,18 @@ def dotted_paths(klass: type[object]) -> tuple[str, ...]:
     return (f"{klass.__module__}.{klass.__qualname__}", f"{FACADE}.{klass.__qualname__}")
 
 
-@functools.cache
+_FIELD_DOCS: dict[type[object], tuple[FieldDoc, ...]] = {}
+
+
 def field_docs(klass: type[object]) -> tuple[FieldDoc, ...]:
     """The init fields of dataclass ``klass`` with their ``#:`` comments, in declaration order."""
+    known = _FIELD_DOCS.get(klass)
+    if known is None:
+        known = _FIELD_DOCS[klass] = _read_field_docs(klass)
+    return known
+
+
+def _read_field_docs(klass: type[object]) -> tuple[FieldDoc, ...]:
     comments: dict[str, str] = {}
     sources: dict[str, tuple[str, str | None]] = {}
     for owner in reversed(klass.__mro__):
@@ -112,11 +122,31 @@ def field_docs(klass: type[object]) -> tuple[FieldDoc, ...]:
                 name=field.name,
                 annotation=annotation,
                 required=required,
-                default=None if required else default,
+                default=None if required else _shown_default(field, default),
                 doc=comments.get(field.name, ""),
             )
         )
     return tuple(docs)
+
+
+_PLAIN_DEFAULTS: Final = (str, int, float, bool, tuple, frozenset, type(None))
+
+
+def _shown_default(field: dataclasses.Field[object], written: str | None) -> str:
+    """The default as a user would write it.
+
+    ``DEFAULT_INDEX_URL`` shows as the URL and an empty mapping factory as ``{}``; a factory
+    whose value depends on the machine (the running Python's version) is shown as written.
+    """
+    default: object = field.default
+    if default is not dataclasses.MISSING:
+        if isinstance(default, _PLAIN_DEFAULTS):
+            return repr(cast("object", default))
+    elif field.default_factory is not dataclasses.MISSING:
+        made: object = field.default_factory()
+        if isinstance(made, Mapping | tuple | frozenset) and not made:
+            return "{}" if isinstance(made, Mapping) else repr(cast("object", made))
+    return written or "None"
 
 
 def _class_fields(klass: type[object]) -> tuple[dict[str, str], dict[str, tuple[str, str | None]]]:

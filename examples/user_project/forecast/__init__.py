@@ -1,0 +1,1 @@
+"""A weather forecast computed by lzy ops."""

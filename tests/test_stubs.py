@@ -1,0 +1,210 @@
+"""The stubs in ``stubs/``: generated, faithful to the dataclass fields, shipped, and used by checkers."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from lzy.env import _stubgen
+from lzy.env._base import import_klass
+from lzy.env._catalog import POINTS, Point, dotted_paths
+
+ROOT = Path(__file__).resolve().parents[1]
+OWNER_STUB = ROOT / "stubs" / "lzy" / "env" / "owner.pyi"
+CASES = [(point, klass) for point in POINTS for klass in point.klasses]
+
+
+def _ids(case: tuple[Point, type[object]]) -> str:
+    return f"{case[0].method}-{case[1].__qualname__}"
+
+
+def _overloads(method: str) -> list[ast.FunctionDef]:
+    tree = ast.parse(OWNER_STUB.read_text(encoding="utf-8"))
+    owner = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "EnvOwner")
+    return [n for n in owner.body if isinstance(n, ast.FunctionDef) and n.name == method]
+
+
+def _aliases() -> dict[str, tuple[str, ...]]:
+    """The ``_XPath: TypeAlias = Literal[...]`` aliases of the stub: name -> the strings."""
+    tree = ast.parse(OWNER_STUB.read_text(encoding="utf-8"))
+    found: dict[str, tuple[str, ...]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
+            strings = tuple(
+                c.value
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            )
+            found[node.target.id] = strings
+    return found
+
+
+def _klass_annotation(overload: ast.FunctionDef) -> str | None:
+    for argument in [*overload.args.args, *overload.args.kwonlyargs]:
+        if argument.arg == "klass" and argument.annotation is not None:
+            return ast.unparse(argument.annotation)
+    return None
+
+
+def _keywords(overload: ast.FunctionDef) -> tuple[set[str], set[str]]:
+    """The keyword parameters of an overload other than ``klass``: all, and the required ones."""
+    names: set[str] = set()
+    required: set[str] = set()
+    for argument, default in zip(overload.args.kwonlyargs, overload.args.kw_defaults, strict=True):
+        if argument.arg == "klass":
+            continue
+        names.add(argument.arg)
+        if default is None:
+            required.add(argument.arg)
+    return names, required
+
+
+def _fields(klass: type[object]) -> tuple[set[str], set[str]]:
+    assert dataclasses.is_dataclass(klass)
+    fields = [f for f in dataclasses.fields(klass) if f.init]
+    missing = dataclasses.MISSING
+    required = {f.name for f in fields if f.default is missing and f.default_factory is missing}
+    return {f.name for f in fields}, required
+
+
+def test_checked_in_stubs_are_what_the_generator_writes() -> None:
+    """``stubs/`` is up to date with the fields: ``nox -s stubs`` would change nothing."""
+    for path, text in _stubgen.generate().items():
+        checked_in = (ROOT / "stubs" / path).read_text(encoding="utf-8")
+        assert checked_in == text, f"stubs/{path} is stale: run `nox -s stubs`"
+    assert _stubgen.main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_each_klass_has_one_overload_per_key_with_its_fields(case: tuple[Point, type[object]]) -> None:
+    """The class-object and the dotted-path overload take the klass's fields, required ones required."""
+    point, klass = case
+    aliases = _aliases()
+    by_class = [o for o in _overloads(point.method) if _klass_annotation(o) in _class_keys(point, klass)]
+    by_path = [
+        o for o in _overloads(point.method) if aliases.get(_klass_annotation(o) or "") == dotted_paths(klass)
+    ]
+    assert len(by_class) == 1
+    assert len(by_path) == 1
+    expected = _fields(klass)
+    for overload in (*by_class, *by_path):
+        assert _keywords(overload) == expected
+        assert overload.args.vararg is None
+        assert overload.args.kwarg is None
+
+
+def _class_keys(point: Point, klass: type[object]) -> set[str]:
+    del point
+    return {f"type[{klass.__qualname__}]"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_dotted_paths_in_the_stub_import_the_klass(case: tuple[Point, type[object]]) -> None:
+    """Each ``Literal`` path the stub accepts names the klass at run time."""
+    point, klass = case
+    for path in dotted_paths(klass):
+        assert import_klass(path, point.base, point.method) is klass
+
+
+@pytest.mark.parametrize("point", POINTS, ids=lambda p: p.method)
+def test_overloads_go_from_the_instance_form_to_the_user_klass_fallback(point: Point) -> None:
+    """First the positional instance, then the built-in klasses, last the ParamSpec fallback."""
+    overloads = _overloads(point.method)
+    assert len(overloads) == 2 + 2 * len(point.klasses)
+    first, last = overloads[0], overloads[-1]
+    assert [a.arg for a in first.args.posonlyargs] == ["self", point.field]
+    assert not first.args.kwonlyargs
+    assert last.args.vararg is not None
+    assert last.args.kwarg is not None
+    assert ast.unparse(last.args.vararg.annotation or ast.Constant(None)) == "_FieldsP.args"
+    assert ast.unparse(last.args.kwarg.annotation or ast.Constant(None)) == "_FieldsP.kwargs"
+    for overload in overloads:
+        names = {n.id for n in ast.walk(overload.args) if isinstance(n, ast.Name)}
+        assert "Any" not in names, "no catch-all Any parameters"
+        assert ast.get_docstring(overload), f"{point.method} overload without a docstring"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_ids)
+def test_every_keyword_is_documented_in_the_overload_docstring(case: tuple[Point, type[object]]) -> None:
+    """Editors show ``:param name:`` lines while typing; every field has one."""
+    point, klass = case
+    names, _ = _fields(klass)
+    for overload in _overloads(point.method):
+        keywords, _ = _keywords(overload)
+        if keywords != names:
+            continue
+        doc = ast.get_docstring(overload) or ""
+        for name in names:
+            assert f":param {name}: " in doc
+
+
+def _wheel_map() -> dict[str, str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]
+    mapping: dict[str, str] = wheel["force-include"]
+    return mapping
+
+
+def test_the_wheel_ships_every_stub_next_to_its_module_with_py_typed() -> None:
+    """``force-include`` puts each generated stub and ``py.typed`` into the ``lzy`` package."""
+    mapping = _wheel_map()
+    for path in _stubgen.generate():
+        assert mapping.get(f"stubs/{path}") == path
+        assert (ROOT / path).with_suffix(".py").is_file()
+    assert mapping.get("stubs/lzy/py.typed") == "lzy/py.typed"
+
+
+WRONG = """\
+from lzy.api.v1 import Lzy
+from lzy.api.v1.env import ManualPythonEnv
+
+Lzy().workflow("w").with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_packagez={})
+"""
+
+
+def _tool(name: str) -> list[str]:
+    executable = shutil.which(name, path=str(Path(sys.executable).parent))
+    if executable is None:
+        pytest.skip(f"{name} is not installed here; `nox -s typecheck` runs this test")
+    return [executable]
+
+
+@pytest.fixture
+def wrong_call(tmp_path: Path) -> Path:
+    path = tmp_path / "wrong_call.py"
+    path.write_text(WRONG, encoding="utf-8")
+    return path
+
+
+def test_mypy_with_the_repo_config_flags_a_wrong_keyword(wrong_call: Path) -> None:
+    """``mypy stubs FILE`` (the typecheck session's second run) checks FILE against the stub."""
+    done = subprocess.run(
+        [*_tool("mypy"), "--config-file", "pyproject.toml", "stubs", str(wrong_call)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert 'No overload variant of "with_python_env" of "EnvOwner"' in done.stdout
+    assert "[call-overload]" in done.stdout
+
+
+def test_pyright_with_the_repo_config_flags_a_wrong_keyword(wrong_call: Path) -> None:
+    """pyright with ``stubPath = "stubs"`` resolves ``lzy.env.owner`` to the stub, not the source."""
+    done = subprocess.run(
+        [*_tool("pyright"), "--project", "pyproject.toml", str(wrong_call)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout
+    assert 'No parameter named "pypi_packagez"' in done.stdout
