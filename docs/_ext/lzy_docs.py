@@ -1,0 +1,720 @@
+"""Sphinx extension that generates the parts of lzy's docs that come from the code.
+
+Directives:
+
+``.. lzy-keywords:: with_python_env``
+    For every built-in ``klass`` of the point that ``with_python_env`` configures, a table of the
+    keywords it accepts: type, required or default, and the ``#:`` comment above the field. The
+    data comes from :mod:`lzy.env._catalog`, which the typing stubs are generated from too.
+
+``.. lzy-merge-rules::``
+    The merge table, read from :data:`lzy.env.environment.MERGE_RULES` (``:levels:`` adds the
+    levels, read from :class:`lzy.env.environment.Level`).
+
+``.. lzy-comment:: module NAME``
+    The ``#:`` comment above a module-level name.
+
+``.. lzy-run::``
+    Runs its Python content when the page is read and shows the code and what it printed.
+    Blocks with the same ``:group:`` on a page share their names. ``:raises: Name`` expects
+    that exception and shows its last line.
+
+``.. lzy-script:: examples/quickstart.py``
+    Shows a script's source and runs it with the docs' interpreter, showing its output.
+
+``.. lzy-typecheck::`` (or ``.. lzy-typecheck:: path/to/file.py``)
+    Checks its Python content (or the file) with mypy and pyright, both strict, and shows the
+    code and what they say.
+    ``:errors:`` expects both to report errors.
+
+``.. lzy-exception-tree::``
+    The hierarchy of :mod:`lzy.exceptions` as a nested list.
+
+A broken example (an unexpected exception, a non-zero exit status, a checker that disagrees) is
+a warning at the directive, so a build with ``-W`` fails.
+
+The extension also appends ``.. lzy-keywords::`` to the docstring of each ``with_*`` method of
+:class:`lzy.api.v1.EnvOwner`, takes the text of a re-exported constant from the ``#:`` comment
+in the module that defines it, shows private bases as their public ones, resolves references
+written against an implementation module (``lzy.env.provisioning.Provisioning``) to the public
+name the reference documents (``lzy.api.v1.env.Provisioning``), and warns about any public
+name the reference does not document.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import importlib
+import inspect
+import io
+import json
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar, Final, cast
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.addnodes import pending_xref
+from sphinx.application import Sphinx
+from sphinx.domains.python import PythonDomain
+from sphinx.environment import BuildEnvironment
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.util.nodes import nested_parse_with_titles
+from sphinx.util.typing import OptionSpec
+
+import lzy
+import lzy.exceptions
+from lzy.env import environment
+from lzy.env._catalog import POINTS, dotted_paths, field_docs
+from lzy.env.environment import MERGE_RULES, Level, MergeRule
+
+ROOT: Final = Path(__file__).resolve().parents[2]
+LOGGER: Final = logging.getLogger(__name__)
+
+#: The public modules whose names the reference documents, most specific first.
+FACADES: Final = ("lzy.api.v1.env", "lzy.api.v1")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _lzy_sources() -> list[Path]:
+    return sorted((ROOT / "lzy").rglob("*.py"))
+
+
+def _implementation_modules() -> list[str]:
+    """Every lzy module but the public facades."""
+    names = [info.name for info in pkgutil.walk_packages(lzy.__path__, "lzy.")]
+    return [name for name in names if not name.startswith("lzy.api.")]
+
+
+@functools.cache
+def _facade_names() -> dict[str, str]:
+    """Implementation path of every public object -> its public path."""
+    names: dict[str, str] = {}
+    for facade in reversed(FACADES):
+        module = importlib.import_module(facade)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.ismodule(value):
+                continue
+            if inspect.isclass(value) or inspect.isfunction(value):
+                names[f"{value.__module__}.{value.__qualname__}"] = f"{facade}.{name}"
+                continue
+            for source in _implementation_modules():
+                if getattr(importlib.import_module(source), name, None) is value:
+                    names[f"{source}.{name}"] = f"{facade}.{name}"
+    return names
+
+
+def _public_path(klass: type[object]) -> str:
+    """Where the reference documents ``klass``."""
+    path = f"{klass.__module__}.{klass.__qualname__}"
+    return _facade_names().get(path, path)
+
+
+def _literal(text: str) -> str:
+    """``text`` as an RST inline literal."""
+    return f"``{text}``" if "`" not in text else f":code:`{text}`"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a list-table cell: one paragraph."""
+    return " ".join(text.split()) or "\\ "
+
+
+def _attr_docs(module_name: str) -> dict[tuple[str, str], list[str]]:
+    """The ``#:`` comments of a module, by ``(class qualname, attribute)``."""
+    analyzer = ModuleAnalyzer.for_module(module_name)
+    analyzer.analyze()
+    return dict(analyzer.attr_docs)
+
+
+def _doc_of(klass: type[object], name: str) -> str:
+    """The ``#:`` comment above ``name`` in the body of ``klass``, as one paragraph."""
+    lines = _attr_docs(klass.__module__).get((klass.__qualname__, name), [])
+    return " ".join(line.strip() for line in lines if line.strip())
+
+
+def _source_file(obj: object) -> Path | None:
+    try:
+        return Path(inspect.getfile(obj))  # type: ignore[arg-type]  # modules and classes
+    except TypeError:
+        return None
+
+
+def _source_line(obj: object) -> int:
+    try:
+        return inspect.getsourcelines(obj)[1]  # type: ignore[arg-type]  # classes
+    except (OSError, TypeError):
+        return 0
+
+
+class _Directive(SphinxDirective):
+    """A directive that generates RST, parses it in place and reports broken examples."""
+
+    def parse_rst(
+        self, lines: Sequence[str], *, context: tuple[str, str | None] | None = None
+    ) -> list[nodes.Node]:
+        """Parse ``lines``; with ``context``, roles resolve as if written in that module and class."""
+        container = nodes.container()
+        ref_context = self.env.ref_context
+        saved = {key: ref_context.get(key) for key in ("py:module", "py:class")}
+        if context is not None:
+            ref_context["py:module"] = context[0]
+            if context[1] is None:
+                ref_context.pop("py:class", None)
+            else:
+                ref_context["py:class"] = context[1]
+        try:
+            source = self.get_source_info()[0] or self.env.docname
+            nested_parse_with_titles(self.state, StringList(list(lines), source=source), container)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    ref_context.pop(key, None)
+                else:
+                    ref_context[key] = value
+        return list(container.children)
+
+    def fail(self, message: str) -> None:
+        """Report a broken example: a warning at the directive, so ``-W`` fails the build."""
+        LOGGER.warning(message, location=self.get_location(), type="lzy", subtype="example")
+
+    def depend_on(self, *paths: Path | None) -> None:
+        """Re-read this page when any of ``paths`` changes."""
+        for path in paths:
+            if path is not None:
+                self.env.note_dependency(str(path))
+
+    def output_block(self, label: str, text: str) -> list[nodes.Node]:
+        """A label and a literal block with what an example printed."""
+        block = nodes.literal_block(text, text, language="text", classes=["lzy-output"])
+        self.set_source_info(block)
+        return [nodes.rubric("", label, classes=["lzy-output-label"]), block]
+
+
+# --------------------------------------------------------------------------- lzy-keywords
+
+
+class KeywordsDirective(_Directive):
+    """``.. lzy-keywords:: with_python_env``: the keywords each built-in klass accepts."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        """One paragraph and one table per built-in klass of the method's point."""
+        method = self.arguments[0]
+        points = {point.method: point for point in POINTS}
+        if method not in points:
+            msg = f"lzy-keywords: unknown method {method!r}; known: {', '.join(points)}"
+            raise self.error(msg)
+        point = points[method]
+        result: list[nodes.Node] = []
+        for klass in point.klasses:
+            self.depend_on(_source_file(klass))
+            public = _public_path(klass)
+            module, _, name = public.rpartition(".")
+            default = " (the default)" if klass is point.default else ""
+            paths = " or ".join(_literal(repr(path)) for path in dotted_paths(klass))
+            lines = [f"**klass=**:class:`~{public}`{default}, or as a string {paths}.", ""]
+            fields = field_docs(klass)
+            if not fields:
+                lines.append(f":class:`~{public}` takes no keywords.")
+                result += self.parse_rst(lines, context=(module, name))
+                continue
+            lines += [
+                ".. list-table::",
+                "   :header-rows: 1",
+                "   :widths: 18 24 18 40",
+                "   :class: lzy-keywords",
+                "",
+                "   * - keyword",
+                "     - type",
+                "     - required / default",
+                "     - meaning",
+            ]
+            for field in fields:
+                if not field.doc:
+                    msg = f"lzy-keywords: {klass.__qualname__}.{field.name} has no #: comment"
+                    raise self.error(msg)
+                default_text = "**required**" if field.required else _literal(field.default or "None")
+                lines += [
+                    f"   * - ``{field.name}``",
+                    f"     - {_literal(field.annotation)}",
+                    f"     - {default_text}",
+                    f"     - {_cell(field.doc)}",
+                ]
+            result += self.parse_rst([*lines, ""], context=(module, name))
+        return result
+
+
+# --------------------------------------------------------------------------- lzy-merge-rules
+
+
+class MergeRulesDirective(_Directive):
+    """``.. lzy-merge-rules::``: the merge table and the levels, read from the code."""
+
+    has_content = False
+    option_spec: ClassVar[OptionSpec] = {"levels": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        """A table of :data:`MERGE_RULES` and, with ``:levels:``, one of the levels."""
+        self.depend_on(_source_file(environment))
+        lines = [
+            ".. list-table::",
+            "   :header-rows: 1",
+            "   :widths: 20 30 50",
+            "   :class: lzy-merge-rules",
+            "",
+            "   * - point (field of :class:`~lzy.api.v1.env.Env`)",
+            "     - rule",
+            "     - meaning",
+        ]
+        for point, rule in MERGE_RULES.items():
+            lines += [
+                f"   * - :attr:`~lzy.api.v1.env.Env.{point}`",
+                f"     - {rule.value} (:attr:`~lzy.api.v1.env.MergeRule.{rule.name}`)",
+                f"     - {_cell(_doc_of(MergeRule, rule.name))}",
+            ]
+        lines.append("")
+        if "levels" in self.options:
+            lines += [
+                ".. list-table::",
+                "   :header-rows: 1",
+                "   :widths: 20 10 70",
+                "   :class: lzy-levels",
+                "",
+                "   * - level",
+                "     - rank",
+                "     - where the value was set",
+            ]
+            for level in sorted(Level, reverse=True):
+                lines += [
+                    f"   * - :attr:`~lzy.api.v1.env.Level.{level.name}`",
+                    f"     - {int(level)}",
+                    f"     - {_cell(_doc_of(Level, level.name))}",
+                ]
+            lines.append("")
+        return self.parse_rst(lines, context=("lzy.api.v1.env", None))
+
+
+# --------------------------------------------------------------------------- lzy-comment
+
+
+class CommentDirective(_Directive):
+    """``.. lzy-comment:: module NAME``: the ``#:`` comment above a module-level name."""
+
+    required_arguments = 2
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        """The comment, parsed as RST in the context of its module."""
+        module_name, name = self.arguments
+        self.depend_on(_source_file(importlib.import_module(module_name)))
+        lines = _attr_docs(module_name).get(("", name))
+        if not lines:
+            msg = f"lzy-comment: {module_name}.{name} has no #: comment"
+            raise self.error(msg)
+        return self.parse_rst([*lines, ""], context=(module_name, None))
+
+
+# --------------------------------------------------------------------------- lzy-run
+
+
+#: Names shared between ``lzy-run`` blocks, by ``(page, group)``.
+_NAMESPACES: dict[tuple[str, str], dict[str, object]] = {}
+
+
+def _exception_line(error: BaseException) -> str:
+    return "".join(traceback.format_exception_only(type(error), error)).strip()
+
+
+class RunDirective(_Directive):
+    """``.. lzy-run::``: run the Python content now and show it with its output."""
+
+    has_content = True
+    option_spec: ClassVar[OptionSpec] = {
+        "group": directives.unchanged,
+        "raises": directives.unchanged_required,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        """Run the code in the group's namespace, capturing what it prints."""
+        code = "\n".join(self.content)
+        key = (self.env.docname, self.options.get("group", "default"))
+        namespace = _NAMESPACES.setdefault(key, {"__name__": f"lzy_docs_{key[0].replace('/', '_')}"})
+        expected = self.options.get("raises")
+        output = io.StringIO()
+        raised: Exception | None = None
+        self.depend_on(*_lzy_sources())
+        try:
+            compiled = compile(code, f"<{self.env.docname}: lzy-run>", "exec")
+            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+                exec(compiled, namespace)
+        except Exception as error:  # every failure is reported below
+            raised = error
+        if raised is None:
+            if expected is not None:
+                self.fail(f"the example was expected to raise {expected} but did not")
+        elif expected is None:
+            details = "".join(traceback.format_exception(raised))
+            self.fail(f"the example raised\n{details}")
+            output.write(details)
+        else:
+            if expected not in {cls.__name__ for cls in type(raised).__mro__}:
+                details = "".join(traceback.format_exception(raised))
+                self.fail(f"the example raised {type(raised).__name__}, not {expected}\n{details}")
+            output.write(f"Traceback (most recent call last):\n  ...\n{_exception_line(raised)}\n")
+        block = nodes.literal_block(code, code, language="python")
+        self.set_source_info(block)
+        result: list[nodes.Node] = [block]
+        text = output.getvalue().rstrip()
+        if text:
+            result += self.output_block("Output:" if raised is None else "It raises:", text)
+        return result
+
+
+def _purge_namespaces(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    for key in [key for key in _NAMESPACES if key[0] == docname]:
+        del _NAMESPACES[key]
+
+
+# --------------------------------------------------------------------------- lzy-script
+
+
+class ScriptDirective(_Directive):
+    """``.. lzy-script:: path``: a script's source and the output of running it now."""
+
+    required_arguments = 1
+    has_content = False
+    option_spec: ClassVar[OptionSpec] = {"timeout": directives.positive_int}
+
+    def run(self) -> list[nodes.Node]:
+        """Show the source, run the script from the repository's root, show its output."""
+        name = self.arguments[0]
+        path = (ROOT / name).resolve()
+        if not path.is_file():
+            msg = f"lzy-script: {name} does not exist (looked at {path})"
+            raise self.error(msg)
+        self.depend_on(path, *_lzy_sources())
+        source = path.read_text(encoding="utf-8")
+        timeout = self.options.get("timeout", 300)
+        try:
+            done = subprocess.run(
+                [sys.executable, str(path)],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            self.fail(f"{name} did not finish in {timeout} s")
+            return []
+        if done.returncode != 0:
+            self.fail(f"{name} exited with status {done.returncode}\n{done.stdout}{done.stderr}")
+        block = nodes.literal_block(source, source, language="python")
+        block["source"] = str(path)
+        wrapper = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+        wrapper += nodes.caption(name, name)
+        wrapper += block
+        text = (done.stdout + done.stderr).rstrip()
+        return [wrapper, *self.output_block(f"Output of python {name}:", text)]
+
+
+# --------------------------------------------------------------------------- lzy-typecheck
+
+
+_MYPY_CONFIG: Final = "[mypy]\nstrict = True\npython_version = 3.11\n"
+
+
+def _wheel_layout(site: Path) -> None:
+    """Lay lzy out under ``site`` as the wheel installs it: the package plus its force-included stubs."""
+    shutil.copytree(ROOT / "lzy", site / "lzy", ignore=shutil.ignore_patterns("__pycache__"))
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wheel = project.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {}).get("wheel", {})
+    for source, target in wheel.get("force-include", {}).items():
+        destination = site / target
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ROOT / source, destination)
+
+
+class TypecheckDirective(_Directive):
+    """``.. lzy-typecheck::``: check the Python content with mypy and pyright (strict) now.
+
+    The checkers see lzy the way a user's checkers see the installed wheel: the package with the
+    stubs the wheel puts next to its modules (``force-include`` in ``pyproject.toml``). Without
+    ``:errors:`` both must pass; with it both must report an error, and their messages are shown.
+    """
+
+    has_content = True
+    optional_arguments = 1
+    option_spec: ClassVar[OptionSpec] = {"errors": directives.flag}
+
+    def _check(self, command: list[str], directory: Path) -> tuple[int, str]:
+        environment = {**os.environ, "MYPYPATH": str(directory / "site")}
+        try:
+            done = subprocess.run(
+                command,
+                cwd=directory,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            self.fail(f"cannot run {command[2]}: {error}")
+            return -1, str(error)
+        return done.returncode, (done.stdout + done.stderr).replace(f"{directory}{os.sep}", "")
+
+    def run(self) -> list[nodes.Node]:
+        """Run both checkers on the code in a temporary directory."""
+        shown: Path | None = None
+        if self.arguments:
+            shown = ROOT / self.arguments[0]
+            if not shown.is_file():
+                msg = f"lzy-typecheck: {self.arguments[0]} does not exist (looked at {shown})"
+                raise self.error(msg)
+            code = shown.read_text(encoding="utf-8")
+        else:
+            code = "\n".join(self.content) + "\n"
+        stubs = sorted((ROOT / "stubs").rglob("*.pyi"))
+        self.depend_on(shown, ROOT / "pyproject.toml", *stubs, *_lzy_sources())
+        expect_errors = "errors" in self.options
+        outputs: list[tuple[str, str]] = []
+        with tempfile.TemporaryDirectory(prefix="lzy-typecheck-") as name:
+            directory = Path(name)
+            example = directory / "example.py"
+            example.write_text(code, encoding="utf-8")
+            (directory / "mypy.ini").write_text(_MYPY_CONFIG, encoding="utf-8")
+            _wheel_layout(directory / "site")
+            pyright_config = {
+                "typeCheckingMode": "strict",
+                "pythonVersion": "3.11",
+                "include": ["example.py"],
+                "extraPaths": [str(directory / "site")],
+            }
+            (directory / "pyrightconfig.json").write_text(json.dumps(pyright_config), encoding="utf-8")
+            checks = {
+                "mypy": [
+                    *(sys.executable, "-m", "mypy", "--config-file", str(directory / "mypy.ini")),
+                    *("--cache-dir", str(directory / ".mypy_cache")),
+                    *("--hide-error-context", "--no-error-summary", "--no-pretty", str(example)),
+                ],
+                "pyright": [
+                    *(sys.executable, "-m", "pyright", "-p", str(directory / "pyrightconfig.json")),
+                    *("--pythonpath", sys.executable, str(example)),
+                ],
+            }
+            for checker, command in checks.items():
+                status, text = self._check(command, directory)
+                if (status != 0) != expect_errors:
+                    wanted = "to report errors" if expect_errors else "to pass"
+                    self.fail(f"expected {checker} {wanted} (exit status {status}):\n{text}")
+                if checker == "pyright":
+                    # pyright indents the continuation of a message with no-break spaces.
+                    rows = [line.replace("\u00a0", " ") for line in text.splitlines()]
+                    kept = [row[2:] for row in rows if " - error: " in row or row.startswith("    ")]
+                    text = "\n".join(kept) or "0 errors"
+                outputs.append((checker, text.strip() or "Success: no issues found"))
+        block = nodes.literal_block(code, code, language="python")
+        self.set_source_info(block)
+        result: list[nodes.Node] = [block]
+        if shown is not None:
+            caption = self.arguments[0]
+            wrapper = nodes.container("", literal_block=True, classes=["literal-block-wrapper"])
+            wrapper += nodes.caption(caption, caption)
+            wrapper += block
+            result = [wrapper]
+        for checker, text in outputs:
+            result += self.output_block(f"{checker} (strict) says:", text)
+        return result
+
+
+# --------------------------------------------------------------------------- lzy-exception-tree
+
+
+class ExceptionTreeDirective(_Directive):
+    """``.. lzy-exception-tree::``: every exception and warning of lzy, as a nested list."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        """A nested list in source order, naming the built-in exceptions each also is."""
+        module = lzy.exceptions
+        self.depend_on(_source_file(module))
+        public = [getattr(module, name) for name in module.__all__]
+        classes = sorted(
+            (value for value in public if inspect.isclass(value) and issubclass(value, BaseException)),
+            key=_source_line,
+        )
+        lines: list[str] = []
+
+        def walk(cls: type[BaseException], depth: int) -> None:
+            others = [base for base in cls.__bases__ if base not in classes]
+            shown = " and ".join(f":exc:`{base.__name__}`" for base in others)
+            note = ""
+            if shown:
+                note = f" (also a {shown})" if depth else f" (derives from {shown})"
+            summary = (inspect.getdoc(cls) or "").split("\n\n", 1)[0]
+            item = f":exc:`~lzy.exceptions.{cls.__name__}`{note}: {_cell(summary)}"
+            lines.extend([f"{'  ' * depth}* {item}", ""])
+            for child in classes:
+                if cls in child.__bases__:
+                    walk(child, depth + 1)
+
+        for root in classes:
+            if not any(base in classes for base in root.__bases__):
+                walk(root, 0)
+        return self.parse_rst(lines, context=("lzy.exceptions", None))
+
+
+# --------------------------------------------------------------------------- events
+
+
+@functools.cache
+def _constant_doc(name: str) -> tuple[str, ...] | None:
+    """The ``#:`` comment above the constant a public module re-exports as ``name``."""
+    for source in _implementation_modules():
+        value = getattr(importlib.import_module(source), name, None)
+        if value is not None and value is getattr(importlib.import_module(FACADES[0]), name, None):
+            doc = _attr_docs(source).get(("", name))
+            if doc:
+                return tuple(doc)
+    return None
+
+
+def _data_signature(  # noqa: PLR0917 - the signature of Sphinx's event
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str,
+) -> tuple[None, None] | None:
+    """Give module constants no signature, even when they are callable (``DEFAULT_ENV``).
+
+    Sphinx 9 indexes the empty signature list of a constant when a later handler rewrites its
+    signature; answering first with a result it ignores keeps other handlers from doing so.
+    """
+    return (None, None) if what == "data" else None
+
+
+def _hide_private_bases(
+    app: Sphinx, name: str, obj: object, options: object, bases: list[type[object]]
+) -> None:
+    """Show a private implementation base (``lzy.env._base.EnvPart``) as its public bases."""
+
+    def private(base: type[object]) -> bool:
+        return any(part.startswith("_") for part in f"{base.__module__}.{base.__qualname__}".split("."))
+
+    def public(base: type[object]) -> list[type[object]]:
+        if not private(base):
+            return [base]
+        return [shown for parent in base.__bases__ if parent is not object for shown in public(parent)]
+
+    shown = list(dict.fromkeys(shown for base in bases for shown in public(base)))
+    bases[:] = shown or [object]
+
+
+_POINT_METHODS: Final = frozenset(point.method for point in POINTS)
+
+
+def _add_generated_text(  # noqa: PLR0917 - the signature of Sphinx's event
+    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """Add what autodoc cannot find itself: keyword tables, constants' comments, the hierarchy."""
+    if what == "module" and name == "lzy.exceptions":
+        lines += ["", ".. rubric:: The hierarchy", "", ".. lzy-exception-tree::", ""]
+    elif what == "data" and name.startswith(f"{FACADES[0]}."):
+        doc = _constant_doc(name.rpartition(".")[2])
+        if doc is not None:
+            lines[:] = list(doc)
+    elif what == "method" and name.startswith("lzy.api.v1.EnvOwner."):
+        method = name.rpartition(".")[2]
+        if method in _POINT_METHODS:
+            lines += [
+                "",
+                "The keywords each built-in ``klass`` accepts are below; a ``klass`` of your own (a"
+                " subclass of the point's base class) takes the keywords of its constructor.",
+                "",
+                f".. lzy-keywords:: {method}",
+                "",
+            ]
+
+
+def _resolve_public(
+    app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: nodes.TextElement
+) -> nodes.Node | None:
+    """Resolve a reference to an implementation path by the public path documenting it."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("lzy."):
+        return None
+    names = _facade_names()
+    parts = target.split(".")
+    for cut in range(len(parts), 0, -1):
+        prefix = ".".join(parts[:cut])
+        if prefix in names:
+            public = ".".join([names[prefix], *parts[cut:]])
+            if public == target:
+                return None
+            clone = node.deepcopy()
+            clone["reftarget"] = public
+            domain = env.get_domain("py")
+            builder, kind = app.builder, node["reftype"]
+            return domain.resolve_xref(env, node["refdoc"], builder, kind, public, clone, contnode)
+    return None
+
+
+def _check_coverage(app: Sphinx, env: BuildEnvironment) -> None:
+    """Warn (and so fail a ``-W`` build) for a public name or field the reference does not document."""
+    documented = set(cast("PythonDomain", env.get_domain("py")).objects)
+    for facade in FACADES:
+        module = importlib.import_module(facade)
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.ismodule(value):
+                continue
+            wanted = [f"{facade}.{name}"]
+            if inspect.isclass(value) and dataclasses.is_dataclass(value):
+                wanted += [f"{facade}.{name}.{field.name}" for field in dataclasses.fields(value)]
+            for path in wanted:
+                if path not in documented:
+                    message = "the reference does not document %s"
+                    LOGGER.warning(message, path, type="lzy", subtype="coverage")
+
+
+def setup(app: Sphinx) -> dict[str, object]:
+    """Register the directives and the event handlers."""
+    app.add_directive("lzy-keywords", KeywordsDirective)
+    app.add_directive("lzy-merge-rules", MergeRulesDirective)
+    app.add_directive("lzy-comment", CommentDirective)
+    app.add_directive("lzy-run", RunDirective)
+    app.add_directive("lzy-script", ScriptDirective)
+    app.add_directive("lzy-typecheck", TypecheckDirective)
+    app.add_directive("lzy-exception-tree", ExceptionTreeDirective)
+    app.connect("autodoc-process-docstring", _add_generated_text)
+    app.connect("autodoc-process-bases", _hide_private_bases)
+    app.connect("autodoc-process-signature", _data_signature, priority=100)
+    app.connect("missing-reference", _resolve_public)
+    app.connect("env-purge-doc", _purge_namespaces)
+    app.connect("env-check-consistency", _check_coverage)
+    # lzy-run blocks of a page share names, so pages are read one at a time.
+    return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}
