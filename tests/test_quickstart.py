@@ -30,3 +30,21 @@ def test_quickstart_runs_and_prints_results_with_their_sources(tmp_path: Path) -
     assert ["provisioning.ram_size_gb", "0.5", "WORKFLOW"] in lines
     assert ["environ.MODE", "'workflow'", "WORKFLOW"] in lines
     assert ["environ.GREETING", "'hello", "from", "the", "op'", "OP"] in lines
+
+
+def test_readme_example_explains_then_is_refused_by_the_local_runtime() -> None:
+    """The README's Python example runs as written and fails the way its comment says."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    code = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    lines = [line.split() for line in done.stdout.splitlines()]
+    assert ["provisioning.gpu_type", "'A100'", "OP"] in lines
+    assert ["provisioning.cpu_count", "4", "LZY"] in lines
+    assert ["container.image", "'ubuntu:24.04'", "WORKFLOW"] in lines
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "lzy.exceptions.RuntimeRefusedError: LocalRuntime cannot provide a docker container"
+    )
