@@ -200,3 +200,17 @@ def test_no_container() -> None:
     resolved = NoContainer().resolve()
     assert (resolved.container_type, resolved.image) == (None, None)
     assert DockerContainer(image="a:1").container_type == "docker"
+
+
+@pytest.mark.parametrize(
+    ("image", "resolved"),
+    [
+        ("ubuntu", "docker.io/library/ubuntu:latest"),
+        ("ghcr.io/org/app", "ghcr.io/org/app:latest"),
+        ("ubuntu:24.04", "docker.io/library/ubuntu:24.04"),
+        ("ubuntu@sha256:" + "a" * 64, "docker.io/library/ubuntu@sha256:" + "a" * 64),
+    ],
+)
+def test_resolved_image_names_what_a_pull_fetches(image: str, resolved: str) -> None:
+    """The artifact is the full reference: registry, path, and the implied ``latest`` tag."""
+    assert DockerContainer(image=image).resolve().image == resolved

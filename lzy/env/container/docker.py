@@ -230,7 +230,8 @@ class DockerContainer(Container):
                 username, password = found
         return ResolvedContainer(
             container_type="docker",
-            image=str(reference),
+            # What a pull of an untagged image fetches, said explicitly.
+            image=str(reference) if reference.tag or reference.digest else f"{reference}:latest",
             registry=reference.registry,
             pull_policy=self.pull_policy or reference.default_pull_policy(),
             username=username,
