@@ -231,7 +231,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Time AutoEnvExplorer against envzy's AutoExplorer.")
     parser.add_argument("--distributions", type=int, default=DEFAULT_DISTRIBUTIONS)
     parser.add_argument("--delay", type=float, default=DEFAULT_DELAY, help="seconds per index answer")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh interpreters per measurement")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh interpreters per measurement")
     parser.add_argument(
         "--worker", nargs=4, metavar=("TOOL", "SITE", "PROJECT", "INDEX"), help=argparse.SUPPRESS
     )

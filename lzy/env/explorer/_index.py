@@ -22,13 +22,14 @@ import logging
 import os
 import pathlib
 import re
+import ssl
 import tempfile
 import threading
 import time
 import urllib.parse
 import urllib.request
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Final, cast
 
 import platformdirs
@@ -341,21 +342,28 @@ class IndexClient:
         self._preparing: threading.Thread | None = None
         self._valid_roots: set[str] = set()
         self._lock = threading.Lock()
-        # Building the client takes a while; lookups that need no network must not wait for it.
+        # Building the first client takes a while; lookups that need no network must not wait.
         self._client_lock = threading.Lock()
-        # A list so that the finalizer can close the client without holding on to ``self``.
+        # One client per concurrent request, each with its own keep-alive connection, lent out
+        # and given back: a single client shared by many threads spends its time matching
+        # requests to connections under its pool's lock. A list so that the finalizer can close
+        # them without holding on to ``self``.
         self._pool: list[httpx.Client] = []
+        self._idle: list[httpx.Client] = []
+        self._tls: list[ssl.SSLContext] = []
         weakref.finalize(self, _close_all, self._pool)
         #: Number of HTTP requests sent (for diagnostics).
         self.requests_sent = 0
 
     def close(self) -> None:
         """Close the pooled HTTP connections."""
-        _close_all(self._pool)
+        with self._client_lock:
+            self._idle.clear()
+            _close_all(self._pool)
 
     def prepare(self, index: str) -> None:
-        """Start building the HTTP client in the background (importing it and loading TLS
-        certificates takes a while) when ``index`` has nothing cached on disk, so that it is
+        """Start building the first HTTP client in the background (importing it and loading
+        TLS certificates takes a while) when ``index`` has nothing cached on disk, so that it is
         ready when the first request goes out. With a filled cache it is built only if needed.
         """
         if urllib.parse.urlsplit(index).scheme == "file":
@@ -366,24 +374,44 @@ class IndexClient:
         with self._client_lock:
             if self._pool or self._preparing is not None:
                 return
-            self._preparing = threading.Thread(target=self._http, name="lzy-index-client", daemon=True)
+            self._preparing = threading.Thread(target=self._warm_up, name="lzy-index-client", daemon=True)
             self._preparing.start()
 
-    def _http(self) -> httpx.Client:
+    def _warm_up(self) -> None:
+        client = self._new_client()
         with self._client_lock:
-            if not self._pool:
-                import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
+            self._idle.append(client)
 
-                limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
-                self._pool.append(
-                    httpx.Client(
-                        timeout=httpx.Timeout(self.settings.timeout),
-                        limits=limits,
-                        follow_redirects=True,
-                        headers={"User-Agent": "lzy-explorer"},
-                    )
-                )
-            return self._pool[0]
+    def _new_client(self) -> httpx.Client:
+        import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
+
+        with self._client_lock:
+            if not self._tls:
+                # Loading the certificates is the slow part of making a client: done once.
+                self._tls.append(httpx.create_ssl_context())
+            client = httpx.Client(
+                verify=self._tls[0],
+                timeout=httpx.Timeout(self.settings.timeout),
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                follow_redirects=True,
+                headers={"User-Agent": "lzy-explorer"},
+            )
+            self._pool.append(client)
+        return client
+
+    @contextlib.contextmanager
+    def _http(self) -> Generator[httpx.Client, None, None]:
+        """Lend a client for one request (made when none is idle), then take it back."""
+        with self._client_lock:
+            client = self._idle.pop() if self._idle else None
+        if client is None:
+            client = self._new_client()
+        try:
+            yield client
+        finally:
+            with self._client_lock:
+                if client in self._pool:
+                    self._idle.append(client)
 
     def lookup(
         self,
@@ -488,7 +516,8 @@ class IndexClient:
             with self._lock:
                 self.requests_sent += 1
             try:
-                response = self._http().get(url, headers=headers)
+                with self._http() as client:
+                    response = client.get(url, headers=headers)
             except httpx.TimeoutException:
                 problem = f"did not answer within {self.settings.timeout:g} s"
                 continue
@@ -539,7 +568,8 @@ class IndexClient:
             if attempt:
                 time.sleep(self.settings.backoff * 2 ** (attempt - 1))
             try:
-                with self._http().stream("GET", root, headers={"Accept": _ACCEPT}) as response:
+                accept = {"Accept": _ACCEPT}
+                with self._http() as client, client.stream("GET", root, headers=accept) as response:
                     status = response.status_code
                     media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
             except httpx.TimeoutException:
@@ -634,7 +664,7 @@ class IndexClient:
             fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle)
+                    handle.write(json.dumps(data))  # one write: dump() writes piecemeal
                 os.replace(temporary, path)
             except OSError:
                 with contextlib.suppress(OSError):
