@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site as site_dirs  # the fixture ``site`` is a test directory
 import subprocess
 import sys
 import sysconfig
@@ -137,6 +138,61 @@ def test_namespace_of_an_op_in_local_code(
     assert mine.reason == f"no distribution owns module 'myproj'; shipping {project / 'myproj'}"
 
 
+def test_imports_inside_the_op_body_are_found_without_importing_them(
+    site: Site, project: Path, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """``import x`` inside the op runs only when the op runs: its owner is still pinned, and
+    finding it does not import it here."""
+    site.install("lazydist", "1.5", {"lazydist/__init__.py": "", "lazydist/sub.py": ""})
+    index.add("lazydist", wheel("lazydist", "1.5"))
+    (project / "lazyops.py").write_text(
+        "def op():\n"
+        "    from lazydist import sub\n"
+        "    try:\n"
+        "        import not_installed_anywhere\n"
+        "    except ImportError:\n"
+        "        pass\n"
+        "    return sub\n"
+    )
+    ops: Any = module("lazyops")
+    found = make_explorer().explore(namespace_of(ops.op))
+    assert dict(found.pypi_packages) == {"lazydist": "1.5"}
+    assert "lazydist" not in sys.modules
+    assert found.local_module_paths == (str(project / "lazyops.py"),)
+
+
+def test_imports_inside_functions_of_shipped_code_are_followed(
+    site: Site, project: Path, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A local module's functions may import other local modules and distributions when called:
+    both are needed on the target. Imports under ``if TYPE_CHECKING:`` are not."""
+    site.install("lazydist", "1.5", {"lazydist/__init__.py": ""})
+    site.install("typingonly", "0.1", {"typingonly.py": ""})
+    index.add("lazydist", wheel("lazydist", "1.5"))
+    (project / "lazyhelpers").mkdir()
+    (project / "lazyhelpers" / "__init__.py").write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    import typingonly\n"
+        "def helper():\n"
+        "    from . import later\n"
+        "    import lazylocal\n"
+        "    return later.VALUE + lazylocal.VALUE\n"
+    )
+    (project / "lazyhelpers" / "later.py").write_text("import lazydist\nVALUE = 1\n")
+    (project / "lazylocal.py").write_text("VALUE = 2\n")
+    (project / "lazyops2.py").write_text("from lazyhelpers import helper\n\ndef op():\n    return helper()\n")
+    ops: Any = module("lazyops2")
+    found = make_explorer().explore(namespace_of(ops.op))
+    assert dict(found.pypi_packages) == {"lazydist": "1.5"}
+    assert found.local_module_paths == (
+        str(project / "lazyhelpers"),
+        str(project / "lazylocal.py"),
+        str(project / "lazyops2.py"),
+    )
+    assert index.requests_for("typingonly") == 0
+
+
 # -- editable installs and namespace packages --------------------------------------------------
 
 
@@ -205,6 +261,46 @@ def test_namespace_package_portions_are_shipped(
     assert found.local_module_paths == (str(tmp_path / "p1" / "acme"), str(tmp_path / "p2" / "acme"))
     assert dict(found.pypi_packages) == {"acme-z": "1.0"}
     assert decision(found, "acme").reason.startswith("no distribution owns namespace package 'acme'")
+
+
+def test_module_on_a_pth_added_path_is_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A directory that a ``.pth`` file puts on ``sys.path`` holds local code: it is shipped."""
+    extra = tmp_path / "extra"
+    (extra / "pthpkg").mkdir(parents=True)
+    (extra / "pthpkg" / "__init__.py").write_text("")
+    (extra / "pthmod.py").write_text("import pthpkg\n")
+    pth_site = tmp_path / "pth-site"
+    pth_site.mkdir()
+    (pth_site / "extra.pth").write_text(f"# a comment line\n{extra}\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    site_dirs.addsitedir(str(pth_site))
+    assert str(extra) in sys.path
+    found = make_explorer().explore({"pthmod": module("pthmod")})
+    assert found.local_module_paths == (str(extra / "pthmod.py"), str(extra / "pthpkg"))
+    assert found.pypi_packages == {}
+    assert decision(found, "pthpkg").classification is Classification.LOCAL
+    assert index.project_requests() == 0
+
+
+def test_distribution_installed_on_a_pth_added_path_is_pinned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A distribution whose site directory is reached through a ``.pth`` file is still a
+    distribution: it is pinned, not shipped."""
+    vendored = Site(tmp_path / "vendored")
+    vendored.root.mkdir()
+    vendored.install("gamma", "3.1", {"gamma/__init__.py": ""})
+    index.add("gamma", wheel("gamma", "3.1"))
+    pth_site = tmp_path / "pth-site"
+    pth_site.mkdir()
+    (pth_site / "vendored.pth").write_text(f"{vendored.root}\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    site_dirs.addsitedir(str(pth_site))
+    found = make_explorer().explore({"gamma": module("gamma")})
+    assert dict(found.pypi_packages) == {"gamma": "3.1"}
+    assert found.local_module_paths == ()
 
 
 # -- the index lacks something ---------------------------------------------------------------

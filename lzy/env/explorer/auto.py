@@ -24,11 +24,13 @@ user's cache directory).
 
 from __future__ import annotations
 
+import ast
 import concurrent.futures
 import csv
 import dataclasses
 import email.message
 import email.parser
+import importlib
 import importlib.metadata
 import itertools
 import json
@@ -56,7 +58,14 @@ from lzy.env.explorer._index import (
     target_tags,
     url_for,
 )
-from lzy.env.explorer.base import Classification, EnvExplorer, Exploration, PackageDecision
+from lzy.env.explorer.base import (
+    Classification,
+    EnvExplorer,
+    Exploration,
+    ImportStatement,
+    PackageDecision,
+    import_targets,
+)
 from lzy.exceptions import ExplorationError, FieldValueError, LzyWarning
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoEnvExplorer"]
@@ -257,6 +266,20 @@ class _Installed:
             self._owners[module] = owner
         return owner
 
+    def owner_by_name(self, name: str) -> tuple[_Dist, str] | None:
+        """The distribution whose ``RECORD`` lists module ``name`` (or, for an attribute
+        imported with ``from``, its closest parent), found without importing it."""
+        top = name.partition(".")[0]
+        candidates = self.by_top.get(top, ())
+        if not candidates:
+            return None
+        for candidate in (name, *_parents(name)):
+            relative = candidate.replace(".", "/")
+            for dist in candidates:
+                if f"\n{relative}/" in dist.record or f"\n{relative}." in dist.record:
+                    return dist, candidate
+        return None
+
     def _find_owner(self, module: types.ModuleType) -> _Owner:
         namespace = vars(module)
         file = namespace.get("__file__")
@@ -378,6 +401,63 @@ def _lookup(name: str) -> types.ModuleType | None:
     return None
 
 
+#: Per source file and modification time: the modules its import statements name.
+_source_cache: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def _source_imports(module: types.ModuleType) -> frozenset[str]:
+    """The modules named by the import statements anywhere in ``module``'s source (inside
+    functions too, where they run only when called), except under ``if TYPE_CHECKING:``."""
+    file = vars(module).get("__file__")
+    if not isinstance(file, str) or not file.endswith(".py"):
+        return frozenset()
+    try:
+        key = (file, os.stat(file).st_mtime_ns)
+    except OSError:
+        return frozenset()
+    cached = _source_cache.get(key)
+    if cached is not None:
+        return cached
+    try:
+        with open(file, "rb") as handle:
+            tree = ast.parse(handle.read(), filename=file)
+    except (OSError, SyntaxError, ValueError):
+        return frozenset()
+    package = vars(module).get("__package__")
+    package = package if isinstance(package, str) else None
+    names: set[str] = set()
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            pending.extend(node.orelse)
+            continue
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            fromlist = tuple(alias.name for alias in node.names)
+            names.update(import_targets(node.module or "", node.level, fromlist, package))
+        pending.extend(ast.iter_child_nodes(node))
+    found = frozenset(names)
+    _source_cache[key] = found
+    return found
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_quietly(name: str) -> types.ModuleType | None:
+    """Import ``name`` for its owner; ``None`` when it does not import here (an optional
+    import, or a module only the target has)."""
+    try:
+        return importlib.import_module(name)
+    except Exception:  # Any failure means: not importable here.
+        return None
+
+
 #: How many items of a list, tuple or set in the namespace are looked at.
 _CONTAINER_ITEMS: Final = 1000
 
@@ -385,6 +465,9 @@ _CONTAINER_ITEMS: Final = 1000
 def _starting_points(namespace: Mapping[str, object]) -> Iterator[str]:
     """Module names the namespace's values stand for (and the first items of containers)."""
     for value in namespace.values():
+        if isinstance(value, ImportStatement):
+            yield value.module
+            continue
         name = _module_of(value)
         if name:
             yield name
@@ -669,6 +752,8 @@ class AutoEnvExplorer(EnvExplorer):
     def _walk(self, namespace: Mapping[str, object], installed: _Installed) -> _Found:
         found = _Found()
         queue = list(_starting_points(namespace))
+        # Modules named by import statements: they may not be imported yet.
+        statements = {value.module for value in namespace.values() if isinstance(value, ImportStatement)}
         seen: set[str] = set()
         with _STATE_LOCK:
             while queue:
@@ -676,6 +761,12 @@ class AutoEnvExplorer(EnvExplorer):
                 if name in seen or name.partition(".")[0] in _NEVER:
                     continue
                 seen.add(name)
+                if name in statements and not isinstance(sys.modules.get(name), types.ModuleType):
+                    owned = installed.owner_by_name(name)
+                    if owned is not None:
+                        self._place_dist(owned[0], owned[1], found)
+                        continue
+                    _import_quietly(name)  # Local code: its file says where it lives.
                 module = _lookup(name)
                 if module is None:
                     continue
@@ -688,7 +779,22 @@ class AutoEnvExplorer(EnvExplorer):
                     continue
                 queue.extend(_used_by(module))
                 queue.extend(_parents(real_name))
+                owner = installed.owner(module).dist
+                if owner is None or owner.editable_dir is not None:
+                    # Shipped code: what its functions import when they run is needed too.
+                    lazy = _source_imports(module)
+                    statements.update(lazy)
+                    queue.extend(lazy)
         return found
+
+    def _place_dist(self, dist: _Dist, name: str, found: _Found) -> None:
+        """Record a distribution found by name, for a module not imported yet."""
+        if dist.name == "lzy":
+            return
+        if dist.name in self.exclude_packages:
+            found.excluded.setdefault(dist.name, (dist, name))
+        else:
+            found.dists.setdefault(dist.name, (dist, name))
 
     def _place(self, module: types.ModuleType, name: str, installed: _Installed, found: _Found) -> bool:
         """Record who owns ``module``; ``False`` when it must not be walked through."""

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import dis
 import enum
+import importlib.util
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import cast
 
 from lzy.env._base import FrozenMap
 
@@ -19,7 +22,10 @@ __all__ = [
     "Classification",
     "EnvExplorer",
     "Exploration",
+    "ImportStatement",
     "PackageDecision",
+    "import_targets",
+    "imported_modules",
     "namespace_of",
 ]
 
@@ -85,8 +91,22 @@ class EnvExplorer(abc.ABC):
 ExplorerFactory = Callable[..., EnvExplorer]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ImportStatement:
+    """A module that code imports where it runs (``import x`` inside a function body).
+
+    Such a module is among no function's globals until the function runs, so
+    :func:`namespace_of` lists it by name; an explorer finds its owner without importing it
+    when a distribution owns it.
+    """
+
+    #: The absolute name of the imported module.
+    module: str
+
+
 def namespace_of(function: Callable[..., object]) -> dict[str, object]:
-    """The names an op's function can reach: the globals it references, its closure, its defaults.
+    """The names an op's function can reach: the globals it references, its closure, its
+    defaults, and the modules its body imports (as :class:`ImportStatement` values).
 
     Only globals the code actually names (including in nested functions) are taken, so a module
     that merely sits in the same file as the op does not drag in its imports.
@@ -99,6 +119,9 @@ def namespace_of(function: Callable[..., object]) -> dict[str, object]:
         for name in _referenced_names(code):
             if name in module_globals:
                 namespace[name] = module_globals[name]
+        package = module_globals.get("__package__")
+        for name in imported_modules(code, package if isinstance(package, str) else None):
+            namespace[f"<import {name}>"] = ImportStatement(name)
     closure = inspect.getclosurevars(target) if code is not None else None
     if closure is not None:
         namespace.update(closure.nonlocals)
@@ -122,3 +145,49 @@ def _referenced_names(code: object) -> set[str]:
         names.update(getattr(current, "co_names", ()))
         stack.extend(c for c in getattr(current, "co_consts", ()) if inspect.iscode(c))
     return names
+
+
+def imported_modules(code: object, package: str | None) -> Iterator[str]:
+    """The absolute names of the modules ``import`` statements in ``code`` (and the functions
+    and classes nested in it) name; ``package`` resolves relative imports.
+
+    ``from m import a`` names ``m`` and ``m.a``: ``a`` may be a submodule.
+    """
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        stack.extend(c for c in getattr(current, "co_consts", ()) if inspect.iscode(c))
+        if not inspect.iscode(current):
+            continue
+        previous: list[object] = [None, None]
+        for instruction in dis.get_instructions(current):
+            if instruction.opname == "IMPORT_NAME":
+                level, fromlist = previous
+                names = cast("tuple[object, ...]", fromlist) if isinstance(fromlist, tuple) else ()
+                yield from import_targets(
+                    str(instruction.argval),
+                    level if isinstance(level, int) else 0,
+                    tuple(item for item in names if isinstance(item, str)),
+                    package,
+                )
+            constant = instruction.opname in {"LOAD_CONST", "LOAD_SMALL_INT"}
+            previous = [previous[1], instruction.argval if constant else None]
+
+
+def import_targets(name: str, level: int, fromlist: tuple[str, ...], package: str | None) -> Iterator[str]:
+    """The absolute module names one import statement names: ``from m import a`` (``name``
+    ``"m"``, ``fromlist`` ``("a",)``) names ``m`` and ``m.a``, since ``a`` may be a submodule;
+    ``level`` counts the leading dots of a relative import, resolved against ``package``."""
+    if level > 0:
+        if not package:
+            return
+        try:
+            name = importlib.util.resolve_name("." * level + name, package)
+        except ImportError:
+            return
+    if not name:
+        return
+    yield name
+    for item in fromlist:
+        if item != "*":
+            yield f"{name}.{item}"
