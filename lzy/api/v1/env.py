@@ -22,7 +22,13 @@ from lzy.env.environment import (
     ResolvedEnv,
 )
 from lzy.env.explorer.auto import AutoEnvExplorer
-from lzy.env.explorer.base import Classification, EnvExplorer, Exploration, PackageDecision
+from lzy.env.explorer.base import (
+    Classification,
+    EnvExplorer,
+    Exploration,
+    ImportStatement,
+    PackageDecision,
+)
 from lzy.env.provisioning import ANY, AnyValue, MachineSpec, Provisioning, Resources
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
@@ -45,6 +51,7 @@ __all__ = [
     "ExplainRow",
     "Exploration",
     "ImageReference",
+    "ImportStatement",
     "Level",
     "MachineSpec",
     "ManualPythonEnv",

@@ -95,9 +95,9 @@ ExplorerFactory = Callable[..., EnvExplorer]
 class ImportStatement:
     """A module that code imports where it runs (``import x`` inside a function body).
 
-    Such a module is among no function's globals until the function runs, so
-    :func:`namespace_of` lists it by name; an explorer finds its owner without importing it
-    when a distribution owns it.
+    Such a module is among no function's globals until the function runs, so the namespace lzy
+    gives an explorer lists it by name, as this value; an explorer can find the distribution
+    that owns it without importing it.
     """
 
     #: The absolute name of the imported module.
