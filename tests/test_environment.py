@@ -24,7 +24,7 @@ from lzy.api.v1.env import (
     Provisioning,
     ResolvedEnv,
 )
-from lzy.env._base import FrozenMap
+from lzy.env._base import FrozenMap, is_secret_name
 from lzy.exceptions import EnvironError, FieldTypeError, FieldValueError, UnknownPathError
 
 USER_LEVELS = (Level.LZY, Level.WORKFLOW, Level.OP)
@@ -246,7 +246,7 @@ def _resolved() -> ResolvedEnv:
                 ),
                 container=DockerContainer(image="ubuntu:24.04", username="u", password="hunter2"),
                 provisioning=Provisioning(cpu_count=2, ram_size_gb=1.5),
-                environ={"MODE": "fast"},
+                environ={"MODE": "fast", "HF_TOKEN": "hf_s3cr3t", "DB_URL": "postgres://app:pw0rd@db/x"},
             )
         }
     ).resolve()
@@ -273,6 +273,47 @@ def test_serialized_env_leaves_secrets_out_by_default() -> None:
     assert "hunter2" not in repr(resolved)
     assert "t0ken" not in repr(resolved)
     assert ResolvedEnv.from_dict(data).python_env.pypi_packages == {"numpy": "2.1.0"}
+    # A variable whose name marks a secret is left out; URL credentials are masked.
+    assert data["environ"] == {"MODE": "fast", "DB_URL": "postgres://***@db/x"}
+    assert "hf_s3cr3t" not in text
+    assert "pw0rd" not in text
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("HF_TOKEN", True),
+        ("AWS_SECRET_ACCESS_KEY", True),
+        ("db-password", True),
+        ("OPENAI_API_KEY", True),
+        ("GOOGLE_APPLICATION_CREDENTIALS", True),
+        ("MODE", False),
+        ("AUTHOR", False),
+        ("KEYBOARD_LAYOUT", False),
+        ("TOKENIZERS_PARALLELISM", False),
+    ],
+)
+def test_secret_variable_names(name: str, secret: bool) -> None:
+    """A variable is secret when a word of its name (split at ``_``, ``-``, ``.``) says so."""
+    assert is_secret_name(name) is secret
+
+
+def test_secret_variables_are_masked_wherever_shown() -> None:
+    """repr, explain() and error messages never show a secret variable's value."""
+    env = Env(environ={"HF_TOKEN": "hf_s3cr3t", "MODE": "fast", "DB_URL": "postgres://app:pw0rd@db/x"})
+    effective = EffectiveEnv.from_layers({Level.OP: env})
+    for shown in (repr(env), repr(effective), effective.explain(), repr(effective.resolve({}))):
+        assert "hf_s3cr3t" not in shown
+        assert "pw0rd" not in shown
+    lines = [line.split() for line in effective.explain().splitlines()]
+    assert ["environ.HF_TOKEN", "'***'", "OP"] in lines
+    assert ["environ.MODE", "'fast'", "OP"] in lines
+    assert ["environ.DB_URL", "'postgres://***@db/x'", "OP"] in lines
+    assert effective.environ["HF_TOKEN"] == "hf_s3cr3t"  # the op still gets the real value
+    with pytest.raises(EnvironError) as raised:
+        Env(environ={"API_TOKEN": "t0k\x00en"})
+    assert "t0k" not in str(raised.value)
+    assert "value not shown" in str(raised.value)
 
 
 def test_from_dict_refuses_another_schema_version() -> None:

@@ -31,14 +31,17 @@ __all__ = [
     "closest",
     "decorate_op",
     "describe",
+    "environ_field",
     "environ_map",
     "expect_bool",
     "expect_callable",
     "expect_instance",
     "expect_str",
     "import_klass",
+    "is_secret_name",
     "redact_url",
     "secret",
+    "shown_environ",
     "str_map",
     "str_tuple",
     "url",
@@ -54,6 +57,31 @@ _Op = TypeVar("_Op")
 SECRET: Final = "lzy.secret"
 #: Field metadata key: the value is a URL whose credentials are never shown.
 URL: Final = "lzy.url"
+#: Field metadata key: the value maps environment variable names to values, some of which may
+#: be secrets (see :func:`is_secret_name`).
+ENVIRON: Final = "lzy.environ"
+
+#: Words that make an environment variable's value a secret, as parts of its name split at
+#: ``_``, ``-`` and ``.`` (``HF_TOKEN``, ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``).
+SECRET_NAME_WORDS: Final = frozenset(
+    {
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PWD",
+        "PASS",
+        "KEY",
+        "APIKEY",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "AUTH",
+        "PRIVATE",
+        "SIGNATURE",
+        "COOKIE",
+        "SESSION",
+    }
+)
 
 
 class FrozenMap(Mapping[K, V]):
@@ -113,6 +141,32 @@ def redact_url(value: str) -> str:
         host = f"[{host}]"
     netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether an environment variable called ``name`` holds a secret, by its name's words."""
+    words = re.split(r"[_.\-]+", name.upper())
+    return any(word in SECRET_NAME_WORDS for word in words)
+
+
+def _redact_any_url(value: str) -> str:
+    try:
+        return redact_url(value)
+    except ValueError:  # Not a URL at all (an unbalanced "[", say): nothing to mask.
+        return value
+
+
+def shown_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` as it may be shown or written without secrets: values of variables whose
+    name marks them as secrets become ``***``, and credentials inside URLs are masked."""
+    return {
+        name: "***" if is_secret_name(name) else _redact_any_url(value) for name, value in environ.items()
+    }
+
+
+def environ_field() -> Any:
+    """A dataclass field of environment variables, shown through :func:`shown_environ`."""
+    return dataclasses.field(default_factory=FrozenMap[str, str], metadata={ENVIRON: True})
 
 
 def secret(**kwargs: Any) -> Any:
@@ -246,9 +300,15 @@ def environ_map(owner: object, field: str, value: object) -> FrozenMap[str, str]
             raise EnvironError(msg)
         if not isinstance(item, str) or "\x00" in item:
             kind = type(item).__name__
+            # The value of a secret-named variable is not repeated in the message.
+            got = (
+                f"a {kind} (value not shown: the name marks a secret)"
+                if is_secret_name(key)
+                else (f"{describe(item)} ({kind})")
+            )
             msg = (
                 f"{_where(owner, field)}[{key!r}] must be a str without NUL,"
-                f" got {describe(item)} ({kind}); convert it with str() if that is what you mean"
+                f" got {got}; convert it with str() if that is what you mean"
             )
             raise EnvironError(msg)
         result[key] = item
@@ -276,6 +336,8 @@ class EnvPart:
             elif f.metadata.get(URL) and isinstance(value, tuple):
                 items = cast("tuple[object, ...]", value)
                 text = repr(tuple(redact_url(v) if isinstance(v, str) else v for v in items))
+            elif f.metadata.get(ENVIRON) and isinstance(value, Mapping):
+                text = repr(shown_environ(cast("Mapping[str, str]", value)))
             else:
                 text = repr(value)
             shown.append(f"{f.name}={text}")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
 
 from lzy.env._base import (
+    ENVIRON,
     SECRET,
     URL,
     EnvPart,
@@ -24,9 +25,12 @@ from lzy.env._base import (
     closest,
     decorate_op,
     describe,
+    environ_field,
     environ_map,
     expect_instance,
+    is_secret_name,
     redact_url,
+    shown_environ,
 )
 from lzy.env.container.base import Container, NoContainer, ResolvedContainer
 from lzy.env.explorer.base import namespace_of
@@ -113,8 +117,10 @@ class Env(EnvPart):
     python_env: PythonEnv | None = None
     #: The container: replaced whole by the highest level that sets it.
     container: Container | None = None
-    #: Environment variables: merged key by key across levels.
-    environ: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
+    #: Environment variables: merged key by key across levels. The value of a variable whose
+    #: name marks it as a secret (a word such as ``TOKEN``, ``SECRET``, ``PASSWORD`` or ``KEY``)
+    #: is shown as ``***``, and credentials inside URL values are masked.
+    environ: Mapping[str, str] = environ_field()
 
     def __post_init__(self) -> None:
         _expect_part("provisioning", self.provisioning, Provisioning)
@@ -195,8 +201,8 @@ def _show(value: object, field: dataclasses.Field[object] | None = None) -> str:
     return repr(value)
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
-class EffectiveEnv:
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class EffectiveEnv(EnvPart):
     """The environment an op runs with, merged across levels, remembering where each value came from.
 
     Building one is cheap: nothing is explored until :meth:`resolve`.
@@ -208,8 +214,8 @@ class EffectiveEnv:
     python_env: PythonEnv
     #: The container of the highest level that sets one.
     container: Container
-    #: The environment variables, merged key by key.
-    environ: Mapping[str, str]
+    #: The environment variables, merged key by key (secret values masked when shown).
+    environ: Mapping[str, str] = dataclasses.field(metadata={ENVIRON: True})
     #: The levels that took part, lowest first, with the env each set (``DEFAULT`` included).
     layers: tuple[tuple[Level, Env], ...]
     #: The op's function, whose namespace :meth:`resolve` explores; ``None`` for none.
@@ -318,7 +324,9 @@ class EffectiveEnv:
                 for key in sorted(value):
                     rows.append(
                         ExplainRow(
-                            path=f"{point}.{key}", value=repr(value[key]), level=self.source(f"{point}.{key}")
+                            path=f"{point}.{key}",
+                            value=repr(shown_environ({key: value[key]})[key]),
+                            level=self.source(f"{point}.{key}"),
                         )
                     )
                 if not value:
@@ -372,8 +380,9 @@ class ResolvedEnv(EnvPart):
     python_env: ResolvedPythonEnv
     #: The container to run in.
     container: ResolvedContainer
-    #: The environment variables to set.
-    environ: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
+    #: The environment variables to set (secret values masked when shown, left out of
+    #: :meth:`to_dict` unless secrets are asked for).
+    environ: Mapping[str, str] = environ_field()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "environ", environ_map("ResolvedEnv", "environ", self.environ))
@@ -420,6 +429,10 @@ def _dump(value: object, *, include_secrets: bool) -> object:
             item = getattr(value, field.name)
             if field.metadata.get(SECRET) and not include_secrets:
                 item = None
+            elif field.metadata.get(ENVIRON) and not include_secrets:
+                environ = cast("Mapping[str, str]", item)
+                shown = shown_environ(environ)
+                item = {k: v for k, v in shown.items() if not is_secret_name(k)}
             elif field.metadata.get(URL) and not include_secrets:
                 if isinstance(item, str):
                     item = redact_url(item)
