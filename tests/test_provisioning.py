@@ -8,6 +8,7 @@ from typing import Any, cast
 import pytest
 
 from lzy.api.v1.env import ANY, MachineSpec, Provisioning, Resources
+from lzy.env.provisioning import model_matches
 from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
 
 SMALL = MachineSpec(name="s-2", cpu_type="x86_64", cpu_count=2, ram_size_gb=4)
@@ -111,3 +112,40 @@ def test_replace_validates_again() -> None:
     """A clone is validated like a new object."""
     with pytest.raises(FieldValueError):
         dataclasses.replace(Provisioning(), cpu_count=0)
+
+
+@pytest.mark.parametrize(
+    ("wanted", "have", "matches"),
+    [
+        ("A100", "NVIDIA A100-SXM4-80GB", True),
+        ("a100", "NVIDIA A100-SXM4-80GB", True),
+        ("RTX 4090", "NVIDIA GeForce RTX 4090", True),
+        ("H100", "NVIDIA A100-SXM4-80GB", False),
+        ("A10", "NVIDIA A100-SXM4-80GB", False),
+        ("x86_64", "x86_64", True),
+        ("amd64", "x86_64", True),
+        ("arm64", "aarch64", True),
+        ("x86_64", "aarch64", False),
+        ("A100", None, False),
+    ],
+)
+def test_model_names_match_by_words(wanted: str, have: str | None, matches: bool) -> None:
+    """A wanted model matches the same name, an alias, or a run of the machine model's words."""
+    assert model_matches(wanted, have) is matches
+
+
+def test_machine_reporting_a_long_gpu_model_satisfies_the_short_name() -> None:
+    """``gpu_type="A100"`` is satisfied by a machine whose driver says ``NVIDIA A100-SXM4-80GB``."""
+    machine = MachineSpec(
+        name="gpu box",
+        cpu_type="x86_64",
+        cpu_count=8,
+        gpu_type="NVIDIA A100-SXM4-80GB",
+        gpu_count=2,
+        ram_size_gb=64,
+    )
+    wanted = Provisioning(gpu_type="A100", gpu_count=2).requirements()
+    assert wanted.shortfalls(machine) == []
+    assert Provisioning(gpu_type="H100").requirements().shortfalls(machine) == [
+        "gpu_type 'H100' (it has 'NVIDIA A100-SXM4-80GB')"
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
@@ -106,6 +107,28 @@ class MachineSpec:
     ram_size_gb: float
 
 
+#: Names of one CPU architecture that platforms spell differently.
+_ARCHITECTURES: Final = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
+
+
+def model_matches(wanted: str, have: str | None) -> bool:
+    """Whether a machine's CPU or GPU model ``have`` is the ``wanted`` one.
+
+    Case is ignored and architecture aliases are one (``amd64`` is ``x86_64``); ``wanted`` may
+    also be a run of the words of ``have``, so ``"A100"`` matches the driver's
+    ``"NVIDIA A100-SXM4-80GB"`` and ``"RTX 4090"`` matches ``"NVIDIA GeForce RTX 4090"``.
+    """
+    if have is None:
+        return False
+    first, second = wanted.casefold(), have.casefold()
+    if _ARCHITECTURES.get(first, first) == _ARCHITECTURES.get(second, second):
+        return True
+    words, within = re.findall(r"[a-z0-9]+", first), re.findall(r"[a-z0-9]+", second)
+    return bool(words) and any(
+        within[start : start + len(words)] == words for start in range(len(within) - len(words) + 1)
+    )
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Resources:
     """The artifact of the provisioning point: requirements with inheritance settled.
@@ -127,7 +150,7 @@ class Resources:
     def shortfalls(self, machine: MachineSpec) -> list[str]:
         """What ``machine`` lacks to satisfy these requirements; empty when it satisfies them."""
         lacks: list[str] = []
-        if self.cpu_type is not None and self.cpu_type != machine.cpu_type:
+        if self.cpu_type is not None and not model_matches(self.cpu_type, machine.cpu_type):
             lacks.append(f"cpu_type {self.cpu_type!r} (it has {machine.cpu_type!r})")
         if self.cpu_count is not None and self.cpu_count > machine.cpu_count:
             lacks.append(f"cpu_count {self.cpu_count} (it has {machine.cpu_count})")
@@ -136,7 +159,7 @@ class Resources:
         if self.gpu_count is not None and self.gpu_count > machine.gpu_count:
             lacks.append(f"gpu_count {self.gpu_count} (it has {machine.gpu_count})")
         wants_gpu = self.gpu_count is None or self.gpu_count > 0
-        if self.gpu_type is not None and wants_gpu and self.gpu_type != machine.gpu_type:
+        if self.gpu_type is not None and wants_gpu and not model_matches(self.gpu_type, machine.gpu_type):
             lacks.append(f"gpu_type {self.gpu_type!r} (it has {machine.gpu_type!r})")
         return lacks
 
@@ -152,12 +175,14 @@ class Provisioning(EnvPart):
         def work() -> int: ...
     """
 
-    #: The CPU architecture or model to run on (for example ``"x86_64"``).
-    #: ``None`` inherits from the outer level; :data:`ANY` accepts any CPU.
+    #: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and
+    #: ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts
+    #: any CPU.
     cpu_type: str | AnyValue | None = None
     #: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum.
     cpu_count: int | AnyValue | None = None
-    #: The GPU model (for example ``"A100"``). ``None`` inherits; :data:`ANY` accepts any model.
+    #: The GPU model (for example ``"A100"``, which also matches a machine's
+    #: ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model.
     #: Setting it without :attr:`gpu_count` asks for one GPU of that model.
     gpu_type: str | AnyValue | None = None
     #: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`.

@@ -80,9 +80,9 @@ class EnvOwner(abc.ABC):
         """A copy with a Provisioning made of these keywords; they merge with those set before.
 
         :param klass: :class:`~lzy.env.provisioning.Provisioning`.
-        :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
+        :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
         :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
-        :param gpu_type: The GPU model (for example ``"A100"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
+        :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
         :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
         :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         """  # noqa: E501 - one line per parameter, as editors read them
@@ -101,9 +101,9 @@ class EnvOwner(abc.ABC):
         """A copy with a Provisioning made of these keywords; they merge with those set before.
 
         :param klass: :class:`~lzy.env.provisioning.Provisioning` by its dotted path: ``"lzy.env.provisioning.Provisioning"`` or ``"lzy.api.v1.env.Provisioning"``.
-        :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
+        :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
         :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
-        :param gpu_type: The GPU model (for example ``"A100"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
+        :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
         :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
         :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         """  # noqa: E501 - one line per parameter, as editors read them
