@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: speed is measured by the benchmark, not asserted by tests, and a
+# loaded CI machine must not fail a property because an example ran slowly.
+settings.register_profile("lzy", deadline=None)
+settings.load_profile("lzy")
 
 
 @pytest.fixture(autouse=True)
