@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import threading
 from collections.abc import Mapping
 
 import pytest
@@ -105,8 +106,23 @@ def test_unpicklable_exception_is_reported_as_text() -> None:
     def explode() -> None:
         raise Unpicklable
 
-    with _lzy().workflow("w"), pytest.raises(OpExecutionError, match="cannot travel"):
+    with _lzy().workflow("w"), pytest.raises(OpExecutionError, match="cannot travel") as raised:
         explode()
+    assert ".explode raised Unpicklable: cannot travel, which cannot be sent back" in str(raised.value)
+
+
+def test_unpicklable_result_is_reported() -> None:
+    """A result that cannot be sent back is an OpExecutionError naming its type."""
+
+    @op
+    def give_lock() -> object:
+        return threading.Lock()
+
+    with _lzy().workflow("w"), pytest.raises(OpExecutionError) as raised:
+        give_lock()
+    message = str(raised.value)
+    assert ".give_lock returned a lock, which cannot be sent back to the caller" in message
+    assert "cannot pickle" in message
 
 
 def test_child_death_is_reported() -> None:

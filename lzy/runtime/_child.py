@@ -21,8 +21,12 @@ def main(request: str, response: str) -> int:
         data = dumps(outcome)
         pickle.loads(data)
     except Exception as error:
-        text = f"{type(outcome[1]).__qualname__}: {outcome[1]}" if outcome[0] == "error" else repr(outcome[1])
-        data = pickle.dumps(("unpicklable", f"{text} (could not be sent back: {error})", outcome[2]))
+        if outcome[0] == "error":
+            what = f"raised {type(outcome[1]).__qualname__}: {outcome[1]}, which"
+        else:
+            what = f"returned a {type(outcome[1]).__qualname__}, which"
+        text = f"{what} cannot be sent back to the caller ({type(error).__name__}: {error})"
+        data = pickle.dumps(("unpicklable", text, outcome[2]))
     Path(response).write_bytes(data)
     return 0
 

@@ -137,5 +137,5 @@ class LocalRuntime(Runtime):
         if kind == "error" and isinstance(payload, BaseException):
             payload.add_note(f"The op {call.name} raised it in its process:\n{remote_traceback}")
             raise payload
-        msg = f"op {call.name} failed: {payload}\n{remote_traceback}"
+        msg = f"op {call.name} {payload}" + (f"\n{remote_traceback}" if remote_traceback else "")
         raise OpExecutionError(msg)
