@@ -160,11 +160,17 @@ def _pull_policy(value: object) -> PullPolicy | None:
     if value is None or isinstance(value, PullPolicy):
         return value
     if isinstance(value, str):
+        # A name as Python or Kubernetes spells it: "IF_NOT_PRESENT", "IfNotPresent", "never".
+        wanted = value.replace("_", "").casefold()
         for member in PullPolicy:
-            if value in {member.name, member.value}:
+            if wanted in {member.name.replace("_", "").casefold(), member.value.casefold()}:
                 return member
     allowed = ", ".join(f"PullPolicy.{m.name}" for m in PullPolicy)
-    msg = f"DockerContainer.pull_policy must be one of {allowed} or None, got {describe(value)}"
+    spelled = ", ".join(repr(m.value) for m in PullPolicy)
+    msg = (
+        f"DockerContainer.pull_policy must be one of {allowed} (or their Kubernetes names"
+        f" {spelled}) or None, got {describe(value)}"
+    )
     raise FieldTypeError(msg)
 
 
