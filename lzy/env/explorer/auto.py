@@ -454,7 +454,7 @@ def _import_quietly(name: str) -> types.ModuleType | None:
     import, or a module only the target has)."""
     try:
         return importlib.import_module(name)
-    except Exception:  # Any failure means: not importable here.
+    except (Exception, SystemExit):  # Any failure means: not importable here.
         return None
 
 
