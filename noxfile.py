@@ -106,8 +106,10 @@ def docs(session: nox.Session) -> None:
                 f"{inventory} is missing: install Debian's python3-doc package"
                 " (sudo apt-get install python3-doc) and run the session again"
             )
-        session.run("apt-get", "update", external=True)
-        session.run("apt-get", "install", "-y", "--no-install-recommends", "python3-doc", external=True)
+        apt = {"DEBIAN_FRONTEND": "noninteractive"}
+        session.run("apt-get", "update", env=apt, external=True)
+        install = ("apt-get", "install", "-y", "--no-install-recommends", "python3-doc")
+        session.run(*install, env=apt, external=True)
         if not inventory.is_file():
             session.error(f"python3-doc is installed but {inventory} is still missing")
     _install(session, "docs")
