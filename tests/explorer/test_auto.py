@@ -165,7 +165,8 @@ def test_imports_inside_functions_of_shipped_code_are_followed(
     site: Site, project: Path, index: IndexServer, make_explorer: MakeExplorer
 ) -> None:
     """A local module's functions may import other local modules and distributions when called:
-    both are needed on the target. Imports under ``if TYPE_CHECKING:`` are not."""
+    both are needed on the target. Imports under ``if TYPE_CHECKING:`` and
+    ``if __name__ == "__main__":`` are not."""
     site.install("lazydist", "1.5", {"lazydist/__init__.py": ""})
     site.install("typingonly", "0.1", {"typingonly.py": ""})
     index.add("lazydist", wheel("lazydist", "1.5"))
@@ -181,7 +182,11 @@ def test_imports_inside_functions_of_shipped_code_are_followed(
     )
     (project / "lazyhelpers" / "later.py").write_text("import lazydist\nVALUE = 1\n")
     (project / "lazylocal.py").write_text("VALUE = 2\n")
-    (project / "lazyops2.py").write_text("from lazyhelpers import helper\n\ndef op():\n    return helper()\n")
+    (project / "lazyops2.py").write_text(
+        "from lazyhelpers import helper\n\ndef op():\n    return helper()\n\n"
+        "if __name__ == '__main__':\n    import scriptonly\n"
+    )
+    site.install("scriptonly", "0.2", {"scriptonly.py": ""})
     ops: Any = module("lazyops2")
     found = make_explorer().explore(namespace_of(ops.op))
     assert dict(found.pypi_packages) == {"lazydist": "1.5"}
@@ -191,6 +196,7 @@ def test_imports_inside_functions_of_shipped_code_are_followed(
         str(project / "lazyops2.py"),
     )
     assert index.requests_for("typingonly") == 0
+    assert index.requests_for("scriptonly") == 0
 
 
 # -- editable installs and namespace packages --------------------------------------------------

@@ -407,7 +407,8 @@ _source_cache: dict[tuple[str, int], frozenset[str]] = {}
 
 def _source_imports(module: types.ModuleType) -> frozenset[str]:
     """The modules named by the import statements anywhere in ``module``'s source (inside
-    functions too, where they run only when called), except under ``if TYPE_CHECKING:``."""
+    functions too, where they run only when called), except under ``if TYPE_CHECKING:`` and
+    ``if __name__ == "__main__":``."""
     file = vars(module).get("__file__")
     if not isinstance(file, str) or not file.endswith(".py"):
         return frozenset()
@@ -429,7 +430,7 @@ def _source_imports(module: types.ModuleType) -> frozenset[str]:
     pending: list[ast.AST] = [tree]
     while pending:
         node = pending.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
+        if isinstance(node, ast.If) and _never_runs_remotely(node.test):
             pending.extend(node.orelse)
             continue
         if isinstance(node, ast.Import):
@@ -443,9 +444,22 @@ def _source_imports(module: types.ModuleType) -> frozenset[str]:
     return found
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+def _never_runs_remotely(test: ast.expr) -> bool:
+    """Whether an ``if`` with this test guards code an op never runs: ``if TYPE_CHECKING:`` and
+    ``if __name__ == "__main__":``."""
+    if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    ):
+        return True
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
     )
 
 
