@@ -39,7 +39,9 @@ __all__ = [
     "expect_str",
     "import_klass",
     "is_secret_name",
+    "masked_repr",
     "redact_url",
+    "redact_urls",
     "secret",
     "shown_environ",
     "str_map",
@@ -162,6 +164,29 @@ def shown_environ(environ: Mapping[str, str]) -> dict[str, str]:
     return {
         name: "***" if is_secret_name(name) else _redact_any_url(value) for name, value in environ.items()
     }
+
+
+def redact_urls(value: object) -> object:
+    """``value`` with the credentials masked in a URL, or in each URL of a tuple."""
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, tuple):
+        items = cast("tuple[object, ...]", value)
+        return tuple(redact_url(v) if isinstance(v, str) else v for v in items)
+    return value
+
+
+def masked_repr(field: dataclasses.Field[Any], value: object) -> str:
+    """``repr`` of ``field``'s ``value``, with what its metadata marks as secret masked: a
+    :func:`secret` value, the credentials of a :func:`url_field`, the secret variables of an
+    :func:`environ_field`."""
+    if field.metadata.get(SECRET) and value is not None:
+        return "'***'"
+    if field.metadata.get(URL):
+        return repr(redact_urls(value))
+    if field.metadata.get(ENVIRON) and isinstance(value, Mapping):
+        return repr(shown_environ(cast("Mapping[str, str]", value)))
+    return repr(value)
 
 
 def environ_field() -> Any:
@@ -328,19 +353,7 @@ class EnvPart:
         for f in dataclasses.fields(cast("Any", self)):
             if not f.repr:
                 continue
-            value = getattr(self, f.name)
-            if f.metadata.get(SECRET) and value is not None:
-                text = "'***'"
-            elif f.metadata.get(URL) and isinstance(value, str):
-                text = repr(redact_url(value))
-            elif f.metadata.get(URL) and isinstance(value, tuple):
-                items = cast("tuple[object, ...]", value)
-                text = repr(tuple(redact_url(v) if isinstance(v, str) else v for v in items))
-            elif f.metadata.get(ENVIRON) and isinstance(value, Mapping):
-                text = repr(shown_environ(cast("Mapping[str, str]", value)))
-            else:
-                text = repr(value)
-            shown.append(f"{f.name}={text}")
+            shown.append(f"{f.name}={masked_repr(f, getattr(self, f.name))}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
 

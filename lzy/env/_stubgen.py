@@ -21,7 +21,7 @@ import inspect
 import sys
 import textwrap
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -263,9 +263,14 @@ def _typevar(base: str) -> str:
     return f'_{base}T = TypeVar("_{base}T", bound={base})'
 
 
-def _method(signature: str, doc: str | None) -> list[str]:
-    """A non-overloaded method copied from the runtime class, with its docstring."""
-    return [f"{_INDENT}{signature}", f'{_INDENT * 2}"""{doc or ""}"""']
+def _copied(function: Callable[..., object]) -> list[str]:
+    """A non-overloaded method of the runtime class as its source writes it (decorators and
+    signature), with its docstring as the body."""
+    lines, _ = inspect.getsourcelines(function)
+    node = ast.parse(textwrap.dedent("".join(lines))).body[0]
+    assert isinstance(node, ast.FunctionDef)
+    header = [line.rstrip("\n") for line in lines[: node.body[0].lineno - 1]]
+    return [*header, f'{_INDENT * 2}"""{inspect.getdoc(function) or ""}"""']
 
 
 def render_owner() -> str:
@@ -275,18 +280,9 @@ def render_owner() -> str:
         imports.add("typing", name)
     for name in ("Callable", "Mapping"):
         imports.add("collections.abc", name)
-    env = imports.add("lzy.env.environment", "Env")
+    imports.add("lzy.env.environment", "Env")  # the copied methods name Env
     methods = [overload for point in POINTS for overload in _point_overloads(point, imports)]
     runtime = owner.EnvOwner
-    with_env = """def with_env(
-        self,
-        env: Env | None = None,
-        *,
-        provisioning: Provisioning | None = None,
-        python_env: PythonEnv | None = None,
-        container: Container | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> Self:"""
     lines = [
         _HEADER,
         "",
@@ -306,18 +302,12 @@ def render_owner() -> str:
         f"class {runtime.__name__}(abc.ABC):",
         f'{_INDENT}"""{inspect.getdoc(runtime)}"""',
         "",
-        f"{_INDENT}@property",
-        f"{_INDENT}@abc.abstractmethod",
-        *_method(f"def env(self) -> {env}:", inspect.getdoc(runtime.env)),
-        f"{_INDENT}@abc.abstractmethod",
-        *_method(f"def _with_env(self, env: {env}) -> Self:", inspect.getdoc(runtime.__dict__["_with_env"])),
+        *_copied(runtime.__dict__["env"].fget),
+        *_copied(runtime.__dict__["_with_env"]),
         "",
         *methods,
-        *_method(
-            "def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:",
-            inspect.getdoc(runtime.with_environ),
-        ),
-        *_method(with_env, inspect.getdoc(runtime.with_env)),
+        *_copied(runtime.with_environ),
+        *_copied(runtime.with_env),
         "",
     ]
     return "\n".join(lines)

@@ -29,7 +29,8 @@ from lzy.env._base import (
     environ_map,
     expect_instance,
     is_secret_name,
-    redact_url,
+    masked_repr,
+    redact_urls,
     shown_environ,
 )
 from lzy.env.container.base import Container, NoContainer, ResolvedContainer
@@ -184,14 +185,8 @@ class ExplainRow:
 
 
 def _show(value: object, field: dataclasses.Field[object] | None = None) -> str:
-    if field is not None and field.metadata.get(SECRET):
-        return "None" if value is None else "'***'"
-    if field is not None and field.metadata.get(URL):
-        if isinstance(value, str):
-            return repr(redact_url(value))
-        if isinstance(value, tuple):
-            items = cast("tuple[object, ...]", value)
-            return repr(tuple(redact_url(v) if isinstance(v, str) else v for v in items))
+    if field is not None and (field.metadata.get(SECRET) or field.metadata.get(URL)):
+        return masked_repr(field, value)
     if isinstance(value, frozenset):
         return repr(sorted(cast("frozenset[str]", value)))
     if callable(value) and hasattr(value, "__qualname__"):
@@ -434,12 +429,7 @@ def _dump(value: object, *, include_secrets: bool) -> object:
                 shown = shown_environ(environ)
                 item = {k: v for k, v in shown.items() if not is_secret_name(k)}
             elif field.metadata.get(URL) and not include_secrets:
-                if isinstance(item, str):
-                    item = redact_url(item)
-                elif isinstance(item, tuple):
-                    item = tuple(
-                        redact_url(v) if isinstance(v, str) else v for v in cast("tuple[object, ...]", item)
-                    )
+                item = redact_urls(item)
             out[field.name] = _dump(item, include_secrets=include_secrets)
         return out
     if isinstance(value, enum.Enum):

@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 import weakref
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Final, cast
@@ -60,6 +59,7 @@ __all__ = [
     "ProjectPage",
     "VersionFiles",
     "default_cache_dir",
+    "file_url_path",
     "parse_html",
     "parse_json",
     "target_tags",
@@ -178,38 +178,17 @@ class ProjectPage:
         files: list[str] = []
         usable_sdist: str | None = None
         for filename in self.filenames:
-            if filename.endswith(".whl"):
-                parts = filename[:-4].split("-")
-                if len(parts) < 5 or not _same_version(parts[1], version, wanted):
-                    continue
-                try:
-                    wheel_name, _, _, wheel_tags = parse_wheel_filename(filename)
-                except (InvalidWheelFilename, InvalidVersion):
-                    continue
-                if wheel_name != name:
-                    continue
-                if not self._admits(filename, python):
-                    files.append(f"{filename} (Requires-Python {self.requires_python[filename]})")
-                    continue
-                files.append(filename)
-                if wheel_tags & tags:
-                    return VersionFiles(usable=filename, files=(filename,))
-            elif filename.endswith((".tar.gz", ".zip")):
-                stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
-                if not _same_version(stem.rpartition("-")[2], version, wanted):
-                    continue
-                try:
-                    sdist_name, _ = parse_sdist_filename(filename)
-                except (InvalidSdistFilename, InvalidVersion):
-                    continue
-                if sdist_name != name:
-                    continue
-                if not self._admits(filename, python):
-                    files.append(f"{filename} (Requires-Python {self.requires_python[filename]})")
-                    continue
-                files.append(filename)
-                if sdist and usable_sdist is None:
-                    usable_sdist = filename
+            file_tags = _file_tags(filename, name, version, wanted)
+            if file_tags is None:
+                continue
+            if not self._admits(filename, python):
+                files.append(f"{filename} (Requires-Python {self.requires_python[filename]})")
+                continue
+            files.append(filename)
+            if file_tags & tags:
+                return VersionFiles(usable=filename, files=(filename,))
+            if not file_tags and sdist and usable_sdist is None:
+                usable_sdist = filename
         return VersionFiles(usable=usable_sdist, files=tuple(files))
 
     def _admits(self, filename: str, python: str) -> bool:
@@ -228,6 +207,31 @@ def _version(text: str) -> Version | None:
         return Version(text)
     except InvalidVersion:
         return None
+
+
+def _file_tags(filename: str, name: str, version: str, wanted: Version | None) -> frozenset[Tag] | None:
+    """The wheel tags of ``filename`` (empty for a source distribution) when it is a file of
+    ``name`` ``version``, else ``None``; the version in the name is compared before parsing."""
+    found: frozenset[Tag] = frozenset()
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) < 5 or not _same_version(parts[1], version, wanted):
+            return None
+        try:
+            file_name, _, _, found = parse_wheel_filename(filename)
+        except (InvalidWheelFilename, InvalidVersion):
+            return None
+    elif filename.endswith((".tar.gz", ".zip")):
+        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
+        if not _same_version(stem.rpartition("-")[2], version, wanted):
+            return None
+        try:
+            file_name, _ = parse_sdist_filename(filename)
+        except (InvalidSdistFilename, InvalidVersion):
+            return None
+    else:
+        return None
+    return found if file_name == name else None
 
 
 def _same_version(text: str, version: str, wanted: Version | None) -> bool:
@@ -595,7 +599,7 @@ class IndexClient:
         raise PackageIndexError(msg)
 
     def _fetch_file(self, index: str, name: str) -> ProjectPage:
-        root = pathlib.Path(urllib.request.url2pathname(urllib.parse.urlsplit(index).path))
+        root = pathlib.Path(file_url_path(index))
         if not root.is_dir():
             msg = f"package index {redact_url(index)} is not a directory (looking up package {name!r})"
             raise PackageIndexError(msg)
@@ -672,6 +676,15 @@ class IndexClient:
                 raise
         except OSError as error:
             _log.debug("cannot cache the page of %s from %s: %s", name, redact_url(index), error)
+
+
+def file_url_path(url: str) -> str:
+    """The local path a ``file://`` URL names."""
+    # Imported here: urllib.request brings in the HTTP and TLS modules, which most processes
+    # that import lzy never use.
+    from urllib.request import url2pathname  # noqa: PLC0415
+
+    return url2pathname(urllib.parse.urlsplit(url).path)
 
 
 def _close_all(pool: list[httpx.Client]) -> None:

@@ -39,7 +39,6 @@ import sys
 import threading
 import types
 import urllib.parse
-import urllib.request
 import warnings
 import weakref
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -54,7 +53,9 @@ from lzy.env.explorer._index import (
     IndexClient,
     IndexSettings,
     ProjectPage,
+    VersionFiles,
     default_cache_dir,
+    file_url_path,
     target_tags,
     url_for,
 )
@@ -153,10 +154,9 @@ def _editable_dir(dist: importlib.metadata.Distribution) -> str | None:
         return None
     if cast("dict[str, object]", dir_info).get("editable") is not True:
         return None
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "file":
+    if urllib.parse.urlsplit(url).scheme != "file":
         return None
-    path = urllib.request.url2pathname(parts.path)
+    path = file_url_path(url)
     return os.path.realpath(path) if os.path.isdir(path) else None
 
 
@@ -789,44 +789,37 @@ class AutoEnvExplorer(EnvExplorer):
                     if real_name in seen or real_name.partition(".")[0] in _NEVER:
                         continue
                     seen.add(real_name)
-                if not self._place(module, real_name, installed, found):
+                owner = installed.owner(module)
+                if not self._place(module, real_name, owner, found):
                     continue
                 queue.extend(_used_by(module))
                 queue.extend(_parents(real_name))
-                owner = installed.owner(module).dist
-                if owner is None or owner.editable_dir is not None:
+                if owner.dist is None or owner.dist.editable_dir is not None:
                     # Shipped code: what its functions import when they run is needed too.
                     lazy = _source_imports(module)
                     statements.update(lazy)
                     queue.extend(lazy)
         return found
 
-    def _place_dist(self, dist: _Dist, name: str, found: _Found) -> None:
-        """Record a distribution found by name, for a module not imported yet."""
+    def _place_dist(self, dist: _Dist, name: str, found: _Found, top_path: str | None = None) -> bool:
+        """Record that ``dist`` provides module ``name`` (whose top-level path is ``top_path``,
+        for an editable install); ``False`` when it must not be walked through."""
         if dist.name == "lzy":
-            return
+            return False
         if dist.name in self.exclude_packages:
             found.excluded.setdefault(dist.name, (dist, name))
+            return False
+        if dist.editable_dir is not None and top_path is not None:
+            found.editables.setdefault(dist.name, (dist, set()))[1].add(top_path)
         else:
             found.dists.setdefault(dist.name, (dist, name))
+        return True
 
-    def _place(self, module: types.ModuleType, name: str, installed: _Installed, found: _Found) -> bool:
+    def _place(self, module: types.ModuleType, name: str, owner: _Owner, found: _Found) -> bool:
         """Record who owns ``module``; ``False`` when it must not be walked through."""
-        owner = installed.owner(module)
-        dist = owner.dist
+        if owner.dist is not None:
+            return self._place_dist(owner.dist, name, found, owner.top_path)
         top = name.partition(".")[0]
-        if dist is not None:
-            if dist.name == "lzy":
-                return False
-            if dist.name in self.exclude_packages:
-                found.excluded.setdefault(dist.name, (dist, name))
-                return False
-            if dist.editable_dir is not None and owner.top_path is not None:
-                entry = found.editables.setdefault(dist.name, (dist, set()))
-                entry[1].add(owner.top_path)
-            else:
-                found.dists.setdefault(dist.name, (dist, name))
-            return True
         if canonicalize_name(top) in self.exclude_packages:
             found.excluded_local.add(top)
             return False
@@ -898,13 +891,19 @@ class AutoEnvExplorer(EnvExplorer):
         if known is not None:
             return known
 
-        def settled(page: ProjectPage) -> bool:
-            return (
-                page.version_files(
+        read: list[tuple[ProjectPage, VersionFiles]] = []
+
+        def files_of(page: ProjectPage) -> VersionFiles:
+            """The page's files of this version, read once however often it is asked."""
+            if not read or read[-1][0] is not page:
+                files = page.version_files(
                     dist.name, dist.version, self._tags, sdist=pure, python=self._python_full
-                ).usable
-                is not None
-            )
+                )
+                read.append((page, files))
+            return read[-1][1]
+
+        def settled(page: ProjectPage) -> bool:
+            return files_of(page).usable is not None
 
         seen: list[str] = []
         listed = False
@@ -912,9 +911,7 @@ class AutoEnvExplorer(EnvExplorer):
             page = self._client.lookup(index, dist.name, settled=settled, offline=offline)
             if page is None:
                 return None
-            files = page.version_files(
-                dist.name, dist.version, self._tags, sdist=pure, python=self._python_full
-            )
+            files = files_of(page)
             if files.usable is not None:
                 # Index files never change once uploaded, so a usable file stays usable.
                 verdict = _Verdict(index=index, filename=files.usable)
