@@ -7,12 +7,12 @@ import sys
 import traceback
 from pathlib import Path
 
-from lzy.runtime._pickle import dumps
+from lzy.runtime._pickle import dumps, loads_call
 
 
 def main(request: str, response: str) -> int:
     """Load the call from ``request``, run it, pickle ``(kind, payload, traceback)`` to ``response``."""
-    function, args, kwargs = pickle.loads(Path(request).read_bytes())
+    function, _, args, kwargs = loads_call(Path(request).read_bytes())
     try:
         outcome: tuple[str, object, str] = ("ok", function(*args, **kwargs), "")
     except BaseException as error:

@@ -17,7 +17,7 @@ from lzy.env.environment import ResolvedEnv
 from lzy.env.provisioning import MachineSpec
 from lzy.env.python.base import python_version_matches
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
-from lzy.runtime._pickle import dumps
+from lzy.runtime._pickle import dumps_call
 from lzy.runtime.base import OpCall, Runtime
 
 __all__ = ["LocalRuntime", "this_machine"]
@@ -121,7 +121,7 @@ class LocalRuntime(Runtime):
         with tempfile.TemporaryDirectory(prefix="lzy-op-") as directory:
             request = Path(directory, "request.pkl")
             response = Path(directory, "response.pkl")
-            request.write_bytes(dumps((call.function, call.args, dict(call.kwargs))))
+            request.write_bytes(dumps_call(call.function, tuple(call.args), call.kwargs))
             done = subprocess.run(
                 [sys.executable, "-m", "lzy.runtime._child", str(request), str(response)],
                 env=environ,
