@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, Generic, ParamSpec, Self, TypeGuard, TypeVar, overload
+from typing import Generic, ParamSpec, Self, TypeVar, overload
 
-from lzy.env._base import describe
+from lzy.env._base import OpTarget, describe
 from lzy.env.environment import EffectiveEnv, Env, Level
 from lzy.env.owner import EnvOwner
 from lzy.exceptions import FieldTypeError, NotAnOpError
 
-__all__ = ["Op", "OpBuilder", "OpLike", "is_op_like", "op"]
+__all__ = ["Op", "OpBuilder", "op"]
 
 
 def __dir__() -> list[str]:
@@ -47,7 +47,7 @@ def _check_function(function: object) -> None:
         raise NotAnOpError(msg)
 
 
-class Op(EnvOwner, Generic[_P, _R]):
+class Op(EnvOwner, OpTarget, Generic[_P, _R]):
     """A function with an environment. Inside a workflow its calls run through the runtime of
     the workflow's :class:`~lzy.core.lzy.Lzy`; outside one it is a plain call."""
 
@@ -122,7 +122,7 @@ class Op(EnvOwner, Generic[_P, _R]):
         return f"<op {self.name} env={self._env!r}>"
 
 
-class OpBuilder(EnvOwner):
+class OpBuilder(EnvOwner, OpTarget):
     """What ``op(...)`` with arguments returns: an env to give the function it decorates.
 
     ``@op().with_python_env(...).with_environ(...)`` decorates a function with that env.
@@ -148,15 +148,6 @@ class OpBuilder(EnvOwner):
 
     def __repr__(self) -> str:
         return f"<op builder env={self._env!r}>"
-
-
-#: What the environment decorators (``@Provisioning(...)``, ``@Env(...)``, ...) accept.
-OpLike = Op[Any, Any] | OpBuilder
-
-
-def is_op_like(value: object) -> TypeGuard[OpLike]:
-    """Whether ``value`` is an op (or the builder ``op(...)`` returns)."""
-    return isinstance(value, Op | OpBuilder)
 
 
 @overload

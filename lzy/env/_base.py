@@ -6,6 +6,7 @@ right, and a checker would otherwise call the ``isinstance`` unnecessary.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import difflib
 import importlib
@@ -27,6 +28,7 @@ from lzy.exceptions import (
 __all__ = [
     "EnvPart",
     "FrozenMap",
+    "OpTarget",
     "build_part",
     "closest",
     "decorate_op",
@@ -357,14 +359,23 @@ class EnvPart:
         return f"{type(self).__name__}({', '.join(shown)})"
 
 
+class OpTarget(abc.ABC):  # noqa: B024 - a marker: it adds no methods, only identity
+    """What an environment decorator (``@Provisioning(...)`` and the like) applies to.
+
+    The env layer knows ops only by this marker: :class:`~lzy.api.v1.Op` and the builder that
+    ``op(...)`` returns derive from it (and from :class:`~lzy.api.v1.EnvOwner`, whose ``with_*``
+    methods a decorator calls). A workflow or :class:`~lzy.api.v1.Lzy` is not one.
+    """
+
+    __slots__ = ()
+
+
 def decorate_op(part: object, op: _Op, apply: Callable[[Any], object]) -> _Op:
     """Apply an environment decorator (``@Provisioning(...)`` and the like) to an op.
 
     Raises :class:`~lzy.exceptions.NotAnOpError` when ``op`` is not an op.
     """
-    from lzy.core.op import is_op_like  # noqa: PLC0415 - the op module imports this one
-
-    if not is_op_like(op):
+    if not isinstance(op, OpTarget):
         shown = getattr(op, "__qualname__", None) or describe(op)
         name = type(part).__name__
         msg = (

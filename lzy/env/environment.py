@@ -14,7 +14,7 @@ import json
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 from lzy.env._base import (
     ENVIRON,
@@ -22,6 +22,7 @@ from lzy.env._base import (
     URL,
     EnvPart,
     FrozenMap,
+    OpTarget,
     closest,
     decorate_op,
     describe,
@@ -40,9 +41,6 @@ from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
 from lzy.exceptions import FieldTypeError, FieldValueError, UnknownPathError
 
-if TYPE_CHECKING:
-    from lzy.core.op import OpLike
-
 __all__ = [
     "DEFAULT_ENV",
     "MERGE_RULES",
@@ -60,7 +58,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-_O = TypeVar("_O", bound="OpLike")
+_O = TypeVar("_O", bound=OpTarget)
 
 
 class Level(enum.IntEnum):

@@ -11,13 +11,10 @@ import dataclasses
 import enum
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
-from lzy.env._base import EnvPart, decorate_op, describe
+from lzy.env._base import EnvPart, OpTarget, decorate_op, describe
 from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
-
-if TYPE_CHECKING:
-    from lzy.core.op import OpLike
 
 __all__ = ["ANY", "AnyValue", "MachineSpec", "Provisioning", "Resources"]
 
@@ -26,7 +23,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-_O = TypeVar("_O", bound="OpLike")
+_O = TypeVar("_O", bound=OpTarget)
 
 
 class AnyValue(enum.Enum):

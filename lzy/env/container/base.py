@@ -5,12 +5,9 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from lzy.env._base import EnvPart, decorate_op, secret
-
-if TYPE_CHECKING:
-    from lzy.core.op import OpLike
+from lzy.env._base import EnvPart, OpTarget, decorate_op, secret
 
 __all__ = ["Container", "NoContainer", "PullPolicy", "ResolvedContainer"]
 
@@ -19,7 +16,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-_O = TypeVar("_O", bound="OpLike")
+_O = TypeVar("_O", bound=OpTarget)
 
 
 class PullPolicy(enum.Enum):

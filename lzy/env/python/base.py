@@ -7,17 +7,14 @@ import dataclasses
 import re
 import sys
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lzy.env._base import EnvPart, FrozenMap, decorate_op, describe, str_map, str_tuple, url_field
+from lzy.env._base import EnvPart, FrozenMap, OpTarget, decorate_op, describe, str_map, str_tuple, url_field
 from lzy.env.explorer.base import PackageDecision
 from lzy.exceptions import FieldTypeError, FieldValueError
-
-if TYPE_CHECKING:
-    from lzy.core.op import OpLike
 
 __all__ = [
     "PythonEnv",
@@ -34,7 +31,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-_O = TypeVar("_O", bound="OpLike")
+_O = TypeVar("_O", bound=OpTarget)
 _VERSION = re.compile(r"\d+(\.\d+){0,2}")
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
