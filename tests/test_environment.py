@@ -24,7 +24,7 @@ from lzy.api.v1.env import (
     Provisioning,
     ResolvedEnv,
 )
-from lzy.env._base import FrozenMap, is_secret_name
+from lzy.env._base import FrozenMap, is_secret_name, split_credentials
 from lzy.exceptions import EnvironError, FieldTypeError, FieldValueError, UnknownPathError
 
 USER_LEVELS = (Level.LZY, Level.WORKFLOW, Level.OP)
@@ -326,3 +326,19 @@ def test_from_dict_refuses_another_schema_version() -> None:
     data["python_env"]["surprise"] = 1
     with pytest.raises(FieldValueError, match=r"unknown keys \['surprise'\]"):
         ResolvedEnv.from_dict(data)
+
+
+@pytest.mark.parametrize(
+    ("given", "bare", "credentials"),
+    [
+        ("https://host/simple", "https://host/simple", None),
+        ("https://u%40x:p%3Aw@host:8080/simple?q=1", "https://host:8080/simple?q=1", ("u@x", "p:w")),
+        ("http://token@host/", "http://host/", ("token", "")),
+        ("http://a:b@[::1]:3/x", "http://[::1]:3/x", ("a", "b")),
+    ],
+)
+def test_split_credentials_takes_them_out_of_the_url(
+    given: str, bare: str, credentials: tuple[str, str] | None
+) -> None:
+    """The URL loses its user:password@ part, which comes back decoded and apart."""
+    assert split_credentials(given) == (bare, credentials)

@@ -46,6 +46,7 @@ __all__ = [
     "redact_urls",
     "secret",
     "shown_environ",
+    "split_credentials",
     "str_map",
     "str_tuple",
     "url",
@@ -145,6 +146,23 @@ def redact_url(value: str) -> str:
         host = f"[{host}]"
     netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def split_credentials(value: str) -> tuple[str, tuple[str, str] | None]:
+    """``value`` without its ``user:password@`` part, and that part (percent-decoded) or ``None``.
+
+    Credentials travel apart from URLs: as HTTP authentication, a ``.netrc`` file or a helper's
+    standard input, never inside a URL handed to a library, a log or a subprocess's arguments.
+    A user name without a password gives an empty password.
+    """
+    parts = urllib.parse.urlsplit(value)
+    if parts.username is None and parts.password is None:
+        return value, None
+    host = parts.netloc.rpartition("@")[2]
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    user = urllib.parse.unquote(parts.username or "")
+    password = urllib.parse.unquote(parts.password or "")
+    return bare, (user, password)
 
 
 def is_secret_name(name: str) -> bool:
