@@ -85,12 +85,22 @@ class Site:
         return self.root / dist_info
 
 
-def build_wheel(directory: pathlib.Path, name: str, version: str, files: Mapping[str, str]) -> pathlib.Path:
+def build_wheel(
+    directory: pathlib.Path,
+    name: str,
+    version: str,
+    files: Mapping[str, str],
+    *,
+    requires: Iterable[str] = (),
+) -> pathlib.Path:
     """Write a pure-Python wheel of ``files`` into ``directory`` (a zip with ``METADATA``,
-    ``WHEEL`` and ``RECORD``, as a build backend would) and return its path."""
-    dist_info = f"{name}-{version}.dist-info"
+    ``WHEEL`` and ``RECORD``, as a build backend would) and return its path; ``requires`` are
+    its ``Requires-Dist`` lines."""
+    dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
     contents = {path: text.encode() for path, text in files.items()}
-    contents[f"{dist_info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata += [f"Requires-Dist: {r}" for r in requires]
+    contents[f"{dist_info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
     contents[f"{dist_info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
@@ -101,6 +111,11 @@ def build_wheel(directory: pathlib.Path, name: str, version: str, files: Mapping
         for member, data in contents.items():
             archive.writestr(member, data)
     return path
+
+
+def _sha256(data: bytes | None) -> str:
+    """The hex SHA-256 of a served file; ``00`` for a file listed by name only."""
+    return "00" if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _requires_attribute(specifier: str | None) -> str:
@@ -121,6 +136,7 @@ class _State:
     delay: float = 0.0
     credentials: tuple[str, str] | None = None
     requires_python: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
+    files: dict[str, bytes] = dataclasses.field(default_factory=dict[str, bytes])
     requests: Counter[str] = dataclasses.field(default_factory=Counter[str])
     not_modified: int = 0
     conditional: int = 0
@@ -164,7 +180,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(state.status, "text/plain", b"broken")
             return
         parts = [p for p in path.split("/") if p]
-        if parts == ["simple"]:
+        if len(parts) == 2 and parts[0] == "files" and parts[1] in state.files:
+            self._send(200, "application/octet-stream", state.files[parts[1]])
+        elif parts == ["simple"]:
             self._page(None)
         elif len(parts) == 2 and parts[0] == "simple" and parts[1] in state.projects:
             self._page(parts[1])
@@ -185,7 +203,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     {
                         "filename": f,
                         "url": f"../../files/{f}",
-                        "hashes": {},
+                        "hashes": {"sha256": _sha256(state.files[f])} if f in state.files else {},
                         "requires-python": state.requires_python.get(f),
                     }
                     for f in names
@@ -196,7 +214,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             prefix = "" if project is None else "../../files/"
             requires = state.requires_python
             links = "".join(
-                f'<a href="{prefix}{n}#sha256=00"{_requires_attribute(requires.get(n))}>{n}</a><br/>\n'
+                f'<a href="{prefix}{n}#sha256={_sha256(state.files.get(n))}"'
+                f"{_requires_attribute(requires.get(n))}>{n}</a><br/>\n"
                 for n in names
             )
             body = f"<!DOCTYPE html><html><body>\n{links}</body></html>".encode()
@@ -230,7 +249,8 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class IndexServer:
-    """A PEP 503/691 simple index on 127.0.0.1 serving file names (the files are not needed)."""
+    """A PEP 503/691 simple index on 127.0.0.1: file names on project pages, and the files
+    themselves for those given to :meth:`publish`."""
 
     def __init__(
         self, projects: Mapping[str, Iterable[str]] | None = None, *, flavour: Flavour = "negotiate"
@@ -257,6 +277,12 @@ class IndexServer:
     def add(self, project: str, *files: str) -> None:
         """List ``files`` on ``project``'s page."""
         self.state.projects.setdefault(_normalize(project), []).extend(files)
+
+    def publish(self, project: str, path: pathlib.Path) -> None:
+        """List the file at ``path`` on ``project``'s page and serve its bytes, so installers
+        can download it (with its SHA-256 on the page, as a real index gives it)."""
+        self.state.files[path.name] = path.read_bytes()
+        self.add(project, path.name)
 
     @property
     def port(self) -> int:
