@@ -12,7 +12,6 @@ import dataclasses
 import enum
 import json
 import types
-import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Final, TypeVar, cast
 
@@ -29,17 +28,16 @@ from lzy.env._base import (
     environ_field,
     environ_map,
     expect_instance,
-    is_secret_name,
     masked_repr,
-    redact_urls,
     shown_environ,
 )
+from lzy.env._serial import dump, load
 from lzy.env.container.base import Container, NoContainer, ResolvedContainer
 from lzy.env.explorer.base import namespace_of
 from lzy.env.provisioning import Provisioning, Resources
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
-from lzy.exceptions import FieldTypeError, FieldValueError, UnknownPathError
+from lzy.exceptions import FieldValueError, UnknownPathError
 
 __all__ = [
     "DEFAULT_ENV",
@@ -389,7 +387,7 @@ class ResolvedEnv(EnvPart):
 
         Secrets (passwords, credentials inside URLs) are left out unless ``include_secrets``.
         """
-        data = cast("dict[str, Any]", _dump(self, include_secrets=include_secrets))
+        data = cast("dict[str, Any]", dump(self, include_secrets=include_secrets))
         return {"schema_version": self.SCHEMA_VERSION, **data}
 
     @classmethod
@@ -403,7 +401,7 @@ class ResolvedEnv(EnvPart):
             )
             raise FieldValueError(msg)
         body = {k: v for k, v in data.items() if k != "schema_version"}
-        return cast("ResolvedEnv", _load(cls, body, "ResolvedEnv"))
+        return cast("ResolvedEnv", load(cls, body, "ResolvedEnv"))
 
     def to_json(self, *, include_secrets: bool = False) -> str:
         """:meth:`to_dict` as a JSON string."""
@@ -413,66 +411,6 @@ class ResolvedEnv(EnvPart):
     def from_json(cls, text: str) -> ResolvedEnv:
         """The inverse of :meth:`to_json`."""
         return cls.from_dict(json.loads(text))
-
-
-def _dump(value: object, *, include_secrets: bool) -> object:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, object] = {}
-        for field in dataclasses.fields(value):
-            item = getattr(value, field.name)
-            if field.metadata.get(SECRET) and not include_secrets:
-                item = None
-            elif field.metadata.get(ENVIRON) and not include_secrets:
-                environ = cast("Mapping[str, str]", item)
-                shown = shown_environ(environ)
-                item = {k: v for k, v in shown.items() if not is_secret_name(k)}
-            elif field.metadata.get(URL) and not include_secrets:
-                item = redact_urls(item)
-            out[field.name] = _dump(item, include_secrets=include_secrets)
-        return out
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, Mapping):
-        return {
-            str(k): _dump(v, include_secrets=include_secrets)
-            for k, v in cast("Mapping[object, object]", value).items()
-        }
-    if isinstance(value, tuple | list):
-        return [_dump(v, include_secrets=include_secrets) for v in cast("Sequence[object]", value)]
-    return value
-
-
-def _load(tp: Any, data: object, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if origin in {typing.Union, types.UnionType}:
-        args = typing.get_args(tp)
-        if data is None and type(None) in args:
-            return None
-        non_none = [a for a in args if a is not type(None)]
-        return _load(non_none[0], data, where)
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        if not isinstance(data, Mapping):
-            msg = f"{where} must be an object, got {describe(data)}"
-            raise FieldTypeError(msg)
-        mapping = cast("Mapping[str, object]", data)
-        hints = typing.get_type_hints(tp)
-        names = {f.name for f in dataclasses.fields(tp) if f.init}
-        unknown = set(mapping) - names
-        if unknown:
-            msg = f"{where} has unknown keys {sorted(unknown)} (known: {sorted(names)})"
-            raise FieldValueError(msg)
-        kwargs = {name: _load(hints[name], item, f"{where}.{name}") for name, item in mapping.items()}
-        return tp(**kwargs)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp(data)
-    if origin is tuple:
-        item_type = typing.get_args(tp)[0]
-        return tuple(_load(item_type, v, f"{where}[]") for v in cast("Sequence[object]", data))
-    if origin in {FrozenMap, Mapping, dict} or tp in {FrozenMap, Mapping}:
-        return FrozenMap(cast("Mapping[str, str]", data))
-    if tp is float and isinstance(data, int) and not isinstance(data, bool):
-        return float(data)
-    return data
 
 
 def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -1,0 +1,90 @@
+"""Dataclasses to JSON-ready data and back: the serialized forms of resolved envs and plans."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from lzy.env._base import (
+    ENVIRON,
+    SECRET,
+    URL,
+    FrozenMap,
+    describe,
+    is_secret_name,
+    redact_urls,
+    shown_environ,
+)
+from lzy.exceptions import FieldTypeError, FieldValueError
+
+__all__ = ["dump", "load"]
+
+
+def dump(value: object, *, include_secrets: bool) -> object:
+    """``value`` (a dataclass, enum, mapping, sequence or plain value) as JSON-ready data.
+
+    Secret fields become ``None``, secret-named variables are left out and credentials in URLs
+    are masked, unless ``include_secrets``.
+    """
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, object] = {}
+        for field in dataclasses.fields(value):
+            item = getattr(value, field.name)
+            if field.metadata.get(SECRET) and not include_secrets:
+                item = None
+            elif field.metadata.get(ENVIRON) and not include_secrets:
+                environ = cast("Mapping[str, str]", item)
+                shown = shown_environ(environ)
+                item = {k: v for k, v in shown.items() if not is_secret_name(k)}
+            elif field.metadata.get(URL) and not include_secrets:
+                item = redact_urls(item)
+            out[field.name] = dump(item, include_secrets=include_secrets)
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {
+            str(k): dump(v, include_secrets=include_secrets)
+            for k, v in cast("Mapping[object, object]", value).items()
+        }
+    if isinstance(value, tuple | list):
+        return [dump(v, include_secrets=include_secrets) for v in cast("Sequence[object]", value)]
+    return value
+
+
+def load(tp: Any, data: object, where: str) -> Any:
+    """Rebuild a value of type ``tp`` from :func:`dump`'s output; ``where`` names it in errors."""
+    origin = typing.get_origin(tp)
+    if origin in {typing.Union, types.UnionType}:
+        args = typing.get_args(tp)
+        if data is None and type(None) in args:
+            return None
+        non_none = [a for a in args if a is not type(None)]
+        return load(non_none[0], data, where)
+    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
+        if not isinstance(data, Mapping):
+            msg = f"{where} must be an object, got {describe(data)}"
+            raise FieldTypeError(msg)
+        mapping = cast("Mapping[str, object]", data)
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp) if f.init}
+        unknown = set(mapping) - names
+        if unknown:
+            msg = f"{where} has unknown keys {sorted(unknown)} (known: {sorted(names)})"
+            raise FieldValueError(msg)
+        kwargs = {name: load(hints[name], item, f"{where}.{name}") for name, item in mapping.items()}
+        return tp(**kwargs)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return tp(data)
+    if origin is tuple:
+        item_type = typing.get_args(tp)[0]
+        return tuple(load(item_type, v, f"{where}[]") for v in cast("Sequence[object]", data))
+    if origin in {FrozenMap, Mapping, dict} or tp in {FrozenMap, Mapping}:
+        return FrozenMap(cast("Mapping[str, str]", data))
+    if tp is float and isinstance(data, int) and not isinstance(data, bool):
+        return float(data)
+    return data
