@@ -31,7 +31,6 @@ import weakref
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Final, cast
 
-import platformdirs
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
 from packaging.utils import (
@@ -44,6 +43,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from lzy.env._base import redact_url
+from lzy.env._cache import CACHE_DIR_ENV, cache_root
 from lzy.exceptions import PackageIndexError
 
 if TYPE_CHECKING:
@@ -68,9 +68,6 @@ __all__ = [
 
 _log = logging.getLogger("lzy.env.explorer")
 
-#: Environment variable naming the directory where index answers are cached across runs;
-#: when unset, the user's cache directory (``platformdirs.user_cache_dir``) is used.
-CACHE_DIR_ENV: Final = "LZY_CACHE_DIR"
 #: How long a cached project page that lacks the pinned version is trusted before it is
 #: revalidated with the index (seconds).
 PAGE_TTL_SECONDS: Final = 600.0
@@ -86,10 +83,8 @@ _CACHE_FORMAT: Final = 2
 
 
 def default_cache_dir() -> pathlib.Path:
-    """Where index answers are kept: ``$LZY_CACHE_DIR``, else the user's cache directory."""
-    override = os.environ.get(CACHE_DIR_ENV)
-    base = pathlib.Path(override) if override else pathlib.Path(platformdirs.user_cache_dir("lzy"))
-    return base / "simple"
+    """Where index answers are kept: ``simple/`` under :func:`~lzy.env._cache.cache_root`."""
+    return cache_root() / "simple"
 
 
 # --------------------------------------------------------------------------------------------
