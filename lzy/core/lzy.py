@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Self
 
 from lzy.core.workflow import Workflow
 from lzy.env._base import expect_instance
+from lzy.env.cli import CliOverrides
 from lzy.env.environment import Env
 from lzy.env.owner import EnvOwner
 from lzy.runtime.base import Runtime
 from lzy.runtime.local import LocalRuntime
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["Lzy"]
 
@@ -21,18 +26,24 @@ def __dir__() -> list[str]:
 class Lzy(EnvOwner):
     """The entry point: an env for the whole program and the runtime that runs ops.
 
-    ``Lzy().with_provisioning(cpu_count=5)`` sets a requirement every workflow inherits.
+    ``Lzy().with_provisioning(cpu_count=5)`` sets a requirement every workflow inherits;
+    ``Lzy().with_cli_args()`` lets the command line override what the code sets.
     """
 
-    __slots__ = ("_env", "_runtime")
+    __slots__ = ("_cli", "_env", "_runtime")
 
-    def __init__(self, *, runtime: Runtime | None = None, env: Env | None = None) -> None:
+    def __init__(
+        self, *, runtime: Runtime | None = None, env: Env | None = None, cli: CliOverrides | None = None
+    ) -> None:
         if runtime is not None:
             expect_instance("Lzy.runtime", runtime, Runtime, "a Runtime")
         if env is not None:
             expect_instance("Lzy.env", env, Env, "an Env")
+        if cli is not None:
+            expect_instance("Lzy.cli", cli, CliOverrides, "a CliOverrides")
         self._runtime: Runtime = runtime if runtime is not None else LocalRuntime()
         self._env = env if env is not None else Env()
+        self._cli = cli if cli is not None else CliOverrides()
 
     @property
     def env(self) -> Env:
@@ -44,12 +55,29 @@ class Lzy(EnvOwner):
         """The runtime that runs ops called inside this Lzy's workflows."""
         return self._runtime
 
+    @property
+    def cli(self) -> CliOverrides:
+        """The command line's overrides: the level above every op's own (empty unless given)."""
+        return self._cli
+
+    def with_cli_args(self, args: Sequence[str] | argparse.Namespace | None = None) -> Self:
+        """A copy whose command-line level is read from ``args`` (``sys.argv[1:]`` by default, or
+        the namespace of a parser given :meth:`CliOverrides.add_arguments
+        <lzy.env.cli.CliOverrides.add_arguments>`): what it sets wins over the code in every op
+        this Lzy's workflows call, and ``explain()`` says ``CLI``.
+
+        ``--help`` prints the options and exits; a bad value exits with status 2 and a message
+        naming the option.
+        """
+        return type(self)(runtime=self._runtime, env=self._env, cli=CliOverrides.from_cli_args(args))
+
     def _with_env(self, env: Env) -> Self:
-        return type(self)(runtime=self._runtime, env=env)
+        return type(self)(runtime=self._runtime, env=env, cli=self._cli)
 
     def workflow(self, name: str, env: Env | None = None) -> Workflow:
         """A new workflow named ``name``; use it in a ``with`` block."""
         return Workflow(self, name, env=env)
 
     def __repr__(self) -> str:
-        return f"Lzy(runtime={self._runtime!r}, env={self._env!r})"
+        cli = "" if self._cli.is_empty else f", cli={self._cli!r}"
+        return f"Lzy(runtime={self._runtime!r}, env={self._env!r}{cli})"

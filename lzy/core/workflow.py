@@ -74,8 +74,14 @@ class Workflow(EnvOwner):
         return type(self)(self._lzy, self._name, env=env)
 
     def effective_env(self, op: Op[Any, Any]) -> EffectiveEnv:
-        """The env ``op`` runs with in this workflow: op over workflow over Lzy over defaults."""
-        layers = {Level.LZY: self._lzy.env, Level.WORKFLOW: self._env, Level.OP: op.env}
+        """The env ``op`` runs with in this workflow: the command line over op over workflow over
+        Lzy over defaults."""
+        layers = {
+            Level.LZY: self._lzy.env,
+            Level.WORKFLOW: self._env,
+            Level.OP: op.env,
+            Level.CLI: self._lzy.cli.env_for(op=op.name, workflow=self._name),
+        }
         return EffectiveEnv.from_layers(layers, function=op.function)
 
     def call(self, op: Op[Any, _R], args: tuple[object, ...], kwargs: Mapping[str, object]) -> _R:

@@ -13,7 +13,7 @@ import enum
 import json
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
 
 from lzy.env._base import (
     ENVIRON,
@@ -38,6 +38,10 @@ from lzy.env.provisioning import Provisioning, Resources
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
 from lzy.exceptions import FieldValueError, UnknownPathError
+
+if TYPE_CHECKING:
+    # argparse is loaded only when a command line is read (lzy.env._cli_parser).
+    import argparse
 
 __all__ = [
     "DEFAULT_ENV",
@@ -70,6 +74,9 @@ class Level(enum.IntEnum):
     WORKFLOW = 20
     #: Set on an op.
     OP = 30
+    #: Given on the command line (:class:`~lzy.env.cli.CliOverrides`, ``lzy-env``): wins over
+    #: every level set in code.
+    CLI = 40
 
 
 class MergeRule(enum.Enum):
@@ -136,6 +143,35 @@ class Env(EnvPart):
             inner_value, outer_value = getattr(self, point), getattr(outer, point)
             changes[point] = _merge(rule, inner_value, outer_value)
         return Env(**cast("dict[str, Any]", changes))
+
+    @classmethod
+    def generate_argparser(cls, *, prog: str | None = None) -> argparse.ArgumentParser:
+        """A parser of the options that describe an env (``--provisioning.cpu-count 4``), one
+        per field of every built-in klass, grouped by point, each with the field's meaning, type
+        and default; :meth:`from_cli_args` reads its result."""
+        from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
+
+        return _cli_parser.generate_argparser(prog=prog, targets=False)
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """Add the options of :meth:`generate_argparser` to a parser of your own."""
+        from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
+
+        _cli_parser.add_arguments(parser, targets=False)
+
+    @classmethod
+    def from_cli_args(cls, args: Sequence[str] | argparse.Namespace | None = None) -> Env:
+        """The env the command line describes: ``args`` to parse (``sys.argv[1:]`` by default), or
+        the namespace a parser given :meth:`add_arguments` returned.
+
+        A bad value exits the way argparse does, with a message naming the option. To make the
+        values win over an op's own, give them to :class:`~lzy.api.v1.Lzy` as its CLI level
+        (:meth:`Lzy.with_cli_args <lzy.api.v1.Lzy.with_cli_args>`).
+        """
+        from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
+
+        return _cli_parser.env_from_cli_args(args)
 
 
 def _merge(rule: MergeRule, inner: object, outer: object) -> object:

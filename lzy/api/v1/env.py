@@ -9,6 +9,7 @@
     def work() -> int: ...
 """
 
+from lzy.env.cli import CliOverrides
 from lzy.env.container.base import Container, NoContainer, PullPolicy, ResolvedContainer
 from lzy.env.container.docker import DockerContainer, ImageReference
 from lzy.env.environment import (
@@ -43,6 +44,7 @@ __all__ = [
     "AutoEnvExplorer",
     "AutoPythonEnv",
     "Classification",
+    "CliOverrides",
     "Container",
     "DockerContainer",
     "EffectiveEnv",

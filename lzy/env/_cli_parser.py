@@ -1,0 +1,810 @@
+"""The command-line options that describe an env, generated from the fields of the built-in klasses.
+
+Nothing here is written per field. Each point of :data:`~lzy.env._catalog.POINTS` gets an option
+choosing its klass (``--python-env manual``) and one option per field of its built-in klasses
+(``--python-env.pypi-index-url URL``); how a value is read follows the field's type hint, and its
+help is the field's ``#:`` comment (:func:`~lzy.env._catalog.field_docs`). ``--environ KEY=VALUE``
+sets variables and, for :class:`~lzy.env.cli.CliOverrides`, ``--for NAME`` aims the options after
+it at one op or workflow.
+
+The options record what they were given as they are parsed (argparse runs actions in command-line
+order, so ``--for`` can scope the options that follow it); the env is built, and checked by the
+klasses' own validation, once parsing is done. A bad value is reported through the parser that
+read it, as ``argument --OPTION: ...``, and exits with status 2, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections.abc
+import dataclasses
+import enum
+import importlib
+import os
+import re
+import sys
+import textwrap
+import types
+import typing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final, NoReturn, cast
+
+from lzy.env._base import SECRET, URL, build_part, describe, import_klass, init_fields
+from lzy.env._catalog import POINTS, FieldDoc, Point, field_docs
+from lzy.env._rst import plain_text
+from lzy.env.environment import MERGE_RULES, Env, MergeRule
+from lzy.env.provisioning import ANY, AnyValue
+from lzy.exceptions import ConfigurationError
+
+__all__ = [
+    "ENVIRON_OPTION",
+    "TARGET_OPTION",
+    "FieldOption",
+    "Kind",
+    "KlassOption",
+    "add_arguments",
+    "env_from_cli_args",
+    "field_options",
+    "generate_argparser",
+    "klass_names",
+    "overrides_from_cli_args",
+]
+
+#: The option that sets environment variables.
+ENVIRON_OPTION: Final = "--environ"
+#: The option that aims the options after it at one op or workflow.
+TARGET_OPTION: Final = "--for"
+
+#: The namespace attribute where the options record what they were given.
+_GIVEN: Final = "_lzy_env_given"
+#: The namespace attribute, set by the parser's defaults, that says the env options were added.
+_ADDED: Final = "_lzy_env_options"
+#: The namespace attribute, set by the parser's defaults, that says whether ``--for`` was added.
+_TARGETS: Final = "_lzy_env_targets"
+
+
+class Kind(enum.Enum):
+    """How the text of an option becomes a field's value."""
+
+    #: A string, as given.
+    TEXT = "text"
+    #: An int, in ASCII digits.
+    INT = "int"
+    #: A finite decimal number.
+    NUMBER = "number"
+    #: ``true`` or ``false`` (also ``yes``/``no``, ``on``/``off``, ``1``/``0``); alone, true.
+    BOOL = "bool"
+    #: A member of an enum, by name or value in any case.
+    CHOICE = "choice"
+    #: ``KEY=VALUE``, once per key.
+    MAPPING = "mapping"
+    #: One item per occurrence.
+    SEQUENCE = "sequence"
+    #: A dotted path to a callable, imported.
+    CALLABLE = "callable"
+    #: A secret, never taken literally: ``env:NAME``, ``file:PATH`` or ``-`` (standard input).
+    SECRET = "secret"
+
+
+_BOOLS: Final = {
+    "true": True,
+    "yes": True,
+    "on": True,
+    "1": True,
+    "false": False,
+    "no": False,
+    "off": False,
+    "0": False,
+}
+_INT: Final = re.compile(r"[+-]?[0-9]+")
+_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_DOTTED: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _dashed(name: str) -> str:
+    return name.replace("_", "-")
+
+
+# --------------------------------------------------------------------------- the option model
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class KlassOption:
+    """The option that chooses the klass of one point (``--python-env manual``)."""
+
+    #: The point.
+    point: Point
+
+    @property
+    def option(self) -> str:
+        """The option string."""
+        return f"--{_dashed(self.point.field)}"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class FieldOption:
+    """The option that sets one field of a point's klass (``--provisioning.cpu-count``)."""
+
+    #: The point whose klass has the field.
+    point: Point
+    #: The field's name.
+    name: str
+    #: How the option's text becomes the value.
+    kind: Kind
+    #: Whether :data:`~lzy.env.provisioning.ANY` is accepted.
+    accepts_any: bool
+    #: Whether the value is a URL (or URLs) whose credentials are masked when shown.
+    is_url: bool
+    #: The enum of a :attr:`Kind.CHOICE` option.
+    choices: type[enum.Enum] | None
+    #: Each built-in klass that has the field, with the field's documentation there.
+    docs: tuple[tuple[type[object], FieldDoc], ...]
+
+    @property
+    def option(self) -> str:
+        """The option string."""
+        return f"--{_dashed(self.point.field)}.{_dashed(self.name)}"
+
+    @property
+    def repeatable(self) -> bool:
+        """Whether the option may be given more than once, each adding to the value."""
+        return self.kind in {Kind.MAPPING, Kind.SEQUENCE}
+
+    def type_text(self) -> str:
+        """What the option accepts, in words."""
+        text = {
+            Kind.TEXT: "URL" if self.is_url else "str",
+            Kind.INT: "int",
+            Kind.NUMBER: "number",
+            Kind.BOOL: "true or false (the option alone means true)",
+            Kind.CHOICE: "one of " + ", ".join(m.name for m in self.choices or ()),
+            Kind.MAPPING: "KEY=VALUE (or KEY==VALUE), repeatable",
+            Kind.SEQUENCE: ("URL" if self.is_url else "str") + ", repeatable",
+            Kind.CALLABLE: "a dotted path to a callable (package.module.name)",
+            Kind.SECRET: "a secret: env:NAME, file:PATH, or - for standard input",
+        }[self.kind]
+        return f"{text}, or ANY" if self.accepts_any else text
+
+    def metavar(self) -> str:
+        """The placeholder shown in usage and help."""
+        base = {
+            Kind.TEXT: "URL" if self.is_url else "TEXT",
+            Kind.INT: "N",
+            Kind.NUMBER: "X",
+            Kind.BOOL: "BOOL",
+            Kind.CHOICE: "{" + ",".join(m.name for m in self.choices or ()) + "}",
+            Kind.MAPPING: "KEY=VALUE",
+            Kind.SEQUENCE: "URL" if self.is_url else "ITEM",
+            Kind.CALLABLE: "DOTTED.PATH",
+            Kind.SECRET: "SOURCE",
+        }[self.kind]
+        return f"{base}|ANY" if self.accepts_any else base
+
+
+def _shown_default(klass: type[object], doc: FieldDoc) -> str:
+    """The default of a field as the command line would spell it."""
+    if doc.required:
+        return "required"
+    field = next(f for f in dataclasses.fields(cast("Any", klass)) if f.name == doc.name)
+    default: object = field.default
+    if (callable(default) and hasattr(default, "__qualname__")) and not isinstance(default, enum.Enum):
+        return f"default {getattr(default, '__module__', '?')}.{getattr(default, '__qualname__', '?')}"
+    return f"default {doc.default}"
+
+
+#: What ``typing.get_origin`` answers for ``Callable[..., T]``.
+_CALLABLE: Final = typing.get_origin(Callable[..., object])
+
+
+def _union_members(hint: object) -> tuple[object, ...]:
+    if typing.get_origin(hint) in {typing.Union, types.UnionType}:
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def _kind_of(klass: type[object], field: dataclasses.Field[object], hint: object) -> tuple[Kind, bool, Any]:
+    """The kind of a field, whether it accepts ``ANY``, and its enum for a choice."""
+    members = _union_members(hint)
+    accepts_any = AnyValue in members
+    rest = [m for m in members if m is not type(None) and m is not AnyValue]
+    where = f"{klass.__qualname__}.{field.name}"
+    if len(rest) != 1:
+        msg = f"no command-line option can be generated for {where}: {hint!r} is a union of types"
+        raise TypeError(msg)
+    (tp,) = rest
+    origin = typing.get_origin(tp) or tp
+    args = typing.get_args(tp)
+    if field.metadata.get(SECRET):
+        return Kind.SECRET, accepts_any, None
+    simple = {bool: Kind.BOOL, int: Kind.INT, float: Kind.NUMBER, str: Kind.TEXT}
+    if isinstance(tp, type) and tp in simple:
+        return simple[tp], accepts_any, None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return Kind.CHOICE, accepts_any, tp
+    if origin is _CALLABLE:
+        return Kind.CALLABLE, accepts_any, None
+    if isinstance(origin, type) and issubclass(origin, collections.abc.Mapping) and args == (str, str):
+        return Kind.MAPPING, accepts_any, None
+    if isinstance(origin, type) and issubclass(origin, collections.abc.Collection) and args[:1] == (str,):
+        return Kind.SEQUENCE, accepts_any, None
+    msg = f"no command-line option can be generated for {where}: its type {hint!r} is not supported"
+    raise TypeError(msg)
+
+
+_FIELD_OPTIONS: list[FieldOption] = []
+
+
+def field_options() -> tuple[FieldOption, ...]:
+    """One option per field name of each point's built-in klasses, in declaration order."""
+    if not _FIELD_OPTIONS:
+        _FIELD_OPTIONS.extend(_make_field_options())
+    return tuple(_FIELD_OPTIONS)
+
+
+def _make_field_options() -> Iterator[FieldOption]:
+    for point in POINTS:
+        found: dict[str, FieldOption] = {}
+        for klass in point.klasses:
+            hints = typing.get_type_hints(klass)
+            fields = {f.name: f for f in dataclasses.fields(cast("Any", klass))}
+            for doc in field_docs(klass):
+                field = cast("dataclasses.Field[object]", fields[doc.name])
+                kind, accepts_any, choices = _kind_of(klass, field, hints[doc.name])
+                is_url = bool(field.metadata.get(URL))
+                known = found.get(doc.name)
+                if known is None:
+                    found[doc.name] = FieldOption(
+                        point=point,
+                        name=doc.name,
+                        kind=kind,
+                        accepts_any=accepts_any,
+                        is_url=is_url,
+                        choices=choices,
+                        docs=((klass, doc),),
+                    )
+                    continue
+                if (known.kind, known.accepts_any, known.choices) != (kind, accepts_any, choices):
+                    msg = (
+                        f"{point.field}.{doc.name} is read differently by {known.docs[0][0].__qualname__}"
+                        f" and {klass.__qualname__}; one option cannot set both"
+                    )
+                    raise TypeError(msg)
+                found[doc.name] = dataclasses.replace(
+                    known, is_url=known.is_url or is_url, docs=(*known.docs, (klass, doc))
+                )
+        yield from found.values()
+
+
+def klass_names(point: Point) -> dict[str, type[object]]:
+    """The short names of a point's built-in klasses (``manual`` for ``ManualPythonEnv``).
+
+    A short name is the klass's name without its point's base name, in lower case with dashes
+    (``OnlyLocalPythonEnv`` is ``only-local``); the point's base itself has none. ``local`` and
+    ``none`` are kept as the names users say for :class:`OnlyLocalPythonEnv` and
+    :class:`NoContainer`.
+    """
+    names: dict[str, type[object]] = {}
+    for klass in point.klasses:
+        stem = klass.__name__.removesuffix(point.base.__name__)
+        if not stem:
+            continue
+        name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", stem).lower()
+        names[_SAID.get(name, name)] = klass
+    return names
+
+
+#: Short names that read better than the derived ones.
+_SAID: Final = {"only-local": "local", "no": "none"}
+
+
+# --------------------------------------------------------------------------- reading values
+
+
+def _fail(message: str) -> NoReturn:
+    raise argparse.ArgumentTypeError(message)
+
+
+def _read_scalar(option: FieldOption, text: str) -> object:
+    if option.accepts_any and text.strip().upper() == "ANY":
+        return ANY
+    either = ", or ANY" if option.accepts_any else ""
+    kind = option.kind
+    if kind is Kind.INT:
+        if not _INT.fullmatch(text.strip()):
+            _fail(f"invalid value {text!r}: expected an int in ASCII digits{either}")
+        return int(text)
+    if kind is Kind.NUMBER:
+        if not _NUMBER.fullmatch(text.strip()):
+            _fail(f"invalid value {text!r}: expected a decimal number such as 2 or 0.5{either}")
+        return float(text)
+    if kind is Kind.BOOL:
+        value = _BOOLS.get(text.strip().lower())
+        if value is None:
+            _fail(f"invalid value {text!r}: expected true or false (or yes/no, on/off, 1/0)")
+        return value
+    if kind is Kind.CHOICE:
+        return _read_choice(option, text, either)
+    if kind is Kind.CALLABLE:
+        return _read_callable(text)
+    if kind is Kind.SECRET:
+        return _read_secret(text)
+    return text
+
+
+def _read_choice(option: FieldOption, text: str, either: str) -> object:
+    assert option.choices is not None
+    wanted = text.strip().replace("-", "_").replace("_", "").casefold()
+    for member in option.choices:
+        spellings = {member.name.replace("_", "").casefold(), str(member.value).replace("_", "").casefold()}
+        if wanted in spellings:
+            return member
+    names = ", ".join(m.name for m in option.choices)
+    _fail(f"invalid choice {text!r}: expected one of {names} (in any case){either}")
+
+
+def _read_callable(text: str) -> object:
+    path = text.strip().replace(":", ".")
+    module_name, _, attr = path.rpartition(".")
+    if not _DOTTED.fullmatch(path) or not module_name:
+        _fail(f"invalid value {text!r}: expected a dotted path such as package.module.name")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        _fail(f"invalid value {text!r}: module {module_name!r} does not import ({error})")
+    except Exception as error:  # the user's module failed while importing: say how
+        _fail(f"invalid value {text!r}: importing {module_name!r} raised {type(error).__name__}: {error}")
+    if not hasattr(module, attr):
+        _fail(f"invalid value {text!r}: module {module_name!r} has no attribute {attr!r}")
+    value: object = getattr(module, attr)
+    if not callable(value):
+        _fail(f"invalid value {text!r}: {describe(value)} is not callable")
+    return value
+
+
+def _read_secret(text: str) -> str:
+    """A secret from where ``text`` points; a literal secret is refused and never echoed."""
+    source, colon, rest = text.partition(":")
+    if text == "-":
+        return sys.stdin.read().rstrip("\r\n")
+    if colon and source == "env":
+        value = os.environ.get(rest)
+        if value is None:
+            _fail(f"the environment variable {rest!r} named by 'env:{rest}' is not set")
+        return value
+    if colon and source == "file":
+        try:
+            with open(rest, encoding="utf-8") as file:
+                return file.read().rstrip("\r\n")
+        except OSError as error:
+            _fail(f"cannot read the file named by 'file:{rest}': {error.strerror or error}")
+    _fail(
+        "a secret is not taken literally on the command line (it would show in the process list"
+        " and the shell's history): give env:NAME, file:PATH, or - to read standard input"
+    )
+
+
+def _read_pair(text: str, *, environ: bool) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if equals:
+        if not key:
+            _fail(f"invalid value {text!r}: expected KEY=VALUE with a non-empty KEY")
+        # A pin as pip writes it, NAME==VERSION, is NAME=VERSION; a variable's value is kept as is.
+        return key, value if environ else value.removeprefix("=")
+    if environ:
+        found = os.environ.get(text)
+        if not text or found is None:
+            _fail(
+                f"{text!r} is not set in this environment;"
+                " give KEY=VALUE, or KEY alone for a variable set here"
+            )
+        return text, found
+    _fail(f"invalid value {text!r}: expected KEY=VALUE")
+
+
+def _reader(option: FieldOption) -> Callable[[str], object]:
+    def read(text: str) -> object:
+        if option.kind is Kind.MAPPING:
+            return _read_pair(text, environ=False)
+        return _read_scalar(option, text)
+
+    read.__name__ = option.kind.value
+    return read
+
+
+def _klass_reader(point: Point) -> Callable[[str], object]:
+    names = klass_names(point)
+    by_class_name = {klass.__name__.casefold(): klass for klass in point.klasses}
+
+    def read(text: str) -> object:
+        wanted = text.strip().casefold()
+        known = names.get(wanted) or by_class_name.get(wanted)
+        if known is not None:
+            return known
+        if "." not in text:
+            listed = ", ".join(names) or "none"
+            _fail(
+                f"invalid klass {text!r}: expected one of {listed} (or a class name), or the dotted path"
+                f" of a subclass of {point.base.__name__}"
+            )
+        where = KlassOption(point=point).option
+        try:
+            return import_klass(text.strip(), point.base, where)
+        except ConfigurationError as error:
+            _fail(f"invalid klass {text!r}: {str(error).removeprefix(f'{where}: ')}")
+
+    read.__name__ = "klass"
+    return read
+
+
+def _environ_reader(text: str) -> object:
+    return _read_pair(text, environ=True)
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class _Given:
+    """One option as the command line gave it."""
+
+    target: str | None
+    option: KlassOption | FieldOption | None  # None: --environ
+    value: object
+
+
+class _Recorded:
+    """What the options were given, in order, and the parser that read them (for its errors)."""
+
+    __slots__ = ("given", "parser", "target")
+
+    def __init__(self, parser: argparse.ArgumentParser) -> None:
+        self.parser = parser
+        self.target: str | None = None
+        self.given: list[_Given] = []
+
+
+def _holder(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> _Recorded:
+    holder: object = getattr(namespace, _GIVEN, None)
+    if not isinstance(holder, _Recorded):
+        holder = _Recorded(parser)
+        setattr(namespace, _GIVEN, holder)
+    return holder
+
+
+class _Record(argparse.Action):
+    """Record the value of an env option, for the target named by the last ``--for``."""
+
+    def __init__(self, *args: Any, spec: KlassOption | FieldOption | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: What the option sets (``None``: an environment variable).
+        self.spec = spec
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        holder = _holder(parser, namespace)
+        holder.given.append(_Given(target=holder.target, option=self.spec, value=values))
+
+
+class _Target(argparse.Action):
+    """``--for NAME``: the options that follow apply to the op or workflow called NAME."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        if not isinstance(values, str) or not values.strip():
+            parser.error(f"argument {TARGET_OPTION}: expected the name of an op or a workflow")
+        _holder(parser, namespace).target = values.strip()
+
+
+# --------------------------------------------------------------------------- help
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, keeping the line breaks written in help and descriptions."""
+
+    def __init__(
+        self, prog: str, indent_increment: int = 2, max_help_position: int = 32, width: int | None = None
+    ):
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        lines: list[str] = []
+        for paragraph in text.splitlines():
+            wrapped = textwrap.wrap(paragraph, width, break_long_words=False, break_on_hyphens=False)
+            lines.extend(wrapped or [""])
+        return lines
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n".join(
+            textwrap.fill(
+                paragraph,
+                width,
+                initial_indent=indent,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            if paragraph
+            else ""
+            for paragraph in text.splitlines()
+        )
+
+
+def _field_help(option: FieldOption) -> str:
+    """Each klass's text for the field (once when they agree), then what the option accepts."""
+    names = {klass: name for name, klass in klass_names(option.point).items()}
+    by_text: dict[tuple[str, str], list[str]] = {}
+    for klass, doc in option.docs:
+        key = (plain_text(doc.doc), _shown_default(klass, doc))
+        by_text.setdefault(key, []).append(names.get(klass, klass.__name__))
+    takes = f"Takes {option.type_text()}"
+    if len(by_text) == 1 and len(option.docs) == len(option.point.klasses):
+        ((text, default),) = by_text
+        return f"{text}\n{takes}; {default}."
+    lines = [f"{', '.join(klasses)}: {text} ({default})" for (text, default), klasses in by_text.items()]
+    return "\n".join([*lines, f"{takes}."])
+
+
+_RULE_SENTENCES: Final = {
+    MergeRule.FIELDS: (
+        "Each field given here wins over the one set in code; the fields not given are inherited."
+    ),
+    MergeRule.REPLACE: (
+        "On the command line these options describe a complete {point}, which replaces the one set"
+        " in code: {option} chooses the klass (by default {default}), and a field not given takes"
+        " that klass's default shown below, not the code's value."
+    ),
+    MergeRule.KEYS: "Each variable given here wins over the one set in code; the others are inherited.",
+}
+
+
+def _group_description(point: Point) -> str:
+    docs = {doc.name: plain_text(doc.doc) for doc in field_docs(Env)}
+    default = {klass: name for name, klass in klass_names(point).items()}.get(point.default)
+    sentence = _RULE_SENTENCES[MERGE_RULES[point.field]].format(
+        point=point.field,
+        option=KlassOption(point=point).option,
+        default=default or point.default.__name__,
+    )
+    return f"{docs.get(point.field, '')} {sentence}".strip()
+
+
+def _klass_help(point: Point) -> str:
+    names = klass_names(point)
+    listed = ", ".join(f"{name} ({klass.__name__})" for name, klass in names.items())
+    choice = f"one of {listed}, or " if listed else ""
+    return (
+        f"The klass of {point.field}: {choice}the dotted path of a subclass of"
+        f" {point.base.__name__}. Default: {point.default.__name__}."
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, targets: bool) -> None:
+    """Add one argument group per point, one for ``--environ`` and, with ``targets``, ``--for``."""
+    if targets:
+        group = parser.add_argument_group(
+            "aiming options at one op or workflow",
+            "Options before any --for apply to every op. Those after --for NAME apply only to the op"
+            " (by function name or qualified name) or the workflow called NAME, up to the next --for."
+            " The most specific wins: an op's over its workflow's over those for every op.",
+        )
+        group.add_argument(
+            TARGET_OPTION,
+            action=_Target,
+            metavar="NAME",
+            default=argparse.SUPPRESS,
+            help="Apply the options that follow to the op or workflow called NAME.",
+        )
+    by_point: dict[str, list[FieldOption]] = {}
+    for option in field_options():
+        by_point.setdefault(option.point.field, []).append(option)
+    for point in POINTS:
+        klass_option = KlassOption(point=point)
+        group = parser.add_argument_group(
+            f"{point.field} ({MERGE_RULES[point.field].value})", _group_description(point)
+        )
+        group.add_argument(
+            klass_option.option,
+            action=_Record,
+            spec=klass_option,
+            type=_klass_reader(point),
+            metavar="KLASS",
+            default=argparse.SUPPRESS,
+            help=_klass_help(point),
+        )
+        for option in by_point.get(point.field, []):
+            group.add_argument(
+                option.option,
+                action=_Record,
+                spec=option,
+                type=_reader(option),
+                metavar=option.metavar(),
+                nargs="?" if option.kind is Kind.BOOL else None,
+                const="true" if option.kind is Kind.BOOL else None,
+                default=argparse.SUPPRESS,
+                help=_field_help(option),
+            )
+    environ_docs = {doc.name: plain_text(doc.doc) for doc in field_docs(Env)}
+    group = parser.add_argument_group(
+        f"environ ({MERGE_RULES['environ'].value})",
+        f"{environ_docs['environ']} {_RULE_SENTENCES[MergeRule.KEYS]}",
+    )
+    group.add_argument(
+        ENVIRON_OPTION,
+        action=_Record,
+        spec=None,
+        type=_environ_reader,
+        metavar="KEY=VALUE",
+        default=argparse.SUPPRESS,
+        help=(
+            "Set the environment variable KEY to VALUE; repeatable. KEY alone passes this process's"
+            " value of KEY (as docker run -e does), which keeps a secret out of the command line."
+        ),
+    )
+    parser.set_defaults(**{_ADDED: True, _TARGETS: targets})
+
+
+def generate_argparser(*, prog: str | None = None, targets: bool) -> argparse.ArgumentParser:
+    """A parser with only the env options."""
+    description = (
+        "Describe the environment of lzy ops. A value given here wins over the one set in code"
+        " (the CLI level, above op, workflow and Lzy)."
+    )
+    target = f" [{TARGET_OPTION} NAME]" if targets else ""
+    usage = (
+        f"%(prog)s [-h]{target} [--POINT KLASS] [--POINT.FIELD VALUE ...] [{ENVIRON_OPTION} KEY=VALUE ...]"
+    )
+    parser = argparse.ArgumentParser(
+        prog=prog, usage=usage, description=description, formatter_class=HelpFormatter
+    )
+    add_arguments(parser, targets=targets)
+    return parser
+
+
+# --------------------------------------------------------------------------- building the env
+
+
+class _OptionError(Exception):
+    """A value the klasses refused, with the option to blame."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(f"argument {option}: {message}")
+
+
+def _culprit(message: str, options: Mapping[str, str], fallback: str) -> str:
+    """The option of the field that ``message`` names first (fields are named as whole words)."""
+    found: list[tuple[int, str]] = []
+    for name, option in options.items():
+        match = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", message)
+        if match:
+            found.append((match.start(), option))
+    return min(found)[1] if found else fallback
+
+
+def _label(point: Point, klass: type[object]) -> str:
+    names = {k: name for name, k in klass_names(point).items()}
+    short = names.get(klass)
+    return (
+        f"{klass.__qualname__} ({KlassOption(point=point).option} {short})" if short else klass.__qualname__
+    )
+
+
+def _build_point(
+    point: Point, klass: type[object], klass_option: str | None, fields: Mapping[str, tuple[object, str]]
+) -> object:
+    valid = init_fields(klass)
+    options = {o.name: o.option for o in field_options() if o.point is point}
+    for name, (_, option) in fields.items():
+        if name not in valid:
+            usable = [options[f] for f in valid if f in options]
+            listing = ", ".join(usable) or "none"
+            msg = f"{_label(point, klass)} has no field {name!r} (its options: {listing})"
+            raise _OptionError(option, msg)
+    missing = [name for name, required in valid.items() if required and name not in fields]
+    blame = klass_option or next(iter(fields.values()))[1]
+    if missing:
+        needed = ", ".join(options.get(name, f"field {name!r} (no option sets it)") for name in missing)
+        raise _OptionError(blame, f"{_label(point, klass)} requires {needed}")
+    try:
+        return build_part(klass, {name: value for name, (value, _) in fields.items()})
+    except (ConfigurationError, TypeError, ValueError) as error:
+        given = {name: option for name, (_, option) in fields.items()}
+        raise _OptionError(_culprit(str(error), given, blame), str(error)) from error
+
+
+def _build_env(given: Sequence[_Given]) -> Env:
+    environ: dict[str, str] = {}
+    klasses: dict[str, tuple[type[object], str]] = {}
+    fields: dict[str, dict[str, tuple[object, str]]] = {point.field: {} for point in POINTS}
+    for item in given:
+        spec = item.option
+        if spec is None:
+            variable, text = cast("tuple[str, str]", item.value)
+            environ[variable] = text
+        elif isinstance(spec, KlassOption):
+            klasses[spec.point.field] = (cast("type[object]", item.value), spec.option)
+        else:
+            known = fields[spec.point.field].get(spec.name)
+            value: object = item.value
+            if spec.kind is Kind.MAPPING:
+                name, text = cast("tuple[str, str]", value)
+                earlier = cast("dict[str, str]", known[0]) if known else {}
+                value = {**earlier, name: text}
+            elif spec.kind is Kind.SEQUENCE:
+                value = (*(cast("tuple[str, ...]", known[0]) if known else ()), value)
+            fields[spec.point.field][spec.name] = (value, spec.option)
+    points: dict[str, object] = {}
+    for point in POINTS:
+        chosen = klasses.get(point.field)
+        point_fields = fields[point.field]
+        if chosen is None and not point_fields:
+            continue
+        klass, klass_option = chosen if chosen is not None else (point.default, None)
+        points[point.field] = _build_point(point, klass, klass_option, point_fields)
+    try:
+        return Env(environ=environ, **cast("dict[str, Any]", points))
+    except ConfigurationError as error:
+        raise _OptionError(ENVIRON_OPTION, str(error)) from error
+
+
+def _parse(
+    args: Sequence[str] | argparse.Namespace | None, *, targets: bool, who: str
+) -> tuple[argparse.ArgumentParser | None, list[_Given]]:
+    if isinstance(args, argparse.Namespace):
+        if not getattr(args, _ADDED, False):
+            msg = (
+                f"{who}: the namespace was not read by a parser that has the env options;"
+                f" call {who.partition('.')[0]}.add_arguments(parser) before parser.parse_args()"
+            )
+            raise ConfigurationError(msg)
+        namespace = args
+    else:
+        parser = generate_argparser(targets=targets)
+        namespace = parser.parse_args(None if args is None else list(args))
+    holder: object = getattr(namespace, _GIVEN, None)
+    if not isinstance(holder, _Recorded):
+        return None, []
+    return holder.parser, holder.given
+
+
+def _built(parser: argparse.ArgumentParser, given: Sequence[_Given]) -> Env:
+    try:
+        return _build_env(given)
+    except _OptionError as error:
+        parser.error(str(error))
+
+
+def env_from_cli_args(args: Sequence[str] | argparse.Namespace | None) -> Env:
+    """The env of :meth:`Env.from_cli_args <lzy.env.environment.Env.from_cli_args>`."""
+    parser, given = _parse(args, targets=False, who="Env.from_cli_args")
+    if parser is None:
+        return Env()
+    if any(item.target is not None for item in given):
+        parser.error(
+            f"argument {TARGET_OPTION}: Env.from_cli_args() reads one env for every op; read options"
+            " aimed at one op or workflow with CliOverrides.from_cli_args()"
+        )
+    return _built(parser, given)
+
+
+def overrides_from_cli_args(
+    args: Sequence[str] | argparse.Namespace | None,
+) -> tuple[Env, dict[str, Env]]:
+    """The env for every op and the envs aimed by name, as :class:`~lzy.env.cli.CliOverrides` holds them."""
+    parser, given = _parse(args, targets=True, who="CliOverrides.from_cli_args")
+    if parser is None:
+        return Env(), {}
+    groups: dict[str | None, list[_Given]] = {None: []}
+    for item in given:
+        groups.setdefault(item.target, []).append(item)
+    general = _built(parser, groups.pop(None))
+    return general, {target: _built(parser, items) for target, items in groups.items() if target is not None}
