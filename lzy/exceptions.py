@@ -4,9 +4,15 @@ Every error lzy raises on purpose derives from :class:`LzyError`. Configuration 
 also derive from the built-in exception a Python programmer would expect
 (:class:`TypeError` for a wrong keyword or type, :class:`ValueError` for a bad value), so
 ``except TypeError`` keeps working.
+
+Messages never carry secrets: every message an :class:`LzyError` or :class:`LzyWarning` is made
+with has the credentials of its URLs and its secret-named parameters masked, whatever code
+raised it (see :ref:`secrets`).
 """
 
 from __future__ import annotations
+
+from lzy._secrets import redact_text
 
 __all__ = [
     "ConfigurationError",
@@ -34,8 +40,15 @@ def __dir__() -> list[str]:
     return __all__
 
 
+def _masked(args: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(redact_text(arg) if isinstance(arg, str) else arg for arg in args)
+
+
 class LzyError(Exception):
-    """The root of every error lzy raises on purpose."""
+    """The root of every error lzy raises on purpose. Its message is shown with secrets masked."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*_masked(args))
 
 
 class ConfigurationError(LzyError):
@@ -112,4 +125,8 @@ class OpExecutionError(LzyError):
 
 
 class LzyWarning(UserWarning):
-    """A warning lzy issues (for example: a local module with compiled code is shipped anyway)."""
+    """A warning lzy issues (for example: a local module with compiled code is shipped anyway).
+    Its message is shown with secrets masked."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*_masked(args))

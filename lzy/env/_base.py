@@ -2,6 +2,9 @@
 
 Validators take ``object`` on purpose: they check values whose static type already claims to be
 right, and a checker would otherwise call the ``isinstance`` unnecessary.
+
+What is secret and how text is masked is decided in :mod:`lzy._secrets`; this module applies it
+to the fields of the configuration classes (:func:`masked_repr`, :func:`shown_environ`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import urllib.parse
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any, Final, TypeVar, cast, overload
 
+from lzy._secrets import MASK, SECRET_NAME_WORDS, is_secret_name, redact_text
 from lzy.exceptions import (
     EnvironError,
     FieldTypeError,
@@ -26,7 +30,9 @@ from lzy.exceptions import (
 )
 
 __all__ = [
+    "SECRET_NAME_WORDS",
     "EnvPart",
+    "EnvironMap",
     "FrozenMap",
     "OpTarget",
     "build_part",
@@ -40,10 +46,11 @@ __all__ = [
     "expect_instance",
     "expect_str",
     "import_klass",
+    "is_secret_field",
     "is_secret_name",
     "masked_repr",
+    "redact_text",
     "redact_url",
-    "redact_urls",
     "secret",
     "shown_environ",
     "split_credentials",
@@ -60,33 +67,11 @@ _Op = TypeVar("_Op")
 
 #: Field metadata key: the value is a secret and never shown.
 SECRET: Final = "lzy.secret"
-#: Field metadata key: the value is a URL whose credentials are never shown.
+#: Field metadata key: the value is a URL (or URLs) whose credentials are never shown.
 URL: Final = "lzy.url"
 #: Field metadata key: the value maps environment variable names to values, some of which may
 #: be secrets (see :func:`is_secret_name`).
 ENVIRON: Final = "lzy.environ"
-
-#: Words that make an environment variable's value a secret, as parts of its name split at
-#: ``_``, ``-`` and ``.`` (``HF_TOKEN``, ``AWS_SECRET_ACCESS_KEY``, ``DB_PASSWORD``).
-SECRET_NAME_WORDS: Final = frozenset(
-    {
-        "TOKEN",
-        "SECRET",
-        "PASSWORD",
-        "PASSWD",
-        "PWD",
-        "PASS",
-        "KEY",
-        "APIKEY",
-        "CREDENTIAL",
-        "CREDENTIALS",
-        "AUTH",
-        "PRIVATE",
-        "SIGNATURE",
-        "COOKIE",
-        "SESSION",
-    }
-)
 
 
 class FrozenMap(Mapping[K, V]):
@@ -124,9 +109,20 @@ class FrozenMap(Mapping[K, V]):
         return FrozenMap({**self._data, **other})
 
 
+class EnvironMap(FrozenMap[str, str]):
+    """Environment variables: a :class:`FrozenMap` whose ``repr`` masks secrets as
+    :func:`shown_environ` does, so printing ``env.environ`` shows no secret; item access gives
+    the real values."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(shown_environ(self))
+
+
 def describe(value: object) -> str:
-    """A short ``repr`` of a user's value for an error message."""
-    text = repr(value)
+    """A short ``repr`` of a user's value for an error message, its secrets masked."""
+    text = redact_text(repr(value))
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -137,15 +133,11 @@ def closest(name: str, candidates: Iterable[str]) -> str:
 
 
 def redact_url(value: str) -> str:
-    """``value`` with any user name and password replaced by ``***``."""
-    parts = urllib.parse.urlsplit(value)
-    if parts.username is None and parts.password is None:
-        return value
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"***@{host}" + (f":{parts.port}" if parts.port is not None else "")
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    """``value`` with the user name and password of every URL in it replaced by ``***``.
+
+    Never raises, whatever ``value`` holds (see :func:`~lzy._secrets.redact_text`).
+    """
+    return redact_text(value)
 
 
 def split_credentials(value: str) -> tuple[str, tuple[str, str] | None]:
@@ -165,53 +157,33 @@ def split_credentials(value: str) -> tuple[str, tuple[str, str] | None]:
     return bare, (user, password)
 
 
-def is_secret_name(name: str) -> bool:
-    """Whether an environment variable called ``name`` holds a secret, by its name's words."""
-    words = re.split(r"[_.\-]+", name.upper())
-    return any(word in SECRET_NAME_WORDS for word in words)
-
-
-def _redact_any_url(value: str) -> str:
-    try:
-        return redact_url(value)
-    except ValueError:  # Not a URL at all (an unbalanced "[", say): nothing to mask.
-        return value
-
-
 def shown_environ(environ: Mapping[str, str]) -> dict[str, str]:
-    """``environ`` as it may be shown or written without secrets: values of variables whose
-    name marks them as secrets become ``***``, and credentials inside URLs are masked."""
-    return {
-        name: "***" if is_secret_name(name) else _redact_any_url(value) for name, value in environ.items()
-    }
+    """``environ`` as it may be shown or written without secrets: the value of a variable whose
+    name marks it as a secret (:func:`is_secret_name`) becomes ``***``, and every other value
+    has the secrets it carries masked (:func:`~lzy._secrets.redact_text`)."""
+    return {name: MASK if is_secret_name(name) else redact_text(value) for name, value in environ.items()}
 
 
-def redact_urls(value: object) -> object:
-    """``value`` with the credentials masked in a URL, or in each URL of a tuple."""
-    if isinstance(value, str):
-        return redact_url(value)
-    if isinstance(value, tuple):
-        items = cast("tuple[object, ...]", value)
-        return tuple(redact_url(v) if isinstance(v, str) else v for v in items)
-    return value
+def is_secret_field(field: dataclasses.Field[Any]) -> bool:
+    """Whether ``field`` holds a secret: marked with :func:`secret`, or named like one
+    (a subclass's ``api_token`` field is masked as ``DockerContainer.password`` is)."""
+    return bool(field.metadata.get(SECRET)) or is_secret_name(field.name)
 
 
 def masked_repr(field: dataclasses.Field[Any], value: object) -> str:
-    """``repr`` of ``field``'s ``value``, with what its metadata marks as secret masked: a
-    :func:`secret` value, the credentials of a :func:`url_field`, the secret variables of an
-    :func:`environ_field`."""
-    if field.metadata.get(SECRET) and value is not None:
-        return "'***'"
-    if field.metadata.get(URL):
-        return repr(redact_urls(value))
+    """``repr`` of ``field``'s ``value`` as it may be shown: a secret field as ``'***'``, the
+    secret variables of an :func:`environ_field` masked, and any other value with the secrets
+    it carries masked (the credentials of URLs, secret parameters)."""
+    if is_secret_field(field):
+        return "None" if value is None else repr(MASK)
     if field.metadata.get(ENVIRON) and isinstance(value, Mapping):
         return repr(shown_environ(cast("Mapping[str, str]", value)))
-    return repr(value)
+    return redact_text(repr(value))
 
 
 def environ_field() -> Any:
     """A dataclass field of environment variables, shown through :func:`shown_environ`."""
-    return dataclasses.field(default_factory=FrozenMap[str, str], metadata={ENVIRON: True})
+    return dataclasses.field(default_factory=EnvironMap, metadata={ENVIRON: True})
 
 
 def secret(**kwargs: Any) -> Any:
@@ -220,7 +192,7 @@ def secret(**kwargs: Any) -> Any:
 
 
 def url_field(**kwargs: Any) -> Any:
-    """A dataclass field holding a URL whose credentials are masked in ``repr``."""
+    """A dataclass field holding a URL (or URLs) whose credentials are masked when shown."""
     return dataclasses.field(metadata={URL: True}, **kwargs)
 
 
@@ -265,13 +237,23 @@ def expect_bool(owner: object, field: str, value: object) -> bool:
     return value
 
 
+def _shown_url(text: str) -> str:
+    """A refused URL as it may be shown: credentials masked, also before a missing scheme."""
+    shown = redact_text(text)
+    if "://" not in shown:
+        first, slash, rest = shown.partition("/")
+        if "@" in first:
+            shown = f"{MASK}@{first.rpartition('@')[2]}{slash}{rest}"
+    return shown
+
+
 def url(owner: object, field: str, value: object) -> str:
     """``value`` if it is an absolute http(s) or file URL, else a clear error."""
     text = expect_str(owner, field, value)
     parts = urllib.parse.urlsplit(text)
     if parts.scheme not in {"http", "https", "file"} or (parts.scheme != "file" and not parts.netloc):
         msg = (
-            f"{_where(owner, field)} must be an absolute http(s):// or file:// URL, got {redact_url(text)!r}"
+            f"{_where(owner, field)} must be an absolute http(s):// or file:// URL, got {_shown_url(text)!r}"
         )
         raise FieldValueError(msg)
     return text.rstrip("/") if parts.path not in {"", "/"} else text
@@ -327,7 +309,7 @@ def str_map(
 _ENV_NAME_PROBLEM = re.compile(r"[=\x00]")
 
 
-def environ_map(owner: object, field: str, value: object) -> FrozenMap[str, str]:
+def environ_map(owner: object, field: str, value: object) -> EnvironMap:
     """Validate environment variables: names non-empty without ``=`` or NUL, values strings."""
     if not isinstance(value, Mapping):
         msg = (
@@ -357,7 +339,7 @@ def environ_map(owner: object, field: str, value: object) -> FrozenMap[str, str]
             )
             raise EnvironError(msg)
         result[key] = item
-    return FrozenMap(result)
+    return EnvironMap(result)
 
 
 class EnvPart:

@@ -11,12 +11,11 @@ from typing import Any, cast
 
 from lzy.env._base import (
     ENVIRON,
-    SECRET,
-    URL,
     FrozenMap,
     describe,
+    is_secret_field,
     is_secret_name,
-    redact_urls,
+    redact_text,
     shown_environ,
 )
 from lzy.exceptions import FieldTypeError, FieldValueError
@@ -27,21 +26,20 @@ __all__ = ["dump", "load"]
 def dump(value: object, *, include_secrets: bool) -> object:
     """``value`` (a dataclass, enum, mapping, sequence or plain value) as JSON-ready data.
 
-    Secret fields become ``None``, secret-named variables are left out and credentials in URLs
-    are masked, unless ``include_secrets``.
+    Unless ``include_secrets``: secret fields (marked, or named like a secret) become ``None``,
+    secret-named variables are left out, and every string has the credentials of its URLs and
+    its secret parameters masked, in whatever field they were written.
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, object] = {}
         for field in dataclasses.fields(value):
             item = getattr(value, field.name)
-            if field.metadata.get(SECRET) and not include_secrets:
+            if is_secret_field(field) and not include_secrets:
                 item = None
             elif field.metadata.get(ENVIRON) and not include_secrets:
                 environ = cast("Mapping[str, str]", item)
                 shown = shown_environ(environ)
                 item = {k: v for k, v in shown.items() if not is_secret_name(k)}
-            elif field.metadata.get(URL) and not include_secrets:
-                item = redact_urls(item)
             out[field.name] = dump(item, include_secrets=include_secrets)
         return out
     if isinstance(value, enum.Enum):
@@ -53,6 +51,8 @@ def dump(value: object, *, include_secrets: bool) -> object:
         }
     if isinstance(value, tuple | list):
         return [dump(v, include_secrets=include_secrets) for v in cast("Sequence[object]", value)]
+    if isinstance(value, str) and not include_secrets:
+        return redact_text(value)
     return value
 
 

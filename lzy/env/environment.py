@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
 
 from lzy.env._base import (
     ENVIRON,
-    SECRET,
-    URL,
     EnvPart,
     FrozenMap,
     OpTarget,
@@ -28,7 +26,9 @@ from lzy.env._base import (
     environ_field,
     environ_map,
     expect_instance,
+    is_secret_field,
     masked_repr,
+    redact_text,
     shown_environ,
 )
 from lzy.env._serial import dump, load
@@ -122,8 +122,8 @@ class Env(EnvPart):
     #: The container: replaced whole by the highest level that sets it.
     container: Container | None = None
     #: Environment variables: merged key by key across levels. The value of a variable whose
-    #: name marks it as a secret (a word such as ``TOKEN``, ``SECRET``, ``PASSWORD`` or ``KEY``)
-    #: is shown as ``***``, and credentials inside URL values are masked.
+    #: name marks it as a secret (``HF_TOKEN``, ``PGPASSWORD``, ``apiKey``; see :ref:`secrets`)
+    #: is shown as ``***``, and the credentials of every URL inside other values are masked.
     environ: Mapping[str, str] = environ_field()
 
     def __post_init__(self) -> None:
@@ -216,16 +216,20 @@ class ExplainRow:
     level: Level
 
 
-def _show(value: object, field: dataclasses.Field[object] | None = None) -> str:
-    if field is not None and (field.metadata.get(SECRET) or field.metadata.get(URL)):
+def _show(value: object, field: dataclasses.Field[object]) -> str:
+    """A field's value for :meth:`EffectiveEnv.explain`: secrets masked, readable forms for
+    sets, callables and enums."""
+    if is_secret_field(field) or field.metadata.get(ENVIRON):
         return masked_repr(field, value)
     if isinstance(value, frozenset):
-        return repr(sorted(cast("frozenset[str]", value)))
-    if callable(value) and hasattr(value, "__qualname__"):
-        return f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
-    if isinstance(value, enum.Enum) and not isinstance(value, Level):
-        return f"{type(value).__name__}.{value.name}" if repr(value).startswith("<") else repr(value)
-    return repr(value)
+        text = repr(sorted(map(str, cast("frozenset[object]", value))))
+    elif callable(value) and hasattr(value, "__qualname__"):
+        text = f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+    elif isinstance(value, enum.Enum) and not isinstance(value, Level):
+        text = f"{type(value).__name__}.{value.name}" if repr(value).startswith("<") else repr(value)
+    else:
+        text = repr(value)
+    return redact_text(text)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
@@ -421,7 +425,9 @@ class ResolvedEnv(EnvPart):
     def to_dict(self, *, include_secrets: bool = False) -> dict[str, Any]:
         """A JSON-ready dictionary with ``schema_version``.
 
-        Secrets (passwords, credentials inside URLs) are left out unless ``include_secrets``.
+        Secrets are left out unless ``include_secrets``: secret fields are ``None``, secret
+        variables are dropped from ``environ``, and every string has the credentials of its
+        URLs and its secret parameters masked.
         """
         data = cast("dict[str, Any]", dump(self, include_secrets=include_secrets))
         return {"schema_version": self.SCHEMA_VERSION, **data}

@@ -1,0 +1,501 @@
+"""Secrets: which names are secret, how text is masked, and a canary on every surface."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import urllib.parse
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lzy._secrets import GLUED_SECRET_SUFFIXES, SECRET_NAME_WORDS, is_secret_name, redact_text
+from lzy.api.v1 import LocalRuntime, Lzy, op
+from lzy.api.v1.env import (
+    AutoPythonEnv,
+    DockerContainer,
+    EffectiveEnv,
+    Env,
+    EnvExplorer,
+    Exploration,
+    Level,
+    ManualPythonEnv,
+    OnlyLocalPythonEnv,
+    Provisioning,
+    ResolvedEnv,
+)
+from lzy.exceptions import LzyError, LzyWarning
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:cloudpickle")
+
+#: The secret every test below hides somewhere and then looks for.
+CANARY = "c4nary-S3CRET-9f2e"
+
+# -- the name rule -------------------------------------------------------------------------------
+
+#: Real variable names of the tools users run, and whether each holds a secret.
+REAL_NAMES: list[tuple[str, bool]] = [
+    # Cloud SDKs.
+    ("AWS_SECRET_ACCESS_KEY", True),
+    ("AWS_SESSION_TOKEN", True),
+    ("AWS_SECURITY_TOKEN", True),
+    ("AWS_ACCESS_KEY_ID", True),
+    ("AZURE_CLIENT_SECRET", True),
+    ("AZURE_CLIENT_CERTIFICATE_PASSWORD", True),
+    ("AZURE_STORAGE_KEY", True),
+    ("AZURE_STORAGE_SAS_TOKEN", True),
+    ("AZURE_STORAGE_CONNECTION_STRING", True),
+    ("ARM_CLIENT_SECRET", True),
+    ("GOOGLE_APPLICATION_CREDENTIALS", True),
+    ("GOOGLE_API_KEY", True),
+    ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", True),
+    ("DIGITALOCEAN_ACCESS_TOKEN", True),
+    ("CLOUDFLARE_API_TOKEN", True),
+    ("HF_TOKEN", True),
+    ("HUGGING_FACE_HUB_TOKEN", True),
+    ("OPENAI_API_KEY", True),
+    ("ANTHROPIC_API_KEY", True),
+    ("WANDB_API_KEY", True),
+    ("KAGGLE_KEY", True),
+    ("VAULT_TOKEN", True),
+    ("SLACK_WEBHOOK_URL", True),
+    ("STRIPE_SECRET_KEY", True),
+    # Databases.
+    ("PGPASSWORD", True),
+    ("MYSQL_PWD", True),
+    ("MYSQL_ROOT_PASSWORD", True),
+    ("POSTGRES_PASSWORD", True),
+    ("REDIS_PASSWORD", True),
+    ("MONGO_INITDB_ROOT_PASSWORD", True),
+    ("RABBITMQ_DEFAULT_PASS", True),
+    ("DB_PASS", True),
+    ("db-password", True),
+    # Package managers.
+    ("TWINE_PASSWORD", True),
+    ("NPM_TOKEN", True),
+    ("NODE_AUTH_TOKEN", True),
+    ("NPM_CONFIG__AUTH", True),
+    ("UV_INDEX_PRIVATE_REGISTRY_PASSWORD", True),
+    ("UV_PUBLISH_TOKEN", True),
+    ("POETRY_HTTP_BASIC_PYPI_PASSWORD", True),
+    ("POETRY_PYPI_TOKEN_PYPI", True),
+    ("CARGO_REGISTRY_TOKEN", True),
+    ("ARTIFACTORY_API_KEY", True),
+    # CI systems.
+    ("GITHUB_TOKEN", True),
+    ("GH_TOKEN", True),
+    ("GITLAB_TOKEN", True),
+    ("CI_JOB_TOKEN", True),
+    ("CI_REGISTRY_PASSWORD", True),
+    ("ACTIONS_RUNTIME_TOKEN", True),
+    ("BITBUCKET_APP_PASSWORD", True),
+    ("CODECOV_TOKEN", True),
+    ("DOCKER_AUTH_CONFIG", True),
+    # Names in code.
+    ("apiKey", True),
+    ("APIKey", True),
+    ("clientSecret", True),
+    ("accessToken", True),
+    ("dbPassword", True),
+    ("OAuthToken", True),
+    ("privateKey", True),
+    ("secretkey", True),
+    ("apikey", True),
+    ("pgpassword", True),
+    ("SESSION_SECRET", True),
+    ("SESSION_KEY", True),
+    # Not secrets.
+    ("PATH", False),
+    ("PWD", False),
+    ("OLDPWD", False),
+    ("HOME", False),
+    ("USER", False),
+    ("LANG", False),
+    ("MODE", False),
+    ("AUTHOR", False),
+    ("KEYBOARD", False),
+    ("KEYBOARD_LAYOUT", False),
+    ("MONKEY", False),
+    ("TURKEY_TIME", False),
+    ("TOKENIZERS_PARALLELISM", False),
+    ("MAX_NEW_TOKENS", False),
+    ("SESSION_ID", False),
+    ("XDG_SESSION_ID", False),
+    ("XDG_SESSION_TYPE", False),
+    ("PASSENGER_APP_ENV", False),
+    ("BYPASS_CACHE", False),
+    ("GIT_ASKPASS", False),
+    ("PGHOST", False),
+    ("PGUSER", False),
+    ("PGPASSFILE", False),
+    ("TWINE_USERNAME", False),
+    ("PIP_INDEX_URL", False),
+    ("PIP_EXTRA_INDEX_URL", False),
+    ("AWS_REGION", False),
+    ("CUDA_VISIBLE_DEVICES", False),
+    ("OMP_NUM_THREADS", False),
+    ("PYTHONPATH", False),
+    ("SECRETARY", False),
+]
+
+
+@pytest.mark.parametrize(("name", "secret"), REAL_NAMES)
+def test_real_variable_names(name: str, secret: bool) -> None:
+    """The rule agrees with the conventions of cloud SDKs, databases, package managers and CI."""
+    assert is_secret_name(name) is secret
+
+
+_PLAIN_WORDS = ["MY", "APP", "DB", "PROD", "S3", "SERVICE", "API", "CLIENT", "ROOT", "INDEX", "V2"]
+_SEPARATORS = ["_", "-", ".", "__"]
+
+
+def _join(words: list[str], separator: str, style: str) -> str:
+    if style == "camel":
+        first, *rest = words
+        return first.lower() + "".join(word.capitalize() for word in rest)
+    if style == "lower":
+        return separator.join(words).lower()
+    return separator.join(words)
+
+
+@given(
+    before=st.lists(st.sampled_from(_PLAIN_WORDS), max_size=3),
+    word=st.sampled_from(sorted(SECRET_NAME_WORDS)),
+    after=st.lists(st.sampled_from(_PLAIN_WORDS), max_size=2),
+    separator=st.sampled_from(_SEPARATORS),
+    style=st.sampled_from(["upper", "lower", "camel"]),
+)
+def test_a_secret_word_anywhere_in_a_name_makes_it_secret(
+    before: list[str], word: str, after: list[str], separator: str, style: str
+) -> None:
+    """Whatever the words around it and however the name is spelled (snake, kebab, camel)."""
+    assert is_secret_name(_join([*before, word, *after], separator, style))
+
+
+@given(
+    prefix=st.sampled_from(["PG", "MYSQL", "NPM", "GH", "X", "client", "my"]),
+    suffix=st.sampled_from(GLUED_SECRET_SUFFIXES),
+)
+def test_a_secret_ending_glued_to_a_prefix_makes_a_name_secret(prefix: str, suffix: str) -> None:
+    """``PGPASSWORD``, ``NPMTOKEN``, ``clientsecret``."""
+    assert is_secret_name(prefix + suffix)
+    assert is_secret_name((prefix + suffix).lower())
+
+
+@given(
+    st.lists(
+        st.sampled_from([*_PLAIN_WORDS, "PATH", "HOME", "KEYBOARD", "MONKEY", "URL", "ID"]),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(_SEPARATORS),
+)
+def test_names_without_a_secret_word_are_not_secret(words: list[str], separator: str) -> None:
+    """Words that merely contain a secret word (``KEYBOARD``, ``MONKEY``) do not count."""
+    assert not is_secret_name(separator.join(words))
+
+
+# -- masking text -------------------------------------------------------------------------------
+
+_credential_text = st.text(
+    alphabet=st.characters(codec="ascii", exclude_characters=" \t\n\r\x0b\x0c/@?#'\""),
+    min_size=1,
+    max_size=12,
+)
+_hosts = st.from_regex(r"[a-z][a-z0-9-]{0,8}(\.[a-z]{2,5}){0,2}", fullmatch=True)
+
+
+@st.composite
+def urls_with_credentials(draw: st.DrawFn) -> tuple[str, str, str]:
+    """A URL with ``user:password@`` (the password holding the canary), its host and password."""
+    scheme = draw(st.sampled_from(["https", "http", "git+https", "postgres", "redis", "s3"]))
+    user = draw(_credential_text.filter(lambda u: ":" not in u))
+    password = CANARY + draw(_credential_text)
+    host = draw(_hosts)
+    port = draw(st.none() | st.integers(1, 65535))
+    path = draw(st.sampled_from(["", "/", "/simple", "/simple/", "/db?sslmode=require", "/x#frag"]))
+    netloc = f"{urllib.parse.quote(user, safe='')}:{password}@{host}" + (f":{port}" if port else "")
+    return f"{scheme}://{netloc}{path}", host, password
+
+
+@given(
+    st.lists(urls_with_credentials(), min_size=1, max_size=4),
+    st.sampled_from([" ", "  ", "\n", ", ", " | "]),
+    st.text(max_size=10).filter(lambda t: "@" not in t and "://" not in t),
+)
+def test_every_url_in_a_value_has_its_credentials_masked(
+    found: list[tuple[str, str, str]], separator: str, around: str
+) -> None:
+    """Several URLs in one value (pip's extra index variable) are each masked, hosts kept."""
+    text = around + separator.join(url for url, _, _ in found) + around
+    masked = redact_text(text)
+    assert CANARY not in masked
+    for _, host, password in found:
+        assert password not in masked
+        assert f"***@{host}" in masked
+    assert masked.count("***@") == len(found)
+
+
+@given(st.text())
+def test_masking_never_raises_and_is_stable(text: str) -> None:
+    """Any text at all can be shown; masking twice changes nothing more."""
+    once = redact_text(text)
+    assert redact_text(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://u:p4ss@h/simple", "https://***@h/simple"),
+        ("https://tok3n@h/", "https://***@h/"),
+        ("http://a:b@[::1]:8080/x", "http://***@[::1]:8080/x"),
+        ("https://u:p@ss@h/x", "https://***@h/x"),
+        ("u:p4ss@host/simple", "***@host/simple"),
+        ("https://h/simple?token=abc123&x=1", "https://h/simple?token=***&x=1"),
+        ("https://acct.blob.core/c?sv=2022&sig=AbC%2Bd", "https://acct.blob.core/c?sv=2022&sig=***"),
+        (
+            "AccountName=acct;AccountKey=Zm9vYmFy==;EndpointSuffix=x",
+            "AccountName=acct;AccountKey=***;EndpointSuffix=x",
+        ),
+        ("Driver={x};UID=me;PWD=hunter2;", "Driver={x};UID=me;PWD=***;"),
+        (
+            '{"private_key": "-----BEGIN", "client_email": "a@b"}',
+            '{"private_key": "***", "client_email": "a@b"}',
+        ),
+        ("--password=hunter2 --user=me", "--password=*** --user=me"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30", "Authorization: Bearer ***"),
+        # Not secrets: kept as they are.
+        ("https://pypi.org/simple", "https://pypi.org/simple"),
+        ("ubuntu:24.04@sha256:" + "a" * 64, "ubuntu:24.04@sha256:" + "a" * 64),
+        ("joe@example.com", "joe@example.com"),
+        ("/home/me/a:b@c", "/home/me/a:b@c"),
+        ("cpu_count=4", "cpu_count=4"),
+        ("Basic auth is off", "Basic auth is off"),
+    ],
+)
+def test_masked_shapes(text: str, shown: str) -> None:
+    """URL credentials, bare ``user:password@``, secret parameters, HTTP credentials."""
+    assert redact_text(text) == shown
+
+
+# -- a canary on every surface --------------------------------------------------------------------
+
+
+class NothingExplorer(EnvExplorer):
+    """Finds nothing and asks no index: these tests are about what is shown."""
+
+    def explore(self, namespace: Mapping[str, object]) -> Exploration:
+        del namespace
+        return Exploration()
+
+
+#: Every conventional variable name a user may put the canary under.
+SECRET_VARIABLES = [name for name, secret in REAL_NAMES if secret]
+
+
+def _secret_environ() -> dict[str, str]:
+    environ = {name: f"{CANARY}-{index}" for index, name in enumerate(SECRET_VARIABLES)}
+    environ["PIP_EXTRA_INDEX_URL"] = (
+        f"https://u1:{CANARY}@a.example/simple https://u2:{CANARY}@b.example/simple"
+    )
+    environ["PIP_INDEX_URL"] = f"https://__token__:{CANARY}@mirror.example/simple"
+    environ["DATABASE_URL"] = f"postgres://app:{CANARY}@db:5432/prod?sslmode=require"
+    environ["REDIS"] = f"app:{CANARY}@redis:6379"
+    environ["BLOB_URL"] = f"https://acct.blob.core.windows.net/c?sv=1&sig={CANARY}"
+    environ["ODBC"] = f"Driver=x;UID=me;PWD={CANARY};"
+    return environ
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+class TokenContainer(DockerContainer):
+    """A user's container class with a secret-named field of its own."""
+
+    #: A token for the user's own registry proxy.
+    proxy_token: str | None = None
+
+
+def _everything() -> Env:
+    """An env with the canary in every place a user can put a secret."""
+    index = f"https://alice:{CANARY}@mirror.example:8443/simple"
+    extra = (f"https://bob:{CANARY}@extra.example/simple", f"http://{CANARY}@token.example/simple/")
+    return Env(
+        provisioning=Provisioning(cpu_count=1),
+        python_env=AutoPythonEnv(pypi_index_url=index, extra_index_urls=extra, explorer=NothingExplorer),
+        container=TokenContainer(
+            image="registry.example:5000/team/app:1.0",
+            username="robot",
+            password=CANARY,
+            proxy_token=CANARY,
+        ),
+        environ=_secret_environ(),
+    )
+
+
+def _surfaces(env: Env) -> Iterator[tuple[str, str]]:
+    """Every way lzy shows an env: ``repr``, ``str``, ``explain``, rows and serialized forms."""
+    effective = EffectiveEnv.from_layers({Level.OP: env})
+    resolved = effective.resolve({})
+    yield "repr(env)", repr(env)
+    yield "str(env)", str(env)
+    yield "repr(env.environ)", repr(env.environ)
+    yield "repr(effective.environ)", repr(effective.environ)
+    for point in ("provisioning", "python_env", "container"):
+        yield f"repr({point})", repr(getattr(env, point))
+    yield "repr(effective)", repr(effective)
+    yield "explain()", effective.explain()
+    yield "rows()", repr(effective.rows())
+    yield "repr(resolved)", repr(resolved)
+    yield "resolved.explain()", resolved.explain()
+    yield "to_dict()", json.dumps(resolved.to_dict())
+    yield "to_json()", resolved.to_json()
+    yield "op", repr(op(env=env)(_noop))
+    workflow = Lzy().workflow("w", env=env)
+    yield "workflow", repr(workflow)
+
+
+def _noop() -> None:
+    """Does nothing."""
+
+
+def test_the_canary_is_on_no_surface() -> None:
+    """``repr``, ``str``, ``explain()``, rows, ``to_dict()``, ``to_json()`` of an env that holds
+    the canary everywhere never show it; the op still receives the real values."""
+    env = _everything()
+    for surface, text in _surfaces(env):
+        assert CANARY not in text, surface
+    assert env.environ["PGPASSWORD"].startswith(CANARY)
+    resolved = EffectiveEnv.from_layers({Level.OP: env}).resolve({})
+    assert CANARY in resolved.to_json(include_secrets=True)
+    assert ResolvedEnv.from_json(resolved.to_json(include_secrets=True)) == resolved
+
+
+def test_every_variable_the_rule_calls_secret_is_left_out_of_to_dict() -> None:
+    """``to_dict()`` drops secret variables and masks credentials inside the others."""
+    resolved = EffectiveEnv.from_layers({Level.OP: _everything()}).resolve({})
+    environ = resolved.to_dict()["environ"]
+    assert not set(environ) & set(SECRET_VARIABLES)
+    assert environ["DATABASE_URL"] == "postgres://***@db:5432/prod?sslmode=require"
+    assert environ["PIP_EXTRA_INDEX_URL"] == "https://***@a.example/simple https://***@b.example/simple"
+
+
+def _untyped(function: object) -> Any:
+    """``function`` for a call a checker would refuse: the test is what happens at run time."""
+    return cast("Any", function)
+
+
+#: Calls that are refused and hold the canary in what they refuse.
+REFUSED: list[tuple[str, Callable[[], object]]] = [
+    ("bad index scheme", lambda: AutoPythonEnv(pypi_index_url=f"ftp://u:{CANARY}@h/simple")),
+    ("index without scheme", lambda: AutoPythonEnv(pypi_index_url=f"u:{CANARY}@h/simple")),
+    ("token index without scheme", lambda: AutoPythonEnv(pypi_index_url=f"{CANARY}@h/simple")),
+    (
+        "extra index as a str",
+        lambda: _untyped(AutoPythonEnv)(extra_index_urls=f"https://u:{CANARY}@h/simple"),
+    ),
+    ("secret variable not a str", lambda: _untyped(Env)(environ={"PGPASSWORD": [CANARY]})),
+    ("secret variable with NUL", lambda: Env(environ={"API_KEY": f"{CANARY}\x00"})),
+    ("URL variable with NUL", lambda: Env(environ={"INDEX": f"https://u:{CANARY}@h/\x00"})),
+    (
+        "password not a str",
+        lambda: _untyped(DockerContainer)(image="x", username="u", password=CANARY.encode()),
+    ),
+    ("password without username", lambda: DockerContainer(image="x", password=CANARY)),
+    ("credentials in the image", lambda: DockerContainer(image=f"u:{CANARY}@reg.example/app")),
+    ("unknown field", lambda: _untyped(Lzy().with_python_env)(index=f"https://u:{CANARY}@h/simple")),
+    (
+        "with_environ not a str",
+        lambda: _untyped(Lzy().with_environ)(GITHUB_TOKEN=1234, DB=f"postgres://u:{CANARY}@h/x\x00"),
+    ),
+    ("pin", lambda: ManualPythonEnv(python_version="3.11", pypi_packages={"x": f"https://u:{CANARY}@h"})),
+]
+
+
+@pytest.mark.parametrize(("case", "call"), REFUSED, ids=[case for case, _ in REFUSED])
+def test_a_refused_value_is_shown_masked(case: str, call: Callable[[], object]) -> None:
+    """An error that echoes what it refuses never echoes the canary it holds."""
+    del case
+    with pytest.raises(LzyError) as caught:
+        call()
+    assert CANARY not in str(caught.value)
+    assert CANARY not in repr(caught.value)
+
+
+def test_lzy_errors_and_warnings_mask_any_message() -> None:
+    """Whatever code raises an lzy error or warning, secrets in the message are masked."""
+    error = LzyError(f"cannot reach https://u:{CANARY}@h/simple (token={CANARY})")
+    assert CANARY not in str(error)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn(f"shipped from https://{CANARY}@h/x", LzyWarning, stacklevel=1)
+    assert caught
+    assert all(CANARY not in str(w.message) for w in caught)
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.texts.append(f"{record.name}: {record.getMessage()}")
+
+
+@pytest.fixture
+def all_records() -> Iterator[list[str]]:
+    """Every log record of every logger, at DEBUG."""
+    handler = _Records()
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
+    levels = [(logger, logger.level) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield handler.texts
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+        for logger, old in levels:
+            logger.setLevel(old)
+
+
+@op
+def read_secret() -> str:
+    """What the op sees: the real value, which must not be logged on its way."""
+    return os.environ["PGPASSWORD"]
+
+
+def test_no_log_record_warning_or_error_of_a_run_holds_the_canary(all_records: list[str]) -> None:
+    """Describing, explaining, resolving and running an op with the canary everywhere: no log
+    record of any logger at DEBUG, no warning and no refusal shows it; the op gets the value."""
+    env = _everything()
+    local = OnlyLocalPythonEnv(explorer=NothingExplorer)
+    lzy = (
+        Lzy(runtime=LocalRuntime())
+        .with_env(env)
+        .with_python_env(local)
+        .with_container(klass="lzy.api.v1.env.NoContainer")
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _, text in _surfaces(env):
+            assert CANARY not in text
+        with lzy.workflow("canary") as workflow:
+            assert CANARY not in workflow.effective_env(read_secret).explain()
+            assert read_secret().startswith(CANARY)
+        refused = Lzy(runtime=LocalRuntime()).with_env(env)
+        with refused.workflow("refused"), pytest.raises(LzyError) as error:
+            read_secret()
+    assert CANARY not in str(error.value)
+    assert all(CANARY not in str(w.message) for w in caught)
+    assert all_records is not None
+    leaked = [text for text in all_records if CANARY in text]
+    assert not leaked
