@@ -25,14 +25,27 @@ __all__ = [
     "KlassError",
     "LzyError",
     "LzyWarning",
+    "ManifestNotFoundError",
+    "NotARegistryError",
+    "NotAnImageError",
     "NotAnOpError",
     "OpExecutionError",
     "PackageIndexError",
+    "PlatformNotFoundError",
     "ProvisioningError",
+    "RegistryAccessDeniedError",
+    "RegistryAuthError",
+    "RegistryCredentialsRejectedError",
+    "RegistryCredentialsRequiredError",
+    "RegistryError",
+    "RegistryProtocolError",
+    "RegistryUnreachableError",
+    "RepositoryNotFoundError",
     "ResolutionError",
     "RuntimeRefusedError",
     "UnknownFieldError",
     "UnknownPathError",
+    "UnsupportedContainerError",
 ]
 
 
@@ -109,6 +122,64 @@ class ExplorationError(ResolutionError):
 
 class PackageIndexError(ExplorationError):
     """A package index could not be reached or did not speak the simple repository API."""
+
+
+class UnsupportedContainerError(ResolutionError):
+    """A container resolved to a ``container_type`` that no runtime of lzy can run."""
+
+
+class RegistryError(ResolutionError):
+    """A container image could not be confirmed in its registry; the subclass says why.
+
+    Raised by :meth:`~lzy.env.container.docker.DockerContainer.check`. Messages name the
+    registry, the repository and the reference, never a password or a token.
+    """
+
+
+class RegistryUnreachableError(RegistryError):
+    """The registry could not be reached, timed out, or kept answering with a server error."""
+
+
+class NotARegistryError(RegistryError):
+    """Something answered at the registry's address, but not the Registry HTTP API v2."""
+
+
+class RegistryAuthError(RegistryError):
+    """The registry refused access; the subclass says whether credentials were missing,
+    rejected, or accepted without access to the repository."""
+
+
+class RegistryCredentialsRequiredError(RegistryAuthError):
+    """The registry needs credentials for the repository, and none were given or configured."""
+
+
+class RegistryCredentialsRejectedError(RegistryAuthError):
+    """The registry (or its token service) rejected the credentials given or configured."""
+
+
+class RegistryAccessDeniedError(RegistryAuthError):
+    """The credentials were accepted but do not grant pulling from the repository."""
+
+
+class RepositoryNotFoundError(RegistryError):
+    """The registry has no repository of that name."""
+
+
+class ManifestNotFoundError(RegistryError):
+    """The repository exists but has no image under that tag or digest."""
+
+
+class PlatformNotFoundError(RegistryError):
+    """The image exists but not for the target platform (``linux/amd64`` unless told otherwise)."""
+
+
+class NotAnImageError(RegistryError):
+    """The reference names an artifact that is not a container image (a Helm chart, say)."""
+
+
+class RegistryProtocolError(RegistryError):
+    """The registry answered something the distribution spec does not allow: a malformed or
+    unsupported manifest, or content whose digest is not the one announced."""
 
 
 class RuntimeRefusedError(LzyError):
