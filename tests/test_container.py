@@ -49,11 +49,11 @@ def test_parse_image_reference(
         ("Ubuntu", "repository 'Ubuntu' is not valid (repository names must be lower case)"),
         ("ubuntu:", "tag '' is not allowed"),
         ("ubuntu:-x", "tag '-x' is not allowed"),
-        ("ubuntu@sha256:xyz", "digest 'sha256:xyz' is not of the form"),
+        ("ubuntu@sha256:xyz", "digest 'sha256:xyz' is not sha256: and 64 lower-case hex digits"),
         ("org//app", "repository 'org//app' is not valid"),
         ("ghcr.io/", "repository 'ghcr.io/' is not valid"),
         ("a" * 260, "longer than 255"),
-        ("ex ample.com/app", "registry 'ex ample.com' is not a host"),
+        ("ex ample.com/app", "got 'ex ample.com', which has ' '"),
     ],
 )
 def test_malformed_reference_is_refused(reference: str, fragment: str) -> None:

@@ -12,6 +12,7 @@
 from lzy.env.cli import CliOverrides
 from lzy.env.container.base import Container, NoContainer, PullPolicy, ResolvedContainer
 from lzy.env.container.docker import DockerContainer, ImageReference
+from lzy.env.container.registry import Credentials, ImageCheck, Platform, RegistrySettings
 from lzy.env.environment import (
     DEFAULT_ENV,
     MERGE_RULES,
@@ -46,12 +47,14 @@ __all__ = [
     "Classification",
     "CliOverrides",
     "Container",
+    "Credentials",
     "DockerContainer",
     "EffectiveEnv",
     "Env",
     "EnvExplorer",
     "ExplainRow",
     "Exploration",
+    "ImageCheck",
     "ImageReference",
     "ImportStatement",
     "Level",
@@ -61,9 +64,11 @@ __all__ = [
     "NoContainer",
     "OnlyLocalPythonEnv",
     "PackageDecision",
+    "Platform",
     "Provisioning",
     "PullPolicy",
     "PythonEnv",
+    "RegistrySettings",
     "ResolvedContainer",
     "ResolvedEnv",
     "ResolvedPythonEnv",

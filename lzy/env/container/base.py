@@ -5,11 +5,12 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-from typing import TypeVar
+from typing import Final, TypeVar
 
-from lzy.env._base import EnvPart, OpTarget, decorate_op, secret
+from lzy.env._base import EnvPart, OpTarget, decorate_op, describe, secret
+from lzy.exceptions import UnsupportedContainerError
 
-__all__ = ["Container", "NoContainer", "PullPolicy", "ResolvedContainer"]
+__all__ = ["CONTAINER_TYPES", "Container", "NoContainer", "PullPolicy", "ResolvedContainer"]
 
 
 def __dir__() -> list[str]:
@@ -17,6 +18,10 @@ def __dir__() -> list[str]:
 
 
 _O = TypeVar("_O", bound=OpTarget)
+
+#: The container types lzy's runtimes know how to run. ``None`` (no container) is always allowed;
+#: a :class:`Container` that resolves to any other type is refused when it is resolved.
+CONTAINER_TYPES: Final = frozenset({"docker"})
 
 
 class PullPolicy(enum.Enum):
@@ -46,6 +51,16 @@ class ResolvedContainer(EnvPart):
     username: str | None = None
     #: The password or token to pull with. Never shown or serialized unless asked.
     password: str | None = secret(default=None)
+
+    def __post_init__(self) -> None:
+        kind = self.container_type
+        if kind is not None and kind not in CONTAINER_TYPES:
+            known = ", ".join(repr(k) for k in sorted(CONTAINER_TYPES))
+            msg = (
+                f"container type {describe(kind)} cannot be run: lzy's runtimes run {known}"
+                " containers, or none (container_type None, as NoContainer gives)"
+            )
+            raise UnsupportedContainerError(msg)
 
 
 class Container(EnvPart, abc.ABC):

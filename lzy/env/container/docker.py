@@ -13,11 +13,23 @@ import subprocess
 from pathlib import Path
 from typing import Final, cast
 
-from lzy.env._base import describe, expect_str, secret
+from lzy.env._base import describe, expect_bool, expect_instance, expect_str, secret
 from lzy.env.container.base import Container, PullPolicy, ResolvedContainer
+from lzy.env.container.registry import (
+    DEFAULT_PLATFORM,
+    IDENTITY_TOKEN_USER,
+    Credentials,
+    ImageCheck,
+    Platform,
+    RegistrySettings,
+    check_image,
+    masked_reference,
+    registry_host,
+)
 from lzy.exceptions import (
     ContainerConfigError,
     FieldTypeError,
+    FieldValueError,
     ImageReferenceError,
     ResolutionError,
 )
@@ -25,9 +37,13 @@ from lzy.exceptions import (
 __all__ = [
     "DOCKER_HUB",
     "DockerContainer",
+    "ImageCheck",
     "ImageReference",
+    "Platform",
     "PullPolicy",
+    "RegistrySettings",
     "find_credentials",
+    "lookup_credentials",
     "normalize_registry",
 ]
 
@@ -42,20 +58,82 @@ _HUB_ALIASES: Final = frozenset({"docker.io", "index.docker.io", "registry-1.doc
 #: The key the docker CLI uses for Docker Hub in ``config.json`` and credential helpers.
 _HUB_CONFIG_KEY: Final = "https://index.docker.io/v1/"
 
-# The grammar of github.com/distribution/reference.
+# The grammar of github.com/distribution/reference, ASCII only (``[a-z]``, not ``\\w``).
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:.]+\])(?::[0-9]+)?"
 _PATH_RE: Final = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
-_DOMAIN_RE: Final = re.compile(_DOMAIN)
-_TAG_RE: Final = re.compile(r"[\w][\w.-]{0,127}")
-_DIGEST_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+_TAG_RE: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+#: The digest algorithms registries use, with the length of their lower-case hex encoding.
+_DIGEST_LENGTHS: Final = {"sha256": 64, "sha512": 128}
+_HEX_RE: Final = re.compile(r"[a-f0-9]+")
 
 
 def normalize_registry(registry: str) -> str:
     """``registry`` lower-cased, with Docker Hub's aliases folded into ``docker.io``."""
     host = registry.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
     return DOCKER_HUB if host in _HUB_ALIASES else host
+
+
+def _digest_problem(digest: str) -> str | None:
+    """Why ``digest`` is not a digest a registry accepts, or ``None``."""
+    algorithm, colon, encoded = digest.partition(":")
+    if not colon:
+        return "is not of the form 'algorithm:hex' (for example 'sha256:' and 64 hex digits)"
+    length = _DIGEST_LENGTHS.get(algorithm)
+    if length is None:
+        allowed = ", ".join(f"{name} ({n} hex digits)" for name, n in _DIGEST_LENGTHS.items())
+        return f"has algorithm {algorithm!r}; registries use {allowed}"
+    if encoded != encoded.lower() and _HEX_RE.fullmatch(encoded.lower()):
+        return "has upper-case hex digits; digests are written in lower case"
+    if len(encoded) != length or not _HEX_RE.fullmatch(encoded):
+        return f"is not {algorithm}: and {length} lower-case hex digits (got {len(encoded)} characters)"
+    return None
+
+
+def _refuse_non_references(text: str, where: str) -> None:
+    """Refuse what no reference has: non-ASCII characters, a scheme, credentials."""
+    if not text.isascii():
+        bad = next(c for c in text if not c.isascii())
+        msg = f"{where}: {bad!r} is not allowed; image references are ASCII only"
+        raise ImageReferenceError(msg)
+    if "://" in text:
+        bare = masked_reference(text).partition("://")[2]
+        msg = (
+            f"{where} has a scheme; an image reference has none: write it as"
+            f" {bare!r} ([registry[:port]/]path[:tag][@digest])"
+        )
+        raise ImageReferenceError(msg)
+    name, at, digest = text.rpartition("@")
+    if at and ("@" in name or "/" in digest or masked_reference(text) != text):
+        msg = (
+            f"{where} has credentials before an '@'; they do not belong in an image"
+            " reference: give username= and password=, or use the Docker configuration"
+        )
+        raise ImageReferenceError(msg)
+
+
+def _split_digest(text: str, where: str) -> tuple[str, str | None]:
+    name, at, digest = text.rpartition("@")
+    if not at:
+        return text, None
+    problem = _digest_problem(digest)
+    if problem is not None:
+        msg = f"{where}: digest {digest!r} {problem}"
+        raise ImageReferenceError(msg)
+    return name, digest
+
+
+def _split_tag(text: str, where: str) -> tuple[str, str | None]:
+    colon = text.rfind(":")
+    if colon <= text.rfind("/"):
+        return text, None
+    tag = text[colon + 1 :]
+    if not _TAG_RE.fullmatch(tag):
+        msg = (
+            f"{where}: tag {tag!r} is not allowed; a tag is up to 128 ASCII letters,"
+            " digits, '_', '.' and '-', not starting with '.' or '-'"
+        )
+        raise ImageReferenceError(msg)
+    return text[:colon], tag
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -75,44 +153,33 @@ class ImageReference:
     def parse(cls, reference: str, *, registry: str | None = None) -> ImageReference:
         """Parse ``reference``; ``registry`` applies when the reference names none.
 
-        Raises :class:`~lzy.exceptions.ImageReferenceError` for a malformed reference or a
-        ``registry`` that contradicts the one in the reference.
+        The grammar is the distribution spec's, in ASCII: a path of lower-case components, a
+        tag of up to 128 letters, digits, ``_``, ``.`` and ``-`` (not starting with ``.`` or
+        ``-``), a ``sha256`` (64 hex digits) or ``sha512`` (128) digest. Raises
+        :class:`~lzy.exceptions.ImageReferenceError` for a malformed reference (shown with any
+        credentials masked), or a ``registry`` that contradicts the one in the reference.
         """
         text = reference.strip()
-        rest, digest = text, None
-        if "@" in rest:
-            rest, digest = rest.split("@", 1)
-            if not _DIGEST_RE.fullmatch(digest):
-                msg = (
-                    f"DockerContainer.image {reference!r}: digest {digest!r} is not of the form"
-                    " 'algorithm:hex' (for example 'sha256:' and 64 hex digits)"
-                )
-                raise ImageReferenceError(msg)
-        tag = None
-        last_slash = rest.rfind("/")
-        colon = rest.rfind(":")
-        if colon > last_slash:
-            rest, tag = rest[:colon], rest[colon + 1 :]
-            if not _TAG_RE.fullmatch(tag):
-                msg = (
-                    f"DockerContainer.image {reference!r}: tag {tag!r} is not allowed; a tag is"
-                    " up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'"
-                )
-                raise ImageReferenceError(msg)
+        where = f"DockerContainer.image {masked_reference(text)!r}"
+        _refuse_non_references(text, where)
+        rest, digest = _split_digest(text, where)
+        rest, tag = _split_tag(rest, where)
         first, _, remainder = rest.partition("/")
         named_registry: str | None = None
         if remainder and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
-            named_registry, path = first, remainder
-            if not _DOMAIN_RE.fullmatch(named_registry):
-                msg = f"DockerContainer.image {reference!r}: registry {named_registry!r} is not a host[:port]"
-                raise ImageReferenceError(msg)
+            try:
+                named_registry = registry_host(f"{where}: registry", first)
+            except FieldValueError as error:
+                raise ImageReferenceError(str(error)) from None
+            path = remainder
         else:
             path = rest
         if not path or not _PATH_RE.fullmatch(path):
             hint = " (repository names must be lower case)" if path != path.lower() else ""
             msg = (
-                f"DockerContainer.image {reference!r}: repository {path!r} is not valid{hint};"
-                " expected [registry[:port]/]name[/name...][:tag][@digest]"
+                f"{where}: repository {path!r} is not valid{hint};"
+                " expected [registry[:port]/]name[/name...][:tag][@digest], each name of lower-case"
+                " letters and digits separated by '.', '_', '__' or dashes"
             )
             raise ImageReferenceError(msg)
         if (
@@ -122,14 +189,14 @@ class ImageReference:
         ):
             msg = (
                 f"DockerContainer: registry={registry!r} contradicts the registry"
-                f" {named_registry!r} named in image {reference!r}; give one of them"
+                f" {named_registry!r} named in image {masked_reference(text)!r}; give one of them"
             )
             raise ImageReferenceError(msg)
         host = normalize_registry(named_registry or registry or DOCKER_HUB)
         if host == DOCKER_HUB and "/" not in path:
             path = f"library/{path}"
         if len(host) + 1 + len(path) > 255:
-            msg = f"DockerContainer.image {reference!r}: the repository name is longer than 255 characters"
+            msg = f"{where}: the repository name is longer than 255 characters"
             raise ImageReferenceError(msg)
         return cls(registry=host, path=path, tag=tag, digest=digest)
 
@@ -180,32 +247,41 @@ class DockerContainer(Container):
 
     Credentials, when not given, come from the user's Docker configuration the way the docker
     CLI finds them: ``credHelpers``, then ``credsStore``, then ``auths`` in
-    ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``).
+    ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``). :meth:`check` asks the
+    registry, with those credentials, whether the image exists for the target platform.
     """
 
     #: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example
     #: ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``.
     image: str
-    #: The registry host, when :attr:`image` names none; ``None`` means the one in the image,
-    #: else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``.
+    #: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image`
+    #: names none; ``None`` means the one in the image, else ``docker.io``.
+    #: ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``.
     registry: str | None = None
     #: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an
-    #: untagged image, else ``IF_NOT_PRESENT``.
+    #: untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest).
     pull_policy: PullPolicy | None = None
     #: The user name to pull with; ``None`` looks in the Docker configuration.
     username: str | None = None
     #: The password or token to pull with. A secret: never shown in ``repr``, logs, messages
     #: or serialized output unless explicitly asked for.
     password: str | None = secret(default=None)
+    #: Record the digest the tag points to when the environment is resolved: resolution asks
+    #: the registry (as :meth:`check` does, for no particular platform) and the resolved image
+    #: is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull.
+    #: Off by default: resolution then needs no network. An image with a digest is pinned
+    #: already and asks nothing.
+    pin_digest: bool = False
 
     def __post_init__(self) -> None:
         image = expect_str(self, "image", self.image)
         if self.registry is not None:
-            expect_str(self, "registry", self.registry)
+            registry_host("DockerContainer.registry", self.registry)
         object.__setattr__(self, "pull_policy", _pull_policy(self.pull_policy))
         if self.username is not None:
             expect_str(self, "username", self.username)
         _check_password(self.password)
+        expect_bool(self, "pin_digest", self.pin_digest)
         if (self.username is None) != (self.password is None):
             given = "username" if self.password is None else "password"
             msg = (
@@ -226,22 +302,74 @@ class DockerContainer(Container):
         """The parsed image reference."""
         return ImageReference.parse(self.image, registry=self.registry)
 
+    def credentials(self) -> Credentials | None:
+        """The credentials a pull and :meth:`check` use: :attr:`username` and :attr:`password`
+        when given, else those the Docker configuration has for the registry, else ``None``."""
+        if self.username is not None and self.password is not None:
+            return Credentials(
+                username=self.username, password=self.password, source="DockerContainer.username/password"
+            )
+        return lookup_credentials(self.reference.registry)
+
     def resolve(self) -> ResolvedContainer:
-        """The full image reference, the pull policy and credentials (explicit or configured)."""
+        """The full image reference, the pull policy and credentials (explicit or configured).
+
+        With :attr:`pin_digest`, the registry is asked for the digest the tag points to, and
+        registry errors (:class:`~lzy.exceptions.RegistryError`) are raised here.
+        """
         reference = self.reference
-        username, password = self.username, self.password
-        if username is None:
-            found = find_credentials(reference.registry)
-            if found is not None:
-                username, password = found
+        credentials = self.credentials()
+        if self.pin_digest and reference.digest is None:
+            found = check_image(
+                reference.registry,
+                reference.path,
+                tag=reference.tag or "latest",
+                credentials=credentials,
+                platform=None,
+            )
+            reference = dataclasses.replace(reference, tag=found.tag, digest=found.digest)
         return ResolvedContainer(
             container_type="docker",
             # What a pull of an untagged image fetches, said explicitly.
             image=str(reference) if reference.tag or reference.digest else f"{reference}:latest",
             registry=reference.registry,
             pull_policy=self.pull_policy or reference.default_pull_policy(),
-            username=username,
-            password=password,
+            username=credentials.username if credentials is not None else None,
+            password=credentials.password if credentials is not None else None,
+        )
+
+    def check(
+        self, *, platform: Platform | str | None = None, settings: RegistrySettings | None = None
+    ) -> ImageCheck:
+        """Ask the image's registry whether the image exists for ``platform``, with the
+        credentials :meth:`resolve` finds, and return what it found (the digest among it).
+
+        ``platform`` is ``os/architecture[/variant]`` or a :class:`Platform`; ``None`` means
+        ``linux/amd64``. For the machine an op is provisioned on, pass
+        ``Platform.for_cpu_type(cpu_type)``. ``settings`` bounds the time spent (timeouts,
+        retries, a deadline) and says which registries may be reached over plain HTTP.
+
+        Raises a subclass of :class:`~lzy.exceptions.RegistryError` naming what is wrong: the
+        registry is unreachable or is not one, credentials are missing or rejected, the
+        repository, tag or digest does not exist, or the image lacks the platform.
+        """
+        if platform is None:
+            target = DEFAULT_PLATFORM
+        elif isinstance(platform, Platform):
+            target = platform
+        else:
+            target = Platform.parse(platform)
+        if settings is not None:
+            expect_instance("DockerContainer.check: settings", settings, RegistrySettings, "a RegistrySettings")
+        reference = self.reference
+        return check_image(
+            reference.registry,
+            reference.path,
+            tag=reference.tag,
+            digest=reference.digest,
+            credentials=self.credentials(),
+            platform=target,
+            settings=settings,
         )
 
 
@@ -259,9 +387,17 @@ def find_credentials(registry: str) -> tuple[str, str] | None:
     """``(username, secret)`` for ``registry`` from the Docker configuration, or ``None``.
 
     Follows the docker CLI: a ``credHelpers`` entry for the registry wins, then the global
-    ``credsStore``, then a base64 ``auth`` in ``auths``. Helpers are run as
-    ``docker-credential-<name> get`` with the server URL on standard input.
+    ``credsStore``, then ``auths`` (an ``identitytoken``, else a base64 ``auth``, else
+    ``username`` and ``password``). Helpers are run as ``docker-credential-<name> get`` with the
+    server URL on standard input (``https://index.docker.io/v1/`` for Docker Hub). A user name
+    of ``<token>`` marks the secret as an identity token.
     """
+    found = lookup_credentials(registry)
+    return None if found is None else (found.username, found.password)
+
+
+def lookup_credentials(registry: str) -> Credentials | None:
+    """:func:`find_credentials`, as :class:`Credentials` that also say where they were found."""
     path = _config_path()
     try:
         config = _object(json.loads(path.read_text(encoding="utf-8")))
@@ -274,15 +410,15 @@ def find_credentials(registry: str) -> tuple[str, str] | None:
     server = _HUB_CONFIG_KEY if registry == DOCKER_HUB else registry
     for key, helper in _object(config.get("credHelpers")).items():
         if isinstance(helper, str) and _matches(key, registry):
-            return _from_helper(helper, server)
+            return _from_helper(helper, server, f"credHelpers in {path}")
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        found = _from_helper(store, server)
+        found = _from_helper(store, server, f"credsStore in {path}")
         if found is not None:
             return found
     for key, entry in _object(config.get("auths")).items():
         if _matches(key, registry):
-            return _from_auth(key, _object(entry))
+            return _from_auth(key, _object(entry), f"auths entry {key!r} in {path}")
     return None
 
 
@@ -294,22 +430,26 @@ def _object(value: object) -> dict[str, object]:
     return {k: v for k, v in items if isinstance(k, str)}
 
 
-def _from_auth(key: str, entry: dict[str, object]) -> tuple[str, str] | None:
+def _from_auth(key: str, entry: dict[str, object], source: str) -> Credentials | None:
+    identity = entry.get("identitytoken")
+    if isinstance(identity, str) and identity:
+        return Credentials(username=IDENTITY_TOKEN_USER, password=identity, source=source)
     auth = entry.get("auth")
     if isinstance(auth, str) and auth:
         try:
             username, _, password = base64.b64decode(auth, validate=True).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError) as error:
+        except (binascii.Error, UnicodeDecodeError):
+            # Not chained: the decoding error holds the decoded bytes, a secret.
             msg = f"the Docker configuration's auths entry for {key!r} is not valid base64 'user:password'"
-            raise ResolutionError(msg) from error
-        return username, password
+            raise ResolutionError(msg) from None
+        return Credentials(username=username, password=password, source=source)
     user, token = entry.get("username"), entry.get("password")
     if isinstance(user, str) and isinstance(token, str):
-        return user, token
+        return Credentials(username=user, password=token, source=source)
     return None
 
 
-def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
+def _from_helper(helper: str, server: str, where: str) -> Credentials | None:
     program = f"docker-credential-{helper}"
     executable = shutil.which(program)
     if executable is None:
@@ -335,12 +475,13 @@ def _from_helper(helper: str, server: str) -> tuple[str, str] | None:
         raise ResolutionError(msg)
     try:
         answer = json.loads(done.stdout)
-    except ValueError as error:
+    except ValueError:
+        # Not chained: the decoding error holds the helper's whole answer, which has the secret.
         msg = f"credential helper {program} did not answer with JSON for {server}"
-        raise ResolutionError(msg) from error
+        raise ResolutionError(msg) from None
     fields = _object(answer)
     user, token = fields.get("Username"), fields.get("Secret")
     if not isinstance(user, str) or not isinstance(token, str):
         msg = f"credential helper {program} answered without Username and Secret for {server}"
         raise ResolutionError(msg)
-    return user, token
+    return Credentials(username=user, password=token, source=f"credential helper {program} ({where})")

@@ -296,15 +296,17 @@ class EnvOwner(abc.ABC):
         pull_policy: PullPolicy | None = None,
         username: str | None = None,
         password: str | None = None,
+        pin_digest: bool = False,
     ) -> Self:
         """A copy with a DockerContainer made of these keywords; it replaces one set before.
 
         :param klass: :class:`~lzy.env.container.docker.DockerContainer`.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
-        :param registry: The registry host, when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
-        :param pull_policy: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT``. Default: ``None``.
+        :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
+        :param pull_policy: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of DockerContainer: its fields.
     @overload
@@ -317,15 +319,17 @@ class EnvOwner(abc.ABC):
         pull_policy: PullPolicy | None = None,
         username: str | None = None,
         password: str | None = None,
+        pin_digest: bool = False,
     ) -> Self:
         """A copy with a DockerContainer made of these keywords; it replaces one set before.
 
         :param klass: :class:`~lzy.env.container.docker.DockerContainer` by its dotted path: ``"lzy.env.container.docker.DockerContainer"`` or ``"lzy.api.v1.env.DockerContainer"``.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
-        :param registry: The registry host, when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
-        :param pull_policy: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT``. Default: ``None``.
+        :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
+        :param pull_policy: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=NoContainer: its fields.
     @overload
