@@ -73,6 +73,7 @@ SAMPLES: dict[str, tuple[tuple[str, ...], object]] = {
     "pull_policy": (("IfNotPresent",), PullPolicy.IF_NOT_PRESENT),
     "username": (("robot",), "robot"),
     "password": (("env:LZY_TEST_PASSWORD",), PASSWORD),
+    "pin_digest": (("true",), True),
 }
 
 #: Fields that are only valid together.

@@ -360,7 +360,8 @@ class DockerContainer(Container):
         else:
             target = Platform.parse(platform)
         if settings is not None:
-            expect_instance("DockerContainer.check: settings", settings, RegistrySettings, "a RegistrySettings")
+            where = "DockerContainer.check: settings"
+            expect_instance(where, settings, RegistrySettings, "a RegistrySettings")
         reference = self.reference
         return check_image(
             reference.registry,
