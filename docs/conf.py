@@ -37,6 +37,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx_autodoc_typehints",
     "lzy_docs",
+    "lzy_cli_docs",
 ]
 
 exclude_patterns = ["_build"]

@@ -7,7 +7,7 @@ its workflows call then runs with what the command line says above what the code
     python train.py --provisioning.gpu-count 2 --environ MODE=fast --for evaluate --provisioning.cpu-count 8
 
 The options are generated from the fields of the built-in klasses and their documentation;
-``python train.py --help`` lists them.
+``python train.py --help`` lists them. :func:`main` is the ``lzy-env`` command.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     # argparse is loaded only when a command line is read (lzy.env._cli_parser).
     import argparse
 
-__all__ = ["CliOverrides"]
+__all__ = ["CliOverrides", "main"]
 
 
 def __dir__() -> list[str]:
@@ -118,3 +118,10 @@ class CliOverrides(EnvPart):
 
         env, targets = _cli_parser.overrides_from_cli_args(args)
         return cls(env=env, targets=targets)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``lzy-env`` command (also ``python -m lzy.env``); returns its exit status."""
+    from lzy.env import _command  # noqa: PLC0415 - the command loads only when it runs
+
+    return _command.main(argv)
