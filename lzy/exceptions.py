@@ -12,6 +12,8 @@ raised it (see :ref:`secrets`).
 
 from __future__ import annotations
 
+import dataclasses
+
 from lzy._secrets import redact_text
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "FieldTypeError",
     "FieldValueError",
     "ImageReferenceError",
+    "ImmutableEnvError",
     "KlassError",
     "LzyError",
     "LzyWarning",
@@ -90,6 +93,11 @@ class ContainerConfigError(FieldValueError):
 
 class EnvironError(FieldValueError):
     """An environment variable with an invalid name or a value that is not a string."""
+
+
+class ImmutableEnvError(ConfigurationError, dataclasses.FrozenInstanceError):
+    """A field of an environment or a point was assigned; they are immutable (the message shows
+    the ``with_*`` or :func:`dataclasses.replace` way to a changed copy)."""
 
 
 class KlassError(ConfigurationError, TypeError):

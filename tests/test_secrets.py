@@ -394,6 +394,17 @@ REFUSED: list[tuple[str, Callable[[], object]]] = [
     ("bad index scheme", lambda: AutoPythonEnv(pypi_index_url=f"ftp://u:{CANARY}@h/simple")),
     ("index without scheme", lambda: AutoPythonEnv(pypi_index_url=f"u:{CANARY}@h/simple")),
     ("token index without scheme", lambda: AutoPythonEnv(pypi_index_url=f"{CANARY}@h/simple")),
+    ("bad port", lambda: AutoPythonEnv(pypi_index_url=f"https://u:{CANARY}@h:99999/simple")),
+    (
+        "space in host",
+        lambda: ManualPythonEnv(
+            python_version="3.11", pypi_packages={}, pypi_index_url=f"https://u:{CANARY}@h st/simple"
+        ),
+    ),
+    (
+        "bad extra index",
+        lambda: AutoPythonEnv(extra_index_urls=["https://ok/simple", f"https://u:{CANARY}@/x"]),
+    ),
     (
         "extra index as a str",
         lambda: _untyped(AutoPythonEnv)(extra_index_urls=f"https://u:{CANARY}@h/simple"),
@@ -406,6 +417,10 @@ REFUSED: list[tuple[str, Callable[[], object]]] = [
         lambda: _untyped(DockerContainer)(image="x", username="u", password=CANARY.encode()),
     ),
     ("password without username", lambda: DockerContainer(image="x", password=CANARY)),
+    (
+        "registry with credentials",
+        lambda: DockerContainer(image="x", registry=f"https://u:{CANARY}@reg.example"),
+    ),
     ("credentials in the image", lambda: DockerContainer(image=f"u:{CANARY}@reg.example/app")),
     ("unknown field", lambda: _untyped(Lzy().with_python_env)(index=f"https://u:{CANARY}@h/simple")),
     (

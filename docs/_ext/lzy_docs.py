@@ -568,7 +568,14 @@ class ExceptionTreeDirective(_Directive):
 
         def walk(cls: type[BaseException], depth: int) -> None:
             others = [base for base in cls.__bases__ if base not in classes]
-            shown = " and ".join(f":exc:`{base.__name__}`" for base in others)
+            # Built-ins by name; others (dataclasses.FrozenInstanceError) by their full path.
+            shown = " and ".join(
+                f":exc:`{base.__name__}`"
+                if base.__module__ == "builtins"
+                else f":exc:`~{base.__module__}.{base.__qualname__}`"
+                for base in others
+            )
+
             note = ""
             if shown:
                 note = f" (also a {shown})" if depth else f" (derives from {shown})"

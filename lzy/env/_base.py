@@ -12,18 +12,24 @@ from __future__ import annotations
 import abc
 import dataclasses
 import difflib
+import functools
 import importlib
 import inspect
+import ipaddress
+import keyword
+import os
 import re
 import urllib.parse
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from typing import Any, Final, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, cast, overload
 
 from lzy._secrets import MASK, SECRET_NAME_WORDS, is_secret_name, redact_text
 from lzy.exceptions import (
     EnvironError,
     FieldTypeError,
     FieldValueError,
+    ImmutableEnvError,
     KlassError,
     NotAnOpError,
     UnknownFieldError,
@@ -36,6 +42,7 @@ __all__ = [
     "FrozenMap",
     "OpTarget",
     "build_part",
+    "check_keywords",
     "closest",
     "decorate_op",
     "describe",
@@ -48,6 +55,7 @@ __all__ = [
     "import_klass",
     "is_secret_field",
     "is_secret_name",
+    "local_paths",
     "masked_repr",
     "redact_text",
     "redact_url",
@@ -58,6 +66,7 @@ __all__ = [
     "str_tuple",
     "url",
     "url_field",
+    "url_tuple",
 ]
 
 K = TypeVar("K", bound=Hashable)
@@ -237,6 +246,14 @@ def expect_bool(owner: object, field: str, value: object) -> bool:
     return value
 
 
+# Characters no URL may hold as written: controls, spaces and the ones RFC 3986 excludes.
+_URL_ILLEGAL: Final = re.compile(r"[\x00-\x20\x7f-\x9f\"<>\\^`{|}\u2028\u2029]")
+# One label of a host name; ``_`` is allowed as resolvers and container networks allow it.
+_HOST_LABEL: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", re.ASCII)
+_PORT: Final = re.compile(r"[0-9]{1,5}", re.ASCII)
+_URL_SCHEMES: Final = ("http", "https", "file")
+
+
 def _shown_url(text: str) -> str:
     """A refused URL as it may be shown: credentials masked, also before a missing scheme."""
     shown = redact_text(text)
@@ -247,29 +264,137 @@ def _shown_url(text: str) -> str:
     return shown
 
 
-def url(owner: object, field: str, value: object) -> str:
-    """``value`` if it is an absolute http(s) or file URL, else a clear error."""
-    text = expect_str(owner, field, value)
-    parts = urllib.parse.urlsplit(text)
-    if parts.scheme not in {"http", "https", "file"} or (parts.scheme != "file" and not parts.netloc):
-        msg = (
-            f"{_where(owner, field)} must be an absolute http(s):// or file:// URL, got {_shown_url(text)!r}"
+def _char_name(char: str) -> str:
+    return {" ": "a space", "\t": "a tab", "\n": "a line break", "\x00": "a NUL"}.get(
+        char, f"the character {char!r}"
+    )
+
+
+def _url_problem(text: str) -> str | None:
+    """What is wrong with ``text`` as an http(s) or file URL, or ``None``."""
+    bad = _URL_ILLEGAL.search(text)
+    if bad is not None:
+        return f"must not contain {_char_name(bad[0])} (percent-encode it)"
+    scheme, separator, rest = text.partition("://")
+    if not separator or scheme.lower() not in _URL_SCHEMES:
+        return "must be an absolute http(s):// or file:// URL"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    userinfo, at, hostport = authority.rpartition("@")
+    if scheme.lower() == "file":
+        if at or hostport not in {"", "localhost"}:
+            return "must be a file:///absolute/path URL (no host or credentials)"
+        if not rest[len(authority) :].startswith("/"):
+            return "must be a file:///absolute/path URL"
+        return None
+    del userinfo
+    if hostport.startswith("["):
+        address, bracket, port_part = hostport[1:].partition("]")
+        if not bracket:
+            return "has an IPv6 host without its closing ']'"
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            return f"has an invalid IPv6 host [{address}]"
+        if port_part and not port_part.startswith(":"):
+            return f"has {port_part!r} after its IPv6 host"
+        port = port_part[1:] if port_part else None
+    else:
+        host, colon, port_text = hostport.partition(":")
+        port = port_text if colon else None
+        if not host:
+            return "has no host"
+        problem = _host_problem(host)
+        if problem is not None:
+            return problem
+    if port is not None:
+        if not _PORT.fullmatch(port):
+            return f"has port {port!r}, which is not a number (ASCII digits, 1-65535)"
+        if not 1 <= int(port) <= 65535:
+            return f"has port {int(port)}, out of range 1-65535"
+    try:
+        urllib.parse.urlsplit(text).port  # noqa: B018 - the parser must agree
+    except ValueError as error:
+        return f"does not parse ({error})"
+    return None
+
+
+def _host_problem(host: str) -> str | None:
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return f"has host {host!r}, which is not a valid international domain name"
+    labels = ascii_host.removesuffix(".").split(".")
+    if len(ascii_host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        return (
+            f"has host {host!r}, which is not a host name (letters, digits, '-', '_' and '.'"
+            " between labels of at most 63 characters)"
         )
+    return None
+
+
+def url(owner: object, field: str, value: object) -> str:
+    """``value`` if it is an absolute http(s) or file URL, else a clear error naming the field.
+
+    Hosts must be host names, IPv4 or bracketed IPv6 addresses, ports ASCII digits in
+    1-65535; spaces, controls and characters URLs exclude are refused. The refused value is
+    shown with its credentials masked.
+    """
+    text = expect_str(owner, field, value)
+    problem = _url_problem(text)
+    if problem is not None:
+        msg = f"{_where(owner, field)} {problem}, got {_shown_url(text)!r}"
         raise FieldValueError(msg)
-    return text.rstrip("/") if parts.path not in {"", "/"} else text
+    path = urllib.parse.urlsplit(text).path
+    return text.rstrip("/") if path not in {"", "/"} else text
+
+
+def _sequence(owner: object, field: str, value: object, what: str) -> list[object]:
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple | set | frozenset):
+        hint = f"; for one, write [{value!r}]" if isinstance(value, str) else ""
+        msg = (
+            f"{_where(owner, field)} must be a list or tuple of {what},"
+            f" got {describe(value)} ({type(value).__name__}){hint}"
+        )
+        raise FieldTypeError(msg)
+    items = list(cast("Iterable[object]", value))
+    if isinstance(value, set | frozenset):
+        # A set has no order; sort what can be sorted so the result does not depend on hashing.
+        items.sort(key=lambda item: (type(item).__name__, str(item)))
+    return items
 
 
 def str_tuple(owner: object, field: str, value: object) -> tuple[str, ...]:
-    """A tuple of non-empty strings from a list, tuple, set or frozenset of them."""
-    if isinstance(value, str) or not isinstance(value, list | tuple | set | frozenset):
-        msg = (
-            f"{_where(owner, field)} must be a list or tuple of strings,"
-            f" got {describe(value)} ({type(value).__name__})"
-        )
-        raise FieldTypeError(msg)
-    items = cast("Iterable[object]", value)
-    out = tuple(expect_str(owner, f"{field}[{i}]", item) for i, item in enumerate(items))
-    return tuple(sorted(out)) if isinstance(value, set | frozenset) else out
+    """A tuple of non-empty strings from a list, tuple, set or frozenset of them (a bare string
+    is refused: it would be read as its characters)."""
+    items = _sequence(owner, field, value, "strings")
+    return tuple(expect_str(owner, f"{field}[{i}]", item) for i, item in enumerate(items))
+
+
+def url_tuple(owner: object, field: str, value: object) -> tuple[str, ...]:
+    """A tuple of URLs, each checked by :func:`url` and named by its index."""
+    return tuple(url(owner, f"{field}[{i}]", item) for i, item in enumerate(str_tuple(owner, field, value)))
+
+
+def _fs_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a path, a variable name or a value given to the operating system."""
+    if "\x00" in text:
+        return "holds a NUL character"
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError as error:
+        return f"holds a character the file system encoding cannot encode (at index {error.start})"
+    return None
+
+
+def local_paths(owner: object, field: str, value: object) -> tuple[str, ...]:
+    """A tuple of paths: non-empty strings the operating system can take (no NUL, encodable)."""
+    paths = str_tuple(owner, field, value)
+    for index, path in enumerate(paths):
+        problem = _fs_problem(path)
+        if problem is not None:
+            msg = f"{_where(owner, field)}[{index}] {problem}: {describe(path)} cannot be a path"
+            raise FieldValueError(msg)
+    return paths
 
 
 def str_map(
@@ -306,11 +431,9 @@ def str_map(
     return FrozenMap(result)
 
 
-_ENV_NAME_PROBLEM = re.compile(r"[=\x00]")
-
-
 def environ_map(owner: object, field: str, value: object) -> EnvironMap:
-    """Validate environment variables: names non-empty without ``=`` or NUL, values strings."""
+    """Validate environment variables: names non-empty without ``=``, names and values strings
+    the operating system can take (no NUL, encodable). A secret's value is never repeated."""
     if not isinstance(value, Mapping):
         msg = (
             f"{_where(owner, field)} must be a mapping of variable names to strings,"
@@ -319,36 +442,209 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
         raise EnvironError(msg)
     result: dict[str, str] = {}
     for key, item in cast("Mapping[object, object]", value).items():
-        if not isinstance(key, str) or not key or _ENV_NAME_PROBLEM.search(key):
+        name_problem = _fs_problem(key) if isinstance(key, str) else None
+        if not isinstance(key, str) or not key or "=" in key or name_problem is not None:
             msg = (
                 f"{_where(owner, field)}: variable name {describe(key)} is not allowed;"
-                " a name is a non-empty str without '=' or NUL"
+                " a name is a non-empty str without '=' or NUL that the file system encoding can encode"
             )
             raise EnvironError(msg)
-        if not isinstance(item, str) or "\x00" in item:
+        problem = _fs_problem(item) if isinstance(item, str) else None
+        if not isinstance(item, str) or problem is not None:
             kind = type(item).__name__
+            article = "an" if kind[:1].lower() in set("aeiou") else "a"
             # The value of a secret-named variable is not repeated in the message.
             got = (
-                f"a {kind} (value not shown: the name marks a secret)"
+                f"{article} {kind} (value not shown: the name marks a secret)"
                 if is_secret_name(key)
-                else (f"{describe(item)} ({kind})")
+                else f"{describe(item)} ({kind})"
             )
-            msg = (
-                f"{_where(owner, field)}[{key!r}] must be a str without NUL,"
-                f" got {got}; convert it with str() if that is what you mean"
+            because = (
+                f", which {problem}"
+                if problem is not None
+                else "; convert it with str() if that is what you mean"
             )
+            msg = f"{_where(owner, field)}[{key!r}] must be a str without NUL, got {got}{because}"
             raise EnvironError(msg)
         result[key] = item
     return EnvironMap(result)
 
 
+# ---------------------------------------------------------------------------------------------
+# Configuration classes
+
+
+_KEYWORDS: weakref.WeakKeyDictionary[type, tuple[dict[str, bool], bool]] = weakref.WeakKeyDictionary()
+_FINISHED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+def init_fields(klass: type[object]) -> dict[str, bool]:
+    """Keyword names ``klass(...)`` accepts, each mapped to whether it is required."""
+    return _keywords(klass)[0]
+
+
+def _keywords(klass: type[object]) -> tuple[dict[str, bool], bool]:
+    """:func:`init_fields` and whether every field is keyword-only (cached per class)."""
+    known = _KEYWORDS.get(klass)
+    if known is not None:
+        return known
+    if dataclasses.is_dataclass(klass):
+        fields = [f for f in dataclasses.fields(klass) if f.init]
+        names = {
+            f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            for f in fields
+        }
+        found = (names, all(f.kw_only is True for f in fields))
+    else:
+        params = inspect.signature(klass).parameters.values()
+        names = {
+            p.name: p.default is inspect.Parameter.empty
+            for p in params
+            if p.kind in {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD}
+        }
+        found = (names, all(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params))
+    _KEYWORDS[klass] = found
+    return found
+
+
+def check_keywords(klass: type[object], args: tuple[object, ...], fields: Mapping[str, object]) -> None:
+    """Refuse a call ``klass(*args, **fields)`` that names an unknown field, misses a required
+    one or passes fields positionally, with the valid fields listed and the closest suggested.
+
+    Direct construction (``Provisioning(cpu_cont=1)``) and the ``with_*`` methods give the same
+    error through it.
+    """
+    valid, keyword_only = _keywords(klass)
+    listing = ", ".join(valid) or "none"
+    name = klass.__name__
+    if args and keyword_only:
+        msg = (
+            f"{name} takes its fields as keywords only, got {len(args)} positional (valid fields: {listing})"
+        )
+        raise FieldTypeError(msg)
+    unknown = [field for field in fields if field not in valid]
+    if unknown:
+        field = unknown[0]
+        msg = f"{name} has no field {field!r}{closest(field, valid)} (valid fields: {listing})"
+        raise UnknownFieldError(msg)
+    missing = [field for field, required in valid.items() if required and field not in fields]
+    if missing and not args:
+        msg = f"{name} requires {', '.join(map(repr, missing))}"
+        raise FieldTypeError(msg)
+
+
+def _keyword_checked(init: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(init)
+    def __init__(self: object, *args: object, **fields: object) -> None:
+        check_keywords(type(self), args, fields)
+        init(self, *args, **fields)
+
+    return __init__
+
+
+def _immutable(method: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(method)
+    def change(self: object, name: str, *value: object) -> None:
+        try:
+            method(self, name, *value)
+        except ImmutableEnvError:
+            raise
+        except dataclasses.FrozenInstanceError:
+            raise ImmutableEnvError(_immutable_message(self, name)) from None
+
+    return change
+
+
+def _immutable_message(part: object, name: str) -> str:
+    kind = type(part).__name__
+    names = [f.name for f in dataclasses.fields(cast("Any", part))]
+    if name not in names:
+        return f"{kind} has no field {name!r}{closest(name, names)}, and its fields cannot be assigned either"
+    point: object = getattr(part, "_POINT", None)
+    if isinstance(point, str):
+        return (
+            f"{kind} is immutable: {name} cannot be assigned. Make a changed copy,"
+            f" dataclasses.replace({point}, {name}=...), and give it to an owner (Lzy, a workflow,"
+            f" an op) with .with_{point}(...), or write .with_{point}({name}=...) to describe it anew"
+        )
+    if name in {"provisioning", "python_env", "container", "environ"}:
+        return (
+            f"{kind} is immutable: {name} cannot be assigned. Set it on an owner (Lzy, a workflow,"
+            f" an op) with .with_{name}(...), which returns a new owner, or make a changed copy"
+            f" with dataclasses.replace(env, {name}=...)"
+        )
+    return f"{kind} is immutable: {name} cannot be assigned; make a changed copy with dataclasses.replace"
+
+
+def _generated(method: object) -> bool:
+    """Whether ``method`` was written by :func:`dataclasses.dataclass` (which compiles the
+    methods it adds from source text) rather than by hand."""
+    if not inspect.isfunction(method):
+        return False
+    code: object = getattr(inspect.unwrap(method), "__code__", None)
+    return getattr(code, "co_filename", None) == "<string>"
+
+
+def _finish(klass: type[object]) -> None:
+    """Give a dataclass configuration class, and each dataclass it derives from, lzy's
+    behaviour in place of what :func:`dataclasses.dataclass` generated: keywords checked on
+    construction (:func:`check_keywords`) and a clear error on assignment. Each class is
+    changed once."""
+    if klass in _FINISHED:
+        return
+    for owner in klass.__mro__:
+        if "__dataclass_fields__" not in owner.__dict__ or owner in _FINISHED:
+            continue
+        init = owner.__dict__.get("__init__")
+        if _generated(init):
+            checked = _keyword_checked(cast("Callable[..., None]", init))
+            type.__setattr__(owner, "__init__", checked)
+            # What inspect.signature (and so help(), editors, Sphinx) shows: the fields, even
+            # though EnvPart defines __new__.
+            signature = inspect.signature(checked)
+            parameters = list(signature.parameters.values())[1:]
+            type.__setattr__(owner, "__signature__", signature.replace(parameters=parameters))
+        for method in ("__setattr__", "__delattr__"):
+            found = owner.__dict__.get(method)
+            if inspect.isfunction(found):
+                type.__setattr__(owner, method, _immutable(cast("Callable[..., None]", found)))
+        _FINISHED.add(owner)
+    _FINISHED.add(klass)
+
+
 class EnvPart:
-    """Base of every configuration class: a ``repr`` that never shows secrets.
+    """Base of every configuration class: a ``repr`` that never shows secrets, keywords checked
+    on construction, and a clear error when a field is assigned.
 
     Concrete subclasses are ``@dataclass(frozen=True, kw_only=True, slots=True, repr=False)``.
     """
 
     __slots__ = ()
+
+    #: The :class:`~lzy.env.environment.Env` field a point class configures (``"python_env"``);
+    #: ``None`` for classes that are not points.
+    _POINT: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # A subclass shows its own signature, not one inherited from a finished parent.
+        type.__setattr__(cls, "__signature__", None)
+        # A slots dataclass is made anew by its decorator, complete: finish it now. Others are
+        # finished when first constructed (__new__).
+        if "__dataclass_fields__" in cls.__dict__:
+            _finish(cls)
+
+    if not TYPE_CHECKING:
+        # Hidden from checkers: to them the constructor stays the dataclass's __init__, whose
+        # keywords they check (mypy would otherwise read this signature for a class without
+        # fields).
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+            """Finish the class (see :func:`_finish`) before its first instance is initialised."""
+            del args, kwargs  # they go to __init__
+            if cls not in _FINISHED:
+                _finish(cls)
+            return super().__new__(cls)
 
     def __repr__(self) -> str:
         shown: list[str] = []
@@ -387,36 +683,61 @@ def decorate_op(part: object, op: _Op, apply: Callable[[Any], object]) -> _Op:
     return cast("_Op", apply(op))
 
 
-def init_fields(klass: type[object]) -> dict[str, bool]:
-    """Keyword names ``klass(...)`` accepts, each mapped to whether it is required."""
-    if dataclasses.is_dataclass(klass):
-        return {
-            f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-            for f in dataclasses.fields(klass)
-            if f.init
-        }
-    params = inspect.signature(klass).parameters.values()
-    return {
-        p.name: p.default is inspect.Parameter.empty
-        for p in params
-        if p.kind in {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD}
-    }
-
-
 def build_part(klass: type[T], fields: Mapping[str, object]) -> T:
     """``klass(**fields)`` with errors that name the klass, the keyword and the valid ones."""
-    valid = init_fields(klass)
-    unknown = [name for name in fields if name not in valid]
-    if unknown:
-        name = unknown[0]
-        listing = ", ".join(valid) or "none"
-        msg = f"{klass.__name__} has no field {name!r}{closest(name, valid)} (valid fields: {listing})"
-        raise UnknownFieldError(msg)
-    missing = [name for name, required in valid.items() if required and name not in fields]
-    if missing:
-        msg = f"{klass.__name__} requires {', '.join(map(repr, missing))}"
-        raise FieldTypeError(msg)
+    check_keywords(klass, (), fields)
     return klass(**fields)
+
+
+def _dotted_problem(value: str) -> str | None:
+    parts = value.split(".")
+    if value.startswith("."):
+        return "is relative; write the full dotted path, like 'package.module.Class'"
+    if len(parts) < 2 or not all(part.isidentifier() and not keyword.iskeyword(part) for part in parts):
+        return "is not a dotted path like 'package.module.Class'"
+    return None
+
+
+def _import_dotted(value: str, point: str) -> object:
+    """The object a dotted path names: the longest importable module, then attributes."""
+    parts = value.split(".")
+    module: object = None
+    cut = len(parts) - 1
+    while cut > 0:
+        module_name = ".".join(parts[:cut])
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            missing = error.name or ""
+            if module_name == missing or module_name.startswith(f"{missing}."):
+                cut -= 1  # this module (or its package) does not exist: perhaps a class path
+                continue
+            msg = f"{point}: klass {value!r} does not import: importing {module_name!r} failed ({error})"
+            raise KlassError(msg) from error
+        except Exception as error:  # the module's own code failed while importing
+            msg = (
+                f"{point}: klass {value!r} does not import: importing {module_name!r}"
+                f" raised {type(error).__name__}: {error}"
+            )
+            raise KlassError(msg) from error
+        break
+    if cut == 0:
+        msg = f"{point}: klass {value!r} does not import: module {parts[0]!r} not found"
+        raise KlassError(msg)
+    found = module
+    for index, attr in enumerate(parts[cut:], start=cut):
+        try:
+            found = getattr(found, attr)
+        except AttributeError as error:
+            public = [n for n in dir(found) if not n.startswith("_")]
+            owner = ".".join(parts[:index])
+            kind = "module" if index == cut else "class"
+            msg = (
+                f"{point}: klass {value!r} does not import: {kind} {owner!r} has no"
+                f" attribute {attr!r}{closest(attr, public)}"
+            )
+            raise KlassError(msg) from error
+    return found
 
 
 @overload
@@ -426,27 +747,19 @@ def import_klass(value: type[T], base: type[T], point: str) -> type[T]: ...
 @overload
 def import_klass(value: object, base: type[T], point: str) -> type[T]: ...
 def import_klass(value: object, base: type[T], point: str) -> type[T]:
-    """Check (or import, for a dotted path) a ``klass`` argument against the point's ``base``."""
+    """Check (or import, for a dotted path) a ``klass`` argument against the point's ``base``.
+
+    Every failure is a :class:`~lzy.exceptions.KlassError` naming ``klass``: a malformed or
+    relative path, a module that is missing or fails to import, a missing attribute, a class
+    that is not a subclass of ``base``, or an abstract class.
+    """
     klass: object = value
     if isinstance(value, str):
-        module_name, _, attr = value.rpartition(".")
-        if not module_name or not attr:
-            msg = f"{point}: klass {value!r} is not a dotted path like 'package.module.Class'"
+        problem = _dotted_problem(value)
+        if problem is not None:
+            msg = f"{point}: klass {describe(value)} {problem}"
             raise KlassError(msg)
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as error:
-            msg = f"{point}: klass {value!r} does not import: module {module_name!r} not found ({error})"
-            raise KlassError(msg) from error
-        try:
-            klass = getattr(module, attr)
-        except AttributeError as error:
-            public = [n for n in dir(module) if not n.startswith("_")]
-            msg = (
-                f"{point}: klass {value!r} does not import: module {module_name!r} has no"
-                f" attribute {attr!r}{closest(attr, public)}"
-            )
-            raise KlassError(msg) from error
+        klass = _import_dotted(value, point)
     if not isinstance(klass, type) or not issubclass(klass, base):
         shown = klass.__qualname__ if isinstance(klass, type) else describe(klass)
         msg = f"{point}: klass must be a subclass of {base.__module__}.{base.__qualname__}, got {shown}"

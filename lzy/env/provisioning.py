@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Final, TypeVar, cast
+from typing import Any, ClassVar, Final, TypeVar, cast
 
 from lzy.env._base import EnvPart, OpTarget, decorate_op, describe
 from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
@@ -66,8 +67,12 @@ def _positive_float(field: str, value: object) -> float | AnyValue | None:
             f" got {describe(value)} ({type(value).__name__})"
         )
         raise FieldTypeError(msg)
-    if not value > 0 or value == float("inf"):
-        msg = f"Provisioning.{field} must be a positive finite number, got {value}"
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not value > 0 or not finite:
+        msg = f"Provisioning.{field} must be a positive finite number, got {describe(value)}"
         raise FieldValueError(msg)
     return value
 
@@ -82,6 +87,15 @@ def _name(field: str, value: object) -> str | AnyValue | None:
         raise FieldTypeError(msg)
     if not value.strip():
         msg = f"Provisioning.{field} must be a non-empty string, got {value!r}"
+        raise FieldValueError(msg)
+    if not value.isprintable():
+        msg = f"Provisioning.{field} must be printable text (no control characters), got {describe(value)}"
+        raise FieldValueError(msg)
+    if value.strip().casefold() == ANY.value.casefold():
+        msg = (
+            f"Provisioning.{field}={value!r} is a model name, not the sentinel: to accept any"
+            f" model write {field}=ANY (from lzy.api.v1.env import ANY)"
+        )
         raise FieldValueError(msg)
     return value
 
@@ -187,6 +201,8 @@ class Provisioning(EnvPart):
     gpu_count: int | AnyValue | None = None
     #: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum.
     ram_size_gb: float | AnyValue | None = None
+
+    _POINT: ClassVar[str | None] = "provisioning"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cpu_type", _name("cpu_type", self.cpu_type))

@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 
 from lzy.env.environment import ResolvedEnv
 from lzy.env.provisioning import MachineSpec
-from lzy.env.python.base import python_version_matches
+from lzy.env.python.base import python_version_matches, same_version
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
 from lzy.runtime._pickle import dumps_call
 from lzy.runtime.base import OpCall, Runtime
@@ -102,7 +102,7 @@ class LocalRuntime(Runtime):
                 except importlib.metadata.PackageNotFoundError:
                     problems.append(f"package {name}=={version} (not installed here; it installs nothing)")
                     continue
-                if installed != version:
+                if not same_version(installed, version):
                     problems.append(
                         f"package {name}=={version} (installed here: {installed}; it installs nothing)"
                     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-from typing import Final, TypeVar
+from typing import ClassVar, Final, TypeVar
 
 from lzy.env._base import EnvPart, OpTarget, decorate_op, describe, secret
 from lzy.exceptions import UnsupportedContainerError
@@ -70,6 +70,8 @@ class Container(EnvPart, abc.ABC):
     """
 
     __slots__ = ()
+
+    _POINT: ClassVar[str | None] = "container"
 
     @property
     @abc.abstractmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 import threading
 from collections.abc import Collection, Mapping, Sequence
 
@@ -15,9 +16,9 @@ from lzy.env._base import (
     expect_bool,
     expect_callable,
     expect_str,
-    str_tuple,
     url,
     url_field,
+    url_tuple,
 )
 from lzy.env.explorer.auto import DEFAULT_INDEX_URL, DEFAULT_TARGET_PLATFORM, AutoEnvExplorer
 from lzy.env.explorer.base import (
@@ -34,7 +35,7 @@ from lzy.env.python.base import (
     package_names,
     running_python_version,
 )
-from lzy.exceptions import ConfigurationError
+from lzy.exceptions import ConfigurationError, FieldValueError
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoPythonEnv"]
 
@@ -89,12 +90,13 @@ class AutoPythonEnv(PythonEnv):
         set_ = object.__setattr__
         set_(self, "python_version", check_python_version(name, self.python_version))
         set_(self, "pypi_index_url", url(name, "pypi_index_url", self.pypi_index_url))
-        extra = _url_tuple(name, "extra_index_urls", self.extra_index_urls)
-        set_(self, "extra_index_urls", extra)
+        set_(self, "extra_index_urls", url_tuple(name, "extra_index_urls", self.extra_index_urls))
         additional = package_map(name, "additional_pypi_packages", self.additional_pypi_packages)
         set_(self, "additional_pypi_packages", additional)
-        set_(self, "exclude_packages", package_names(name, "exclude_packages", self.exclude_packages))
-        set_(self, "target_platform", expect_str(self, "target_platform", self.target_platform))
+        excluded = package_names(name, "exclude_packages", self.exclude_packages)
+        set_(self, "exclude_packages", excluded)
+        _check_forced_not_excluded(name, additional, excluded)
+        set_(self, "target_platform", _platform_tag(name, self.target_platform))
         expect_callable(f"{name}.explorer", self.explorer, "a callable that returns an EnvExplorer")
         set_(self, "raise_on_binaries", expect_bool(self, "raise_on_binaries", self.raise_on_binaries))
         set_(
@@ -148,8 +150,40 @@ class AutoPythonEnv(PythonEnv):
         )
 
 
-def _url_tuple(owner: str, field: str, value: object) -> tuple[str, ...]:
-    return tuple(url(owner, f"{field}[{i}]", item) for i, item in enumerate(str_tuple(owner, field, value)))
+def _check_forced_not_excluded(owner: str, additional: Mapping[str, str], excluded: Collection[str]) -> None:
+    """A package both forced (installed whatever is found) and excluded (never installed) is a
+    contradiction, not a choice to make silently."""
+    forced = {canonicalize_name(name): name for name in additional}
+    both = [
+        repr(name)
+        if forced[canonicalize_name(name)] == name
+        else f"{forced[canonicalize_name(name)]!r} ({name!r})"
+        for name in sorted(excluded)
+        if canonicalize_name(name) in forced
+    ]
+    if both:
+        msg = (
+            f"{owner}: {', '.join(both)} is both in additional_pypi_packages (installed whatever"
+            " the exploration finds) and in exclude_packages (never installed); keep each in one"
+        )
+        raise ConfigurationError(msg)
+
+
+# A wheel platform tag: lower-case ASCII letters, digits and "_" (``manylinux_2_28_x86_64``).
+_PLATFORM_TAG = re.compile(r"[a-z0-9_]+", re.ASCII)
+
+
+def _platform_tag(owner: str, value: object) -> str:
+    text = expect_str(owner, "target_platform", value)
+    if not _PLATFORM_TAG.fullmatch(text):
+        normalized = re.sub(r"[^a-z0-9_]", "_", text.strip().lower())
+        hint = f"; did you mean {normalized!r}?" if _PLATFORM_TAG.fullmatch(normalized) else ""
+        msg = (
+            f"{owner}.target_platform must be a wheel platform tag such as 'manylinux_2_28_x86_64'"
+            f" or 'macosx_11_0_arm64' (lower-case letters, digits and '_'), got {describe(text)}{hint}"
+        )
+        raise FieldValueError(msg)
+    return text
 
 
 def _check_explorer(owner: str, explorer: object) -> None:

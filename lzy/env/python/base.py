@@ -7,7 +7,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -20,10 +20,12 @@ __all__ = [
     "PythonEnv",
     "ResolvedPythonEnv",
     "check_python_version",
+    "normalize_version",
     "package_map",
     "package_names",
     "python_version_matches",
     "running_python_version",
+    "same_version",
 ]
 
 
@@ -32,8 +34,11 @@ def __dir__() -> list[str]:
 
 
 _O = TypeVar("_O", bound=OpTarget)
-_VERSION = re.compile(r"\d+(\.\d+){0,2}")
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+# ASCII digits only: ``\d`` would take any Unicode digit (Arabic-Indic, full-width, ...).
+_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+){0,2}", re.ASCII)
+# PEP 508 names. re.ASCII: with IGNORECASE alone, [A-Z] also matches U+017F (long s) and
+# U+212A (the Kelvin sign).
+_NAME = re.compile(r"([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])", re.IGNORECASE | re.ASCII)
 
 
 def running_python_version() -> str:
@@ -48,17 +53,21 @@ def python_version_matches(wanted: str, actual: str) -> bool:
 
 
 def check_python_version(owner: str, value: object) -> str:
-    """A ``"3"``, ``"3.11"`` or ``"3.11.7"`` string, or a clear error."""
+    """A ``"3"``, ``"3.11"`` or ``"3.11.7"`` string of ASCII digits, normalized (``"3.011"``
+    is ``"3.11"``), or a clear error."""
     msg = f"{owner}.python_version must be a version string like '3.11' or '3.11.7', got {describe(value)}"
     if not isinstance(value, str):
         raise FieldTypeError(msg + f" ({type(value).__name__})")
     if not _VERSION.fullmatch(value):
         raise FieldValueError(msg)
-    return value
+    normalized = ".".join(str(int(part)) for part in value.split("."))
+    if normalized.split(".")[0] != "3":
+        raise FieldValueError(f"{msg}; ops run on Python 3")
+    return normalized
 
 
 def _check_name(name: str) -> str | None:
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return f"{name!r} is not a valid distribution name"
     try:
         canonicalize_name(name, validate=True)
@@ -67,21 +76,58 @@ def _check_name(name: str) -> str | None:
     return None
 
 
-def _check_version(version: str) -> str | None:
+def normalize_version(version: str) -> str | None:
+    """``version`` as PEP 440 writes it (``"v2.1.0-1 "`` is ``"2.1.0.post1"``), or ``None``
+    when it is no version. Compare the results with :class:`~packaging.version.Version`:
+    ``"26.4.0"`` and ``"26.4"`` are one version."""
     try:
-        Version(version)
+        return str(Version(version))
     except InvalidVersion:
-        return f"{version!r} is not an exact version (PEP 440), such as '2.1.0'"
-    return None
+        return None
+
+
+def same_version(first: str, second: str) -> bool:
+    """Whether two version strings name one version by PEP 440 (``"26.4.0"`` is ``"26.4"``);
+    strings that are no PEP 440 version are compared as written."""
+    try:
+        return Version(first) == Version(second)
+    except InvalidVersion:
+        return first.strip() == second.strip()
+
+
+def _version_problem(version: str) -> str:
+    hint = ""
+    bare = version.strip().lstrip("=")
+    if bare != version.strip() and normalize_version(bare) is not None:
+        hint = f"; write the version alone: {bare!r}"
+    return f"{version!r} is not an exact version (PEP 440), such as '2.1.0'{hint}"
 
 
 def package_map(owner: str, field: str, value: object) -> FrozenMap[str, str]:
-    """A ``name -> exact version`` mapping with valid names and PEP 440 versions."""
-    return str_map(owner, field, value, check_key=_check_name, check_value=_check_version)
+    """A ``name -> exact version`` mapping: valid names, PEP 440 versions (normalized), and no
+    two names of one project (``NumPy`` and ``numpy``)."""
+    pins = str_map(owner, field, value, check_key=_check_name)
+    result: dict[str, str] = {}
+    projects: dict[str, str] = {}
+    for name, version in pins.items():
+        normalized = normalize_version(version)
+        if normalized is None:
+            msg = f"{owner}.{field}[{name!r}]: {_version_problem(version)}"
+            raise FieldValueError(msg)
+        project = canonicalize_name(name)
+        if project in projects:
+            msg = (
+                f"{owner}.{field}: {projects[project]!r} and {name!r} name the same project"
+                f" ({project}); keep one of them"
+            )
+            raise FieldValueError(msg)
+        projects[project] = name
+        result[name] = normalized
+    return FrozenMap(result)
 
 
 def package_names(owner: str, field: str, value: object) -> frozenset[str]:
-    """A set of valid distribution names, from any collection of strings."""
+    """A set of valid distribution names, from a list, tuple or set of strings."""
     names = str_tuple(owner, field, value)
     for name in names:
         problem = _check_name(name)
@@ -139,6 +185,8 @@ class PythonEnv(EnvPart, abc.ABC):
     """
 
     __slots__ = ()
+
+    _POINT: ClassVar[str | None] = "python_env"
 
     @abc.abstractmethod
     def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 
-from lzy.env._base import str_tuple, url, url_field
+from lzy.env._base import local_paths, url, url_field, url_tuple
 from lzy.env.python.base import (
     PythonEnv,
     ResolvedPythonEnv,
@@ -44,9 +44,8 @@ class ManualPythonEnv(PythonEnv):
         set_(self, "pypi_packages", package_map(name, "pypi_packages", self.pypi_packages))
         if self.pypi_index_url is not None:
             set_(self, "pypi_index_url", url(name, "pypi_index_url", self.pypi_index_url))
-        extra = str_tuple(name, "extra_index_urls", self.extra_index_urls)
-        set_(self, "extra_index_urls", tuple(url(name, "extra_index_urls", u) for u in extra))
-        set_(self, "local_module_paths", str_tuple(name, "local_module_paths", self.local_module_paths))
+        set_(self, "extra_index_urls", url_tuple(name, "extra_index_urls", self.extra_index_urls))
+        set_(self, "local_module_paths", local_paths(name, "local_module_paths", self.local_module_paths))
 
     def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:
         """The listed environment, with local paths made absolute and checked to exist."""

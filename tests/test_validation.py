@@ -1,0 +1,584 @@
+"""Bad values are refused at construction, naming the field; what is accepted can be shown."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata
+import json
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lzy.api.v1 import LocalRuntime, Lzy
+from lzy.api.v1.env import (
+    ANY,
+    AutoPythonEnv,
+    DockerContainer,
+    EffectiveEnv,
+    Env,
+    EnvExplorer,
+    Exploration,
+    Level,
+    ManualPythonEnv,
+    NoContainer,
+    OnlyLocalPythonEnv,
+    Provisioning,
+    PythonEnv,
+)
+from lzy.env._base import split_credentials
+from lzy.env.python.base import same_version
+from lzy.exceptions import (
+    ConfigurationError,
+    FieldTypeError,
+    FieldValueError,
+    ImmutableEnvError,
+    KlassError,
+    ResolutionError,
+    UnknownFieldError,
+)
+
+
+class NothingExplorer(EnvExplorer):
+    """Finds nothing and asks no index: these tests are about values, not exploration."""
+
+    def explore(self, namespace: Mapping[str, object]) -> Exploration:
+        del namespace
+        return Exploration()
+
+
+def _untyped(function: object) -> Any:
+    """``function`` for a call a checker would refuse: the test is what happens at run time."""
+    return cast("Any", function)
+
+
+def _refusal(make: Callable[[], object]) -> tuple[object, ConfigurationError | None]:
+    """What ``make()`` returns, or the configuration error it raises."""
+    try:
+        return make(), None
+    except ConfigurationError as error:
+        return None, error
+
+
+def _shown_everywhere(env: Env) -> None:
+    """Every display of ``env``: none may raise. Resolving may refuse what is inconsistent
+    across fields (a GPU count without a model), as documented, with a resolution error."""
+    effective = EffectiveEnv.from_layers({Level.OP: env})
+    repr(env)
+    str(env)
+    effective.explain()
+    effective.rows()
+    try:
+        resolved = effective.resolve({})
+    except ResolutionError:
+        return
+    repr(resolved)
+    resolved.explain()
+    json.dumps(resolved.to_dict())
+    resolved.to_json()
+    resolved.to_json(include_secrets=True)
+
+
+# -- URLs -------------------------------------------------------------------------------------------
+
+_hosts = st.sampled_from(
+    [
+        "pypi.org",
+        "mirror.example",
+        "127.0.0.1",
+        "[::1]",
+        "localhost",
+        "my_service",
+        "bücher.example",
+        "xn--bcher-kva.example",
+        "a" * 64 + ".example",
+        "ho st",
+        "",
+        "-bad.example",
+        "a..b",
+        "[::1",
+        "[zz::1]",
+        "exa%41mple.org",
+        "host\x00",
+        "ex\u0130mple.org",
+    ]
+)
+_ports = st.sampled_from(
+    [None, "", "0", "1", "80", "65535", "65536", "99999", "abc", "+80", "\u0668\u0660", "\uff18\uff10", "-1"]
+)
+_userinfo = (
+    st.none()
+    | st.sampled_from(["u:p", "__token__:abc", "user@corp:p@ss", "tok", ":", "u:"])
+    | st.text(max_size=8)
+)
+_schemes = st.sampled_from(["https", "http", "HTTPS", "file", "ftp", "", "https:/", "https:"])
+_paths = st.sampled_from(
+    ["", "/", "/simple", "/simple/", "/a b", "/x?q=1", "/x#f", "/\x7f", "/ünï"]
+) | st.text(max_size=6).map(lambda t: "/" + t)
+
+
+@st.composite
+def url_like(draw: st.DrawFn) -> str:
+    """Strings built like URLs from good and bad parts."""
+    scheme, userinfo, host, port, path = (
+        draw(_schemes),
+        draw(_userinfo),
+        draw(_hosts),
+        draw(_ports),
+        draw(_paths),
+    )
+    netloc = (
+        (f"{userinfo}@" if userinfo is not None else "") + host + (f":{port}" if port is not None else "")
+    )
+    separator = "://" if scheme and not scheme.endswith(":") and not scheme.endswith("/") else ""
+    return f"{scheme}{separator}{netloc}{path}"
+
+
+@given(st.one_of(url_like(), st.text(max_size=30)))
+def test_an_accepted_index_url_can_be_shown_and_split(value: str) -> None:
+    """A URL is refused naming the field, or accepted and then shown, explained, serialized
+    and split into URL and credentials without error."""
+    made, error = _refusal(lambda: AutoPythonEnv(pypi_index_url=value, explorer=NothingExplorer))
+    if error is not None:
+        assert "AutoPythonEnv.pypi_index_url" in str(error)
+        return
+    python_env = cast("AutoPythonEnv", made)
+    _shown_everywhere(Env(python_env=python_env))
+    accepted = python_env.pypi_index_url
+    bare, _ = split_credentials(accepted)
+    assert "@" not in bare.partition("://")[2].partition("/")[0]
+    httpx.URL(bare)  # the index client's HTTP library takes it
+
+
+@given(st.lists(st.one_of(url_like(), st.text(max_size=12)), max_size=3))
+def test_extra_index_urls_are_refused_by_index_or_shown(values: list[str]) -> None:
+    """Each extra index URL is checked; an error names its index in the list."""
+    made, error = _refusal(
+        lambda: ManualPythonEnv(python_version="3.11", pypi_packages={}, extra_index_urls=values)
+    )
+    if error is not None:
+        assert "ManualPythonEnv.extra_index_urls[" in str(error)
+        return
+    _shown_everywhere(Env(python_env=cast("ManualPythonEnv", made)))
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("https://host:99999/simple", "port 99999, out of range 1-65535"),
+        ("https://host:0/simple", "port 0, out of range"),
+        ("https://host:٨٠/simple", "not a number (ASCII digits"),
+        ("https://host:+80/simple", "not a number"),
+        ("https://ho st/simple", "must not contain a space"),
+        ("https://host\t/simple", "must not contain a tab"),
+        ("https:///simple", "has no host"),
+        ("https://[::1/simple", "without its closing ']'"),
+        ("https://[::g]/simple", "invalid IPv6 host"),
+        ("https://-host/simple", "is not a host name"),
+        ("https://a..b/simple", "is not a host name"),
+        ("https://a{b}.org/simple", "must not contain the character '{'"),
+        ("mirror.example/simple", "must be an absolute http(s):// or file:// URL"),
+        ("ftp://mirror.example/simple", "must be an absolute http(s):// or file:// URL"),
+        ("file://server/share", "must be a file:///absolute/path URL"),
+    ],
+)
+def test_malformed_urls_are_refused_with_the_field_named(value: str, fragment: str) -> None:
+    """Ports, hosts, spaces, schemes: what is wrong is said, with the field and the value."""
+    with pytest.raises(FieldValueError) as caught:
+        AutoPythonEnv(pypi_index_url=value)
+    assert "AutoPythonEnv.pypi_index_url" in str(caught.value)
+    assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://pypi.org/simple",
+        "http://127.0.0.1:8080/simple/",
+        "https://__token__:p%40ss@mirror.example:8443/simple",
+        "https://[::1]:3141/root/pypi/+simple/",
+        "https://bücher.example/simple",
+        "http://my_service:8000/",
+        "file:///srv/wheels",
+    ],
+)
+def test_well_formed_urls_are_accepted(value: str) -> None:
+    """Host names, IP addresses, international names, credentials and local directories."""
+    assert AutoPythonEnv(pypi_index_url=value).pypi_index_url == (
+        value.rstrip("/") if value.count("/") > 3 else value
+    )
+
+
+# -- any field, any value ---------------------------------------------------------------------------
+
+_junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.just(ANY),
+    st.lists(st.text(max_size=6), max_size=3),
+    st.dictionaries(st.text(max_size=6), st.text(max_size=6) | st.integers(), max_size=3),
+    st.just(b"bytes"),
+    st.just(Path("/tmp")),
+)
+_KWARGS: dict[type[object], Mapping[str, st.SearchStrategy[object]]] = {
+    Provisioning: {
+        "cpu_type": st.sampled_from(["x86_64", "any", "ANY", " ", "\x00", "A100"]) | _junk,
+        "cpu_count": st.integers(-2, 2**40) | _junk,
+        "gpu_type": st.sampled_from(["A100", "any", "\t", "RTX 4090"]) | _junk,
+        "gpu_count": st.integers(-2, 16) | _junk,
+        "ram_size_gb": st.floats() | st.integers(-1, 2**1100) | _junk,
+    },
+    AutoPythonEnv: {
+        "python_version": st.sampled_from(["3.11", "3", "3.11.7", "3.\u0661\u0661", "2.7", "3.011", "4"])
+        | _junk,
+        "pypi_index_url": url_like() | _junk,
+        "extra_index_urls": st.lists(url_like(), max_size=2) | _junk,
+        "additional_pypi_packages": st.dictionaries(
+            st.sampled_from(["numpy", "NumPy", "a_b", "\u017fcipy", "-x", ""]),
+            st.sampled_from(["1.0", " 2.1.0 ", "v3", "٢.0", ">=1", "1.0+cpu", "=="]),
+            max_size=3,
+        )
+        | _junk,
+        "exclude_packages": st.lists(st.sampled_from(["numpy", "torch", "bad name", ""]), max_size=3) | _junk,
+        "target_platform": st.sampled_from(["manylinux_2_28_x86_64", "any", "Linux-x86_64", ""]) | _junk,
+        "raise_on_binaries": _junk,
+        "treat_editables_as_locals": _junk,
+    },
+    ManualPythonEnv: {
+        "python_version": st.sampled_from(["3.11", "3.12.1", "3.x"]) | _junk,
+        "pypi_packages": st.dictionaries(
+            st.sampled_from(["attrs", "Attrs", "x"]), st.sampled_from(["23.1", "23.1.0"])
+        )
+        | _junk,
+        "pypi_index_url": url_like() | _junk,
+        "local_module_paths": st.lists(
+            st.sampled_from(["a\x00b", "\udc80x", ""]) | st.text(max_size=5), max_size=2
+        )
+        | _junk,
+    },
+    OnlyLocalPythonEnv: {
+        "python_version": st.sampled_from(["3.11", "3.12"]) | _junk,
+        "raise_on_binaries": _junk,
+    },
+    DockerContainer: {
+        "image": st.sampled_from(["ubuntu:24.04", "ghcr.io/a/b:1", "u:p@h/x", "UPPER", ""]) | _junk,
+        "registry": st.sampled_from(["ghcr.io", "localhost:5000", "https://u:p@h", "bad host"]) | _junk,
+        "pull_policy": st.sampled_from(["Always", "never", "sometimes"]) | _junk,
+        "username": st.sampled_from(["robot"]) | _junk,
+        "password": st.sampled_from(["pw"]) | _junk,
+    },
+}
+
+
+@st.composite
+def constructions(draw: st.DrawFn) -> tuple[type[object], dict[str, object]]:
+    """A class and keywords for it, each keyword drawn from good values and junk."""
+    klass = draw(st.sampled_from(list(_KWARGS)))
+    fields = _KWARGS[klass]
+    names = draw(st.lists(st.sampled_from(sorted(fields)), unique=True))
+    return klass, {name: draw(fields[name]) for name in names}
+
+
+@given(constructions())
+def test_construction_refuses_clearly_or_gives_something_showable(
+    case: tuple[type[object], dict[str, object]],
+) -> None:
+    """Any value in any field: an lzy configuration error naming the class, or an object that
+    every display (repr, explain, rows, to_dict, to_json) shows without raising."""
+    klass, fields = case
+    if klass in {AutoPythonEnv, OnlyLocalPythonEnv}:
+        fields = {**fields, "explorer": NothingExplorer}
+    part, error = _refusal(lambda: _untyped(klass)(**fields))
+    if error is not None:
+        assert klass.__name__ in str(error)
+        return
+    if isinstance(part, ManualPythonEnv) and part.local_module_paths:
+        part = dataclasses.replace(part, local_module_paths=())
+    if isinstance(part, Provisioning):
+        env = Env(provisioning=part)
+    elif isinstance(part, DockerContainer):
+        env = Env(container=part)
+    else:
+        env = Env(python_env=cast("PythonEnv", part))
+    _shown_everywhere(env)
+
+
+# -- versions and names ---------------------------------------------------------------------------
+
+#: Three, as other scripts write it: Arabic-Indic, Devanagari, full-width, superscript, bold.
+_OTHER_DIGITS = ["\u0663", "\u0969", "\uff13", "\u00b3", "\U0001d7d1"]
+
+
+@pytest.mark.parametrize("digit", _OTHER_DIGITS)
+def test_only_ascii_digits_make_a_version(digit: str) -> None:
+    """Unicode digits are digits to ``\\d``, not to a Python version or a pin."""
+    with pytest.raises(FieldValueError, match="python_version"):
+        AutoPythonEnv(python_version=f"{digit}.11")
+    with pytest.raises(FieldValueError, match=r"pypi_packages\['numpy'\]"):
+        ManualPythonEnv(python_version="3.11", pypi_packages={"numpy": f"2.{digit}"})
+
+
+@pytest.mark.parametrize(
+    ("given_version", "stored"),
+    [("3.11", "3.11"), ("3", "3"), ("3.11.7", "3.11.7"), ("3.011", "3.11"), ("03.11", "3.11")],
+)
+def test_python_versions_are_normalized(given_version: str, stored: str) -> None:
+    """Leading zeros go, as PEP 440 reads versions."""
+    assert OnlyLocalPythonEnv(python_version=given_version).python_version == stored
+
+
+@pytest.mark.parametrize("value", ["2.7", "4", " 3.11", "3.11 ", "3.11.7.1", "3.", "py3.11", "3.11rc1"])
+def test_python_versions_that_are_no_python_3_version_are_refused(value: str) -> None:
+    """Another major version, white space, extra parts."""
+    with pytest.raises(FieldValueError, match=r"OnlyLocalPythonEnv\.python_version"):
+        OnlyLocalPythonEnv(python_version=value)
+
+
+@pytest.mark.parametrize(
+    ("pin", "stored"),
+    [
+        ("2.1.0", "2.1.0"),
+        (" 2.1.0 ", "2.1.0"),
+        ("v2.1", "2.1"),
+        ("2.1.0-1", "2.1.0.post1"),
+        ("1.0+CPU", "1.0+cpu"),
+    ],
+)
+def test_pins_are_normalized_pep_440_versions(pin: str, stored: str) -> None:
+    """Pins are trimmed and written as PEP 440 writes them."""
+    env = ManualPythonEnv(python_version="3.11", pypi_packages={"numpy": pin})
+    assert env.pypi_packages == {"numpy": stored}
+
+
+@pytest.mark.parametrize(
+    ("pin", "hint"), [("==2.1.0", "write the version alone: '2.1.0'"), (">=2", "PEP 440")]
+)
+def test_a_pin_that_is_a_specifier_is_refused(pin: str, hint: str) -> None:
+    """A pin is one exact version, not a requirement specifier."""
+    with pytest.raises(FieldValueError, match="is not an exact version") as caught:
+        ManualPythonEnv(python_version="3.11", pypi_packages={"numpy": pin})
+    assert hint in str(caught.value)
+
+
+def test_two_pins_of_one_project_conflict() -> None:
+    """Names that normalize to one project (case, ``-``, ``_``, ``.``) are a conflict naming both."""
+    with pytest.raises(FieldValueError) as caught:
+        ManualPythonEnv(
+            python_version="3.11", pypi_packages={"zope.interface": "6.0", "Zope_Interface": "6.0"}
+        )
+    assert "'zope.interface' and 'Zope_Interface' name the same project (zope-interface)" in str(caught.value)
+    with pytest.raises(FieldValueError, match="name the same project"):
+        AutoPythonEnv(additional_pypi_packages={"numpy": "2.1.0", "NumPy": "2.0.0"})
+
+
+def test_a_package_both_forced_and_excluded_is_a_conflict() -> None:
+    """``additional_pypi_packages`` installs it, ``exclude_packages`` leaves it out: not both."""
+    with pytest.raises(ConfigurationError, match=r"'numpy' \('NumPy'\) is both in additional_pypi_packages"):
+        AutoPythonEnv(additional_pypi_packages={"numpy": "2.1.0"}, exclude_packages=["NumPy"])
+
+
+@pytest.mark.parametrize("name", ["\u017fcipy", "numpy\u212a", "a b", "-x", "x-", ""])
+def test_distribution_names_are_ascii_pep_508_names(name: str) -> None:
+    """Letters that only case-insensitive Unicode matching confuses with ASCII are refused."""
+    with pytest.raises(ConfigurationError):
+        ManualPythonEnv(python_version="3.11", pypi_packages={name: "1.0"})
+
+
+def test_pins_are_compared_as_versions_by_the_local_runtime() -> None:
+    """``26.4.0`` is ``26.4``: a pin that names the installed version with more zeros is met."""
+    installed = importlib.metadata.version("packaging")
+    assert same_version(installed + ".0", installed)
+    assert same_version("26.4.0", "26.4")
+    assert not same_version("26.4.1", "26.4")
+    env = Env(
+        python_env=ManualPythonEnv(python_version="3.11", pypi_packages={"packaging": installed + ".0"})
+    )
+    LocalRuntime().check(EffectiveEnv.from_layers({Level.OP: env}).resolve({}))
+
+
+@pytest.mark.parametrize("value", ["manylinux_2_28_x86_64", "macosx_11_0_arm64", "win_amd64", "any"])
+def test_wheel_platform_tags_are_accepted(value: str) -> None:
+    """The tags wheels are published under."""
+    assert AutoPythonEnv(target_platform=value).target_platform == value
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"), [("manylinux-2-28-x86-64", "did you mean 'manylinux_2_28_x86_64'?"), ("Linux x86", "")]
+)
+def test_a_platform_that_is_no_wheel_tag_is_refused(value: str, hint: str) -> None:
+    """A wrong tag would silently find no wheel for anything."""
+    with pytest.raises(FieldValueError, match=r"AutoPythonEnv\.target_platform") as caught:
+        AutoPythonEnv(target_platform=value)
+    assert hint in str(caught.value)
+
+
+# -- paths and variables ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["a\x00b", "mod\ud800.py"])
+def test_impossible_local_paths_are_refused_at_once(path: str) -> None:
+    """A NUL or a character the file system cannot encode is refused at construction."""
+    with pytest.raises(FieldValueError, match=r"ManualPythonEnv.local_module_paths\[1\]"):
+        ManualPythonEnv(python_version="3.11", pypi_packages={}, local_module_paths=["ok.py", path])
+
+
+def test_a_bare_string_is_not_a_list_of_strings() -> None:
+    """It would be read as its characters; the error shows how to write one item."""
+    with pytest.raises(FieldTypeError, match=r"for one, write \['numpy'\]"):
+        _untyped(AutoPythonEnv)(exclude_packages="numpy")
+    with pytest.raises(FieldTypeError, match="local_module_paths must be a list or tuple"):
+        _untyped(ManualPythonEnv)(python_version="3.11", pypi_packages={}, local_module_paths="src")
+
+
+@pytest.mark.parametrize(
+    "environ", [{"A": "x\x00"}, {"A": "\ud800"}, {"\ud800": "x"}, {"A=B": "x"}, {"": "x"}, {"A": 1}]
+)
+def test_impossible_variables_are_refused(environ: dict[str, object]) -> None:
+    """A name or value the operating system cannot take is refused when the env is made."""
+    with pytest.raises(ConfigurationError, match=r"Env\.environ"):
+        _untyped(Env)(environ=environ)
+
+
+# -- construction as the with_* methods do it ------------------------------------------------------
+
+_CONSTRUCTIONS: list[tuple[type[object], str, dict[str, object]]] = [
+    (Provisioning, "with_provisioning", {"cpu_cont": 1}),
+    (Provisioning, "with_provisioning", {"gpus": 1, "cpu_count": 2}),
+    (AutoPythonEnv, "with_python_env", {"bogus": 1}),
+    (AutoPythonEnv, "with_python_env", {"pypi_index": "https://x/simple"}),
+    (ManualPythonEnv, "with_python_env", {"python_version": "3.11"}),
+    (ManualPythonEnv, "with_python_env", {"python_version": "3.11", "pypi_packages": {}, "local_paths": []}),
+    (OnlyLocalPythonEnv, "with_python_env", {"explorers": None}),
+    (DockerContainer, "with_container", {"imag": "ubuntu"}),
+    (DockerContainer, "with_container", {}),
+    (NoContainer, "with_container", {"image": "ubuntu"}),
+]
+
+
+@pytest.mark.parametrize(("klass", "method", "fields"), _CONSTRUCTIONS)
+def test_direct_construction_fails_as_the_with_method_does(
+    klass: type[object], method: str, fields: dict[str, object]
+) -> None:
+    """``Provisioning(cpu_cont=1)`` and ``with_provisioning(cpu_cont=1)``: the same error, with
+    the valid fields listed and the closest suggested."""
+    with pytest.raises(ConfigurationError) as direct:
+        klass(**fields)
+    with pytest.raises(ConfigurationError) as through:
+        getattr(Lzy(), method)(klass=klass, **fields)
+    assert type(direct.value) is type(through.value)
+    assert str(direct.value) == str(through.value)
+    if isinstance(direct.value, UnknownFieldError):
+        assert "(valid fields: " in str(direct.value)
+
+
+def test_unknown_field_suggests_the_closest() -> None:
+    """The message names the klass, the keyword and the closest valid one."""
+    with pytest.raises(
+        UnknownFieldError, match="Provisioning has no field 'cpu_cont'; did you mean 'cpu_count'"
+    ):
+        _untyped(Provisioning)(cpu_cont=1)
+
+
+def test_fields_are_keywords_only() -> None:
+    """A positional value says the fields are keywords and lists them."""
+    with pytest.raises(FieldTypeError, match="Provisioning takes its fields as keywords only"):
+        _untyped(Provisioning)(2)
+
+
+_KLASS_PATHS = [
+    (".lzy.env.provisioning.Provisioning", "is relative"),
+    ("..Provisioning", "is relative"),
+    ("lzy..env.Provisioning", "is not a dotted path"),
+    ("lzy.env.provisioning.", "is not a dotted path"),
+    ("lzy/env/provisioning.Provisioning", "is not a dotted path"),
+    ("lzy.env.provisioning.Provisioning ", "is not a dotted path"),
+    ("lzy.env.provisioning.class", "is not a dotted path"),
+    ("a\x00b.C", "is not a dotted path"),
+    ("Provisioning", "is not a dotted path"),
+    ("lzy.env.provisioning.Provisioning.cpu_count.x", "has no attribute"),
+    ("lzy.env.provisioning.Provisionin", "did you mean 'Provisioning'"),
+    ("no_such_package.sub.Provisioning", "module 'no_such_package' not found"),
+    ("lzy.env.provisioning.ANY", "must be a subclass of lzy.env.provisioning.Provisioning"),
+]
+
+
+@pytest.mark.parametrize(("path", "fragment"), _KLASS_PATHS)
+def test_a_malformed_klass_path_is_the_klass_error(path: str, fragment: str) -> None:
+    """Relative, empty, non-identifier or missing: a KlassError naming ``klass``, never an error
+    of the import machinery."""
+    with pytest.raises(KlassError) as caught:
+        _untyped(Lzy().with_provisioning)(klass=path)
+    assert "klass" in str(caught.value)
+    assert fragment in str(caught.value)
+
+
+def test_a_klass_module_that_fails_to_import_is_the_klass_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module that raises while importing, or imports what is missing, says so."""
+    (tmp_path / "raising_points.py").write_text("raise RuntimeError('broken on import')\n")
+    (tmp_path / "needy_points.py").write_text("import no_such_dependency_xyz\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    with pytest.raises(KlassError, match="raised RuntimeError: broken on import"):
+        _untyped(Lzy().with_provisioning)(klass="raising_points.Provisioning")
+    with pytest.raises(KlassError, match=r"importing 'needy_points' failed .*no_such_dependency_xyz"):
+        _untyped(Lzy().with_provisioning)(klass="needy_points.Provisioning")
+    for name in ("raising_points", "needy_points"):
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("field", ["cpu_type", "gpu_type"])
+@pytest.mark.parametrize("spelled", ["ANY", "any", " Any "])
+def test_the_sentinel_spelled_as_a_string_is_refused(field: str, spelled: str) -> None:
+    """``gpu_type="ANY"`` would ask for a model called ANY; the error points to ``ANY``."""
+    with pytest.raises(FieldValueError, match=f"write {field}=ANY"):
+        _untyped(Provisioning)(**{field: spelled})
+    assert getattr(Provisioning(**{field: ANY}), field) is ANY
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 0, -1.5, 10**400])
+def test_memory_is_a_positive_finite_number(value: float) -> None:
+    """Including ints too large to be a float."""
+    with pytest.raises(FieldValueError, match=r"Provisioning\.ram_size_gb must be a positive finite number"):
+        Provisioning(ram_size_gb=value)
+
+
+@pytest.mark.parametrize("value", ["https://u:p@reg.example", "bad host", "reg.example/path"])
+def test_a_registry_is_a_host(value: str) -> None:
+    """``registry=`` is a host[:port]; credentials go in username and password."""
+    with pytest.raises(FieldValueError, match=r"DockerContainer\.registry must be a registry host"):
+        DockerContainer(image="app", registry=value)
+
+
+# -- immutability -----------------------------------------------------------------------------------
+
+_ASSIGNMENTS: list[tuple[Callable[[], object], str, str]] = [
+    (lambda: Env(python_env=AutoPythonEnv()), "python_env", ".with_python_env("),
+    (Env, "environ", ".with_environ("),
+    (AutoPythonEnv, "pypi_index_url", "dataclasses.replace(python_env, pypi_index_url=...)"),
+    (Provisioning, "cpu_count", ".with_provisioning(cpu_count=...)"),
+    (lambda: DockerContainer(image="x"), "image", "dataclasses.replace(container, image=...)"),
+    (lambda: EffectiveEnv.from_layers({}), "environ", "dataclasses.replace"),
+]
+
+
+@pytest.mark.parametrize(("make", "field", "hint"), _ASSIGNMENTS)
+def test_assigning_a_field_says_envs_are_immutable(make: Callable[[], object], field: str, hint: str) -> None:
+    """``env.python_env = ...`` (as one might write it) says how to make a changed copy; it is
+    still a :class:`dataclasses.FrozenInstanceError`."""
+    part = make()
+    with pytest.raises(ImmutableEnvError) as caught:
+        setattr(part, field, None)
+    assert "is immutable" in str(caught.value)
+    assert hint in str(caught.value)
+    assert isinstance(caught.value, dataclasses.FrozenInstanceError)
+    with pytest.raises(ImmutableEnvError):
+        delattr(part, field)
