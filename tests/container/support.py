@@ -69,12 +69,15 @@ class RegistryServer:
     """A distribution registry on 127.0.0.1 serving ``root``, stopped on exit.
 
     ``auth`` is the registry's ``auth`` configuration (``htpasswd`` or ``token``), or ``None``
-    for an open registry.
+    for an open registry; with ``tls`` it serves HTTPS with that certificate.
     """
 
-    def __init__(self, root: Path, *, auth: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self, root: Path, *, auth: Mapping[str, object] | None = None, tls: ServerCertificate | None = None
+    ) -> None:
         self.root = root
         self.auth = auth
+        self.tls = tls
         self.host = ""
         self._process: subprocess.Popen[str] | None = None
         self._drain: threading.Thread | None = None
@@ -101,6 +104,9 @@ class RegistryServer:
         }
         if self.auth is not None:
             config["auth"] = dict(self.auth)
+        if self.tls is not None:
+            tls = {"certificate": str(self.tls.certificate), "key": str(self.tls.key)}
+            config["http"] = {"addr": "127.0.0.1:0", "secret": "lzy-tests", "tls": tls}
         # YAML is a superset of JSON: the registry reads this file as it is.
         path = config_dir / "config.yml"
         path.write_text(json.dumps(config))
@@ -150,7 +156,40 @@ class RegistryServer:
     @property
     def url(self) -> str:
         """The registry's base URL."""
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
+
+
+@dataclasses.dataclass
+class ServerCertificate:
+    """A certificate authority and a server certificate for ``127.0.0.1`` it signed."""
+
+    authority: Path
+    certificate: Path
+    key: Path
+
+    @classmethod
+    def generate(cls, directory: Path) -> ServerCertificate:
+        """Make both with the ``openssl`` command."""
+        ca_key, ca = directory / "ca.key", directory / "ca.crt"
+        key, request, certificate = (
+            directory / "server.key",
+            directory / "server.csr",
+            directory / "server.crt",
+        )
+        extensions = directory / "server.ext"
+        extensions.write_text(
+            "subjectAltName=IP:127.0.0.1\nauthorityKeyIdentifier=keyid\nbasicConstraints=CA:FALSE\n"
+        )
+        for command in (
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=lzy-test-ca",
+             "-keyout", str(ca_key), "-out", str(ca)],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", str(key),
+             "-out", str(request)],
+            ["x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key), "-CAcreateserial",
+             "-days", "2", "-extfile", str(extensions), "-out", str(certificate)],
+        ):  # fmt: skip
+            subprocess.run(["openssl", *command], check=True, capture_output=True)
+        return cls(authority=ca, certificate=certificate, key=key)
 
 
 def htpasswd_file(path: Path, users: Mapping[str, str]) -> Path:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -21,13 +23,14 @@ from lzy.exceptions import (
     RegistryCredentialsRejectedError,
     RegistryCredentialsRequiredError,
     RegistryError,
+    RegistryProtocolError,
     RegistryUnreachableError,
     RepositoryNotFoundError,
     ResolutionError,
 )
 
 from .conftest import CANARY, CANARY_IDENTITY, OUTSIDER, Images
-from .support import RegistryServer, StaticServer, TokenServer, credential_helper
+from .support import RegistryServer, ServerCertificate, StaticServer, TokenServer, credential_helper
 
 #: Quick to give up: failure tests stay fast.
 QUICK = RegistrySettings(timeout=2.0, retries=1, backoff=0.01, deadline=20.0)
@@ -340,3 +343,56 @@ def test_error_classes_are_distinct() -> None:
     assert all(issubclass(c, RegistryError) for c in classes)
     assert not any(issubclass(a, b) for a in classes for b in classes if a is not b)
     assert issubclass(RegistryError, ResolutionError)
+
+
+# -- TLS and plain HTTP -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tls_registry(
+    storage: tuple[Path, Images], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, Path]]:
+    """An open registry serving HTTPS with a certificate of its own authority: ``host`` and the
+    authority's certificate."""
+    certificate = ServerCertificate.generate(tmp_path_factory.mktemp("tls"))
+    with RegistryServer(storage[0], tls=certificate) as server:
+        yield server.host, certificate.authority
+
+
+def test_https_registry_trusted_through_certs_dir(
+    tls_registry: tuple[str, Path], images: Images, tmp_path: Path
+) -> None:
+    """A registry's own authority in ``certs.d/<host>/ca.crt`` is trusted, as the docker daemon does."""
+    host, authority = tls_registry
+    certs = tmp_path / "certs.d"
+    (certs / host).mkdir(parents=True)
+    shutil.copy(authority, certs / host / "ca.crt")
+    found = DockerContainer(image=f"{host}/lzy/single:1.0").check(settings=RegistrySettings(certs_dir=certs))
+    assert (found.registry_url, found.digest) == (f"https://{host}", images.single.digest)
+
+
+def test_untrusted_certificate_is_reported_at_once(tls_registry: tuple[str, Path], tmp_path: Path) -> None:
+    """An unverifiable certificate is its own message, naming where to trust it; no retries, no plain HTTP."""
+    host, _ = tls_registry
+    settings = RegistrySettings(certs_dir=tmp_path / "certs.d")
+    with pytest.raises(RegistryUnreachableError) as caught:
+        DockerContainer(image=f"{host}/lzy/single:1.0").check(settings=settings)
+    message = str(caught.value)
+    assert "presented a TLS certificate that could not be verified" in message
+    assert str(tmp_path / "certs.d" / host / "ca.crt") in message
+    assert "(tried once)" in message
+
+
+def test_credentials_never_go_to_a_plain_http_token_service(
+    storage: tuple[Path, Images], token_service: TokenServer
+) -> None:
+    """A token service on plain HTTP elsewhere than this machine is not sent the password."""
+    auth = token_service.registry_auth()
+    token = dict(cast("dict[str, object]", auth["token"]), realm="http://tokens.example.invalid/token")
+    with (
+        RegistryServer(storage[0], auth={"token": token}) as server,
+        pytest.raises(
+            RegistryProtocolError, match=r"over plain HTTP to tokens\.example\.invalid; they are not sent"
+        ),
+    ):
+        _alice(f"{server.host}/lzy/single:1.0").check(settings=QUICK)

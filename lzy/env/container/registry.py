@@ -571,6 +571,16 @@ def _registry_errors(body: bytes) -> list[tuple[str, str]]:
     return found
 
 
+def _certificate_failed(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) is a failed TLS certificate verification."""
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _digest_of(body: bytes, algorithm: str) -> str:
     return f"{algorithm}:{hashlib.new(algorithm, body).hexdigest()}"
 
@@ -624,6 +634,7 @@ class _Session:
         self._token: str | None = None
         self.authorized = False
         self.last_problem = ""
+        self.untrusted = False
 
     def close(self) -> None:
         self.client.close()
@@ -693,6 +704,16 @@ class _Session:
                 problem = f"did not answer within {self.settings.timeout:g} s"
                 continue
             except httpx.HTTPError as error:
+                if _certificate_failed(error):
+                    # Not worth retrying: the same certificate comes back.
+                    self.untrusted = True
+                    problem = (
+                        f"presented a TLS certificate that could not be verified ({self._scrub(str(error))});"
+                        " trust its certificate authority with SSL_CERT_FILE, or as"
+                        f" {self._certs_hint(url)}"
+                    )
+                    tries = attempt + 1
+                    break
                 problem = f"could not be reached ({type(error).__name__}: {self._scrub(str(error))})"
                 continue
             _log.debug("%s %s -> HTTP %s", method, url, answer.status)
@@ -723,6 +744,11 @@ class _Session:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _certs_hint(self, url: str) -> str:
+        host = urllib.parse.urlsplit(url).netloc
+        folder = self.settings.certs_dir or Path("/etc/docker/certs.d")
+        return f"{folder / host / 'ca.crt'} (RegistrySettings.certs_dir)"
+
     def _said(self, answer: _Answer) -> str:
         """What the registry's error body says, as a message suffix (scrubbed, trimmed)."""
         errors = _registry_errors(answer.body[:_ERROR_LIMIT])
@@ -747,6 +773,8 @@ class _Session:
                 fallback = scheme == "https" and len(schemes) > 1
                 answer = self.send("GET", url, what=what, attempts=1 if fallback else None)
             except RegistryUnreachableError as error:
+                if self.untrusted:
+                    raise  # it speaks TLS: plain HTTP would only meet the same server's refusal
                 failed.append((str(error), self.last_problem))
                 continue
             self.base = f"{scheme}://{self.api_host}"
