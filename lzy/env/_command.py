@@ -35,6 +35,7 @@ from lzy.env._cli_parser import HelpFormatter, add_arguments
 from lzy.env._schema import json_schema
 from lzy.env.cli import CliOverrides
 from lzy.env.container.docker import DockerContainer
+from lzy.env.container.registry import ImageCheck, Platform
 from lzy.env.environment import EffectiveEnv, Env, ExplainRow, Level, ResolvedEnv
 from lzy.env.explorer.base import EnvExplorer, ExplorerFactory, namespace_of
 from lzy.env.owner import EnvOwner
@@ -529,7 +530,30 @@ def _container_detail(effective: EffectiveEnv, resolved: object) -> str:
         credentials = "credentials from the Docker configuration"
     else:
         credentials = "no credentials (anonymous pull)"
-    return f"{image}, pull policy {shown_policy}, {credentials}; the registry was not asked"
+    return f"{image}, pull policy {shown_policy}, {credentials}"
+
+
+def _platform_argument(text: str) -> Platform:
+    try:
+        return Platform.parse(text)
+    except LzyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _platform(effective: EffectiveEnv) -> Platform:
+    """The image platform of the machine the provisioning asks for (``linux/amd64`` by default)."""
+    cpu_type = effective.provisioning.cpu_type
+    return Platform.for_cpu_type(cpu_type if isinstance(cpu_type, str) else None)
+
+
+def _registry_detail(found: ImageCheck) -> str:
+    """What ``DockerContainer.check`` found, in words."""
+    who = f" as {found.username}" if found.username is not None else ""
+    matched = f" as {found.matched_platform}" if found.matched_platform is not None else ""
+    return (
+        f"found on {found.registry_url} for {found.platform}{matched} at {found.digest}"
+        f" ({found.authentication} authentication{who})"
+    )
 
 
 def _provisioning_detail(resources: object) -> str:
@@ -545,6 +569,8 @@ def _provisioning_detail(resources: object) -> str:
 def _validate(args: argparse.Namespace, style: _Style) -> int:
     subject, effective = _effective(args)
     check_index: bool = args.check_index
+    check_registry: bool = args.check_registry
+    platform: Platform | None = args.platform
     namespace = namespace_of(subject.function) if subject.function is not None else {}
     checks: list[Check] = []
     warned: list[str] = []
@@ -576,7 +602,13 @@ def _validate(args: argparse.Namespace, style: _Style) -> int:
 
     def container() -> tuple[object, str]:
         resolved = effective.container.resolve()
-        return resolved, _container_detail(effective, resolved)
+        detail = _container_detail(effective, resolved)
+        if not isinstance(effective.container, DockerContainer):
+            return resolved, detail
+        if not check_registry:
+            return resolved, f"{detail}; the registry was not asked (--check-registry asks it)"
+        found = effective.container.check(platform=platform or _platform(effective))
+        return resolved, f"{detail}; {_registry_detail(found)}"
 
     def environ() -> tuple[object, str]:
         count = len(effective.environ)
@@ -830,15 +862,36 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Resolve the effective env of an op (or a workflow, a Lzy, an Env) and check every point:"
             " provisioning consistent, Python env explored (an AutoPythonEnv without asking the index"
-            " unless --check-index), container reference and credentials found. Exits with status 1"
+            " unless --check-index), container reference and credentials found (the image asked of"
+            " its registry with --check-registry). Exits with status 1"
             " when a point does not resolve. With --json, the report holds the resolved env, which"
             " lzy-env diff compares."
         ),
-        usage=f"%(prog)s [-h] [--in SCOPE] [--check-index] [--json] TARGET {_ENV_USAGE}",
+        usage=(
+            f"%(prog)s [-h] [--in SCOPE] [--check-index] [--check-registry] [--platform OS/ARCH] [--json]"
+            f" TARGET {_ENV_USAGE}"
+        ),
         epilog=_epilog(),
         formatter_class=HelpFormatter,
     )
     _target_arguments(validate)
+    validate.add_argument(
+        "--check-registry",
+        action="store_true",
+        help=(
+            "Ask the container registry: a DockerContainer's image must exist there for the"
+            " target platform, with the credentials the Docker configuration gives (network)."
+        ),
+    )
+    validate.add_argument(
+        "--platform",
+        type=_platform_argument,
+        metavar="OS/ARCH",
+        help=(
+            "The platform --check-registry asks for (linux/arm64, linux/arm/v7). Default: the"
+            " architecture that provisioning.cpu_type names, else linux/amd64."
+        ),
+    )
     validate.add_argument(
         "--check-index",
         action="store_true",

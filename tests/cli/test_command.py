@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from lzy.api.v1.env import (
     ResolvedEnv,
 )
 from lzy.env._base import FrozenMap
+from tests.container.support import REQUIRED_ENV, Pushed, Pusher, RegistryServer, missing_tools
 from tests.explorer.support import IndexServer, wheel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -385,6 +386,66 @@ def test_check_index_fails_on_an_unreachable_index(workdir: Path, uses_packaging
     )
     assert "failed  python_env" in done.stdout
     assert "127.0.0.1" in done.stdout
+
+
+# --------------------------------------------------------------------------- --check-registry
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pushed]]:
+    """A real distribution registry on loopback holding ``lzy/train:1.0`` for linux/amd64."""
+    missing = missing_tools()
+    if missing:
+        reason = f"--check-registry needs a real registry: install {', '.join(missing)}"
+        if os.environ.get(REQUIRED_ENV):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("registry") / "data"
+    with RegistryServer(root) as server, Pusher(server.url) as push:
+        yield server.host, push.image("lzy/train", "1.0")
+
+
+def _registry_check(workdir: Path, image: str, *options: str, status: int = 0) -> Any:
+    args = ("validate", "examples/cli/train.py:train", "--container.image", image, "--check-registry")
+    report = validated(lzy_env(*args, *options, "--json", cwd=workdir, status=status).stdout, "validate")
+    return {check["point"]: check for check in report["checks"]}["container"]
+
+
+def test_check_registry_finds_the_image_and_its_digest(workdir: Path, registry: tuple[str, Pushed]) -> None:
+    """``--check-registry`` asks the registry: the image is found, its digest shown."""
+    host, pushed = registry
+    found = _registry_check(workdir, f"{host}/lzy/train:1.0")
+    assert found["status"] == "ok"
+    assert pushed.digest in found["detail"]
+    assert "for linux/amd64" in found["detail"]
+    unasked = lzy_env(
+        "validate", "examples/cli/train.py:train", "--container.image", f"{host}/lzy/train:9", cwd=workdir
+    )
+    assert "the registry was not asked" in " ".join(unasked.stdout.split())
+
+
+@pytest.mark.parametrize(
+    ("image", "options", "words"),
+    [
+        ("{host}/lzy/train:2.0", (), "2.0"),
+        ("{host}/lzy/missing:1.0", (), "lzy/missing"),
+        ("{host}/lzy/train:1.0", ("--platform", "linux/arm64"), "linux/arm64"),
+        ("{host}/lzy/train:1.0", ("--provisioning.cpu-type", "aarch64"), "linux/arm64"),
+    ],
+)
+def test_check_registry_fails_naming_what_is_missing(
+    workdir: Path, registry: tuple[str, Pushed], image: str, options: tuple[str, ...], words: str
+) -> None:
+    """A missing tag, repository or platform: exit status 1 and the registry error's own words."""
+    found = _registry_check(workdir, image.format(host=registry[0]), *options, status=1)
+    assert found["status"] == "failed"
+    assert words in found["detail"]
+
+
+def test_a_bad_platform_is_a_usage_error(workdir: Path) -> None:
+    """``--platform linux`` is not os/architecture: argparse's error, exit status 2."""
+    done = lzy_env("validate", "examples/cli/train.py:train", "--platform", "linux", cwd=workdir, status=2)
+    assert "argument --platform: platform 'linux' is not of the form os/architecture" in done.stderr
 
 
 # --------------------------------------------------------------------------- schema
