@@ -189,6 +189,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         else:
             self._send(404, "text/plain", b"not found")
 
+    def do_HEAD(self) -> None:
+        """Answer as to GET, without the body (uv asks before it downloads a wheel)."""
+        self.do_GET()
+
     def _page(self, project: str | None) -> None:
         state = self.state
         flavour = state.flavour
@@ -239,7 +243,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if etag is not None:
             self.send_header("ETag", etag)
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
 
 class _Server(http.server.ThreadingHTTPServer):
