@@ -174,6 +174,16 @@ class Resources:
             lacks.append(f"gpu_type {self.gpu_type!r} (it has {machine.gpu_type!r})")
         return lacks
 
+    def smallest_fit(self, machines: Iterable[MachineSpec]) -> MachineSpec | None:
+        """The smallest of ``machines`` that satisfies these requirements, or ``None``.
+
+        Smallest means fewest GPUs, then fewest cores, then least memory (then name).
+        """
+        fitting = [m for m in machines if not self.shortfalls(m)]
+        if not fitting:
+            return None
+        return min(fitting, key=lambda m: (m.gpu_count, m.cpu_count, m.ram_size_gb, m.name))
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
 class Provisioning(EnvPart):
@@ -271,9 +281,9 @@ class Provisioning(EnvPart):
         """
         wanted = self.requirements()
         candidates: Sequence[MachineSpec] = list(machines)
-        fitting = [m for m in candidates if not wanted.shortfalls(m)]
-        if fitting:
-            return min(fitting, key=lambda m: (m.gpu_count, m.cpu_count, m.ram_size_gb, m.name))
+        chosen = wanted.smallest_fit(candidates)
+        if chosen is not None:
+            return chosen
         if not candidates:
             msg = "no machine specs to choose from"
             raise ProvisioningError(msg)
