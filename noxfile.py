@@ -12,7 +12,7 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "typecheck", "lint", "docs"]
+nox.options.sessions = ["tests", "ray", "typecheck", "lint", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = "3.11"
@@ -56,9 +56,17 @@ def tests(session: nox.Session) -> None:
     _install(session, "test")
     env = _registry_tools(session)
     # The editor and user-project tests need the checkers and language servers: the typecheck
-    # session installs those and runs them.
-    typecheck_only = ("tests/test_completion.py", "tests/test_user_project.py")
-    session.run("pytest", *(f"--ignore={path}" for path in typecheck_only), *session.posargs, env=env)
+    # session installs those and runs them. The Ray tests need Ray: the ray session runs them.
+    elsewhere = ("tests/test_completion.py", "tests/test_user_project.py", "tests/ray")
+    session.run("pytest", *(f"--ignore={path}" for path in elsewhere), *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def ray(session: nox.Session) -> None:
+    """Run the Ray runtime's tests on local Ray clusters the tests start (``pip install 'lzy[ray]'``)."""
+    requirements = nox.project.dependency_groups(PYPROJECT, "test")
+    session.install("-e.[ray]", *requirements)
+    session.run("pytest", "tests/ray", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -147,6 +155,9 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Time the explorer against the previous generation's (not part of the test suite)."""
-    _install(session, "bench")
+    """Time the explorer against the previous generation's, and Ray tasks with a built runtime_env
+    against bare ones (not part of the test suite)."""
+    requirements = nox.project.dependency_groups(PYPROJECT, "bench")
+    session.install("-e.[ray]", *requirements)
     session.run("python", "tests/bench/bench_explorer.py", *session.posargs)
+    session.run("python", "tests/bench/bench_ray.py")

@@ -25,10 +25,12 @@ __all__ = [
     "FieldValueError",
     "ImageReferenceError",
     "ImmutableEnvError",
+    "InstallError",
     "KlassError",
     "LzyError",
     "LzyWarning",
     "ManifestNotFoundError",
+    "MissingExtraError",
     "NotARegistryError",
     "NotAnImageError",
     "NotAnOpError",
@@ -45,6 +47,7 @@ __all__ = [
     "RegistryUnreachableError",
     "RepositoryNotFoundError",
     "ResolutionError",
+    "RuntimeConnectionError",
     "RuntimeRefusedError",
     "UnknownFieldError",
     "UnknownPathError",
@@ -209,3 +212,18 @@ class LzyWarning(UserWarning):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*_masked(args))
+
+
+class MissingExtraError(LzyError, ImportError):
+    """A part of lzy was used without the optional dependencies it needs; the message names the
+    extra that installs them (``pip install 'lzy[ray]'``)."""
+
+
+class RuntimeConnectionError(LzyError, ConnectionError):
+    """A runtime could not reach, or start, what it runs ops on (a Ray cluster); the message
+    names the address and the reason."""
+
+
+class InstallError(LzyError):
+    """An installer failed while building an op's environment; the message quotes its own words,
+    the command that failed and the packages it named."""

@@ -12,6 +12,7 @@ from lzy.core.workflow import Workflow
 from lzy.env.owner import EnvOwner
 from lzy.runtime.base import OpCall, Runtime
 from lzy.runtime.local import LocalRuntime
+from lzy.runtime.ray import RayRuntime
 
 __all__ = [
     "EnvOwner",
@@ -20,6 +21,7 @@ __all__ = [
     "Op",
     "OpBuilder",
     "OpCall",
+    "RayRuntime",
     "Runtime",
     "Workflow",
     "env",

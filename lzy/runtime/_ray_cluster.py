@@ -1,0 +1,443 @@
+"""What :class:`~lzy.runtime.ray.RayRuntime` asks of Ray, in one place: the connection (one per
+process, shared by every runtime in it), the nodes as machine specs, the cluster's Python, the
+job's own ``runtime_env``, uploads of local modules, and the private ``.netrc`` of a local
+cluster lzy started. Ray is imported here, lazily, and nowhere else in lzy.
+
+Ray's Python API is described by the small protocols below, so the rest of the runtime is typed
+without Ray being installed where it is type-checked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import logging
+import netrc
+import os
+import platform
+import re
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Generator, Mapping, Sequence
+from typing import Any, Final, Protocol, cast
+
+from lzy.env.provisioning import MachineSpec
+from lzy.exceptions import LzyWarning, MissingExtraError, RuntimeConnectionError, RuntimeRefusedError
+from lzy.runtime import _ray_task
+
+__all__ = [
+    "CPU_TYPE_LABEL",
+    "Connection",
+    "Netrc",
+    "RemoteFunction",
+    "connect",
+    "current",
+    "release",
+    "require_ray",
+]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_LOG: Final = logging.getLogger("lzy.runtime.ray")
+_EXTRA: Final = "pip install 'lzy[ray]'"
+#: The node label that says a node's CPU type; see :data:`lzy.runtime.ray.CPU_TYPE_LABEL`.
+CPU_TYPE_LABEL: Final = "lzy/cpu-type"
+#: How a node that declares no CPU type is shown.
+_UNDECLARED: Final = f"no {CPU_TYPE_LABEL} label"
+#: The prefix of Ray's resource that says a node's accelerator model.
+_ACCELERATOR: Final = "accelerator_type:"
+
+
+class RemoteFunction(Protocol):
+    """A Ray remote function (``ray.remote(f)``)."""
+
+    def options(self, **options: Any) -> RemoteFunction:
+        """The same function with task options."""
+        ...
+
+    def remote(self, *args: Any) -> object:
+        """Submit a task; returns its object reference."""
+        ...
+
+
+class _RuntimeContext(Protocol):
+    @property
+    def gcs_address(self) -> str: ...
+
+    @property
+    def runtime_env(self) -> Mapping[str, Any]: ...
+
+
+class _Ray(Protocol):
+    """The part of the ``ray`` module the runtime uses."""
+
+    __version__: str
+
+    def init(self, address: str | None = None, **options: Any) -> object: ...
+
+    def is_initialized(self) -> bool: ...
+
+    def shutdown(self) -> None: ...
+
+    def nodes(self) -> list[dict[str, Any]]: ...
+
+    def remote(self, function: Callable[..., Any], /) -> RemoteFunction: ...
+
+    def get(self, ref: object, /) -> object: ...
+
+    def cancel(self, ref: object, /) -> None: ...
+
+    def get_runtime_context(self) -> _RuntimeContext: ...
+
+
+def require_ray() -> None:
+    """Raise :class:`~lzy.exceptions.MissingExtraError` when Ray is not installed (Ray is not
+    imported: that is slow, and left to the first call that needs the cluster)."""
+    if importlib.util.find_spec("ray") is None:
+        msg = f"RayRuntime needs Ray, which is not installed in this environment: {_EXTRA}"
+        raise MissingExtraError(msg)
+
+
+def _import_ray() -> _Ray:
+    require_ray()
+    try:
+        module = importlib.import_module("ray")
+    except ImportError as error:
+        msg = f"RayRuntime needs Ray, which does not import here ({error}): {_EXTRA}"
+        raise MissingExtraError(msg) from error
+    return cast("_Ray", module)
+
+
+# -- the private .netrc of a cluster lzy starts --------------------------------------------------
+
+
+_TOKEN: Final = re.compile(r"[^\s\"'\\]*")
+
+
+def _user_netrc() -> dict[str, tuple[str, str]]:
+    """The user's own ``.netrc`` entries (``NETRC``, else ``~/.netrc``), so the installers of a
+    cluster lzy starts still see them."""
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    if not os.path.isfile(path):
+        return {}
+    try:
+        parsed = netrc.netrc(path)
+    except (OSError, netrc.NetrcParseError) as error:
+        warnings.warn(
+            f"lzy could not read {path} ({error}); the local Ray cluster's installers do not see it",
+            LzyWarning,
+            stacklevel=4,
+        )
+        return {}
+    return {host: (login, password or "") for host, (login, _, password) in parsed.hosts.items()}
+
+
+class Netrc:
+    """A ``.netrc`` in a private temporary directory, seen by the processes of the local cluster
+    lzy starts through ``NETRC``: index credentials reach the cluster's installers through it,
+    never inside a URL Ray would log or put on a command line."""
+
+    def __init__(self) -> None:
+        # The directory is private to this user (mkdtemp makes it 0700) and is removed when the
+        # cluster is shut down, or at exit.
+        self._directory = tempfile.TemporaryDirectory(prefix="lzy-ray-")
+        #: The file the cluster's processes read.
+        self.path = os.path.join(self._directory.name, "netrc")
+        self._entries = _user_netrc()
+        self._given: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._write()
+
+    def add(self, host: str, login: str, password: str) -> None:
+        """Give the installers ``login``/``password`` for ``host``; refused when the same host
+        already got other credentials (a ``.netrc`` holds one login per host) or when they
+        cannot be written to a ``.netrc``."""
+        for what, token in (("user name", login), ("password", password)):
+            if not _TOKEN.fullmatch(token):
+                msg = (
+                    f"the {what} for the package index at {host} cannot be written to a .netrc"
+                    " (it contains whitespace, a quote or a backslash)"
+                )
+                raise RuntimeRefusedError(msg)
+        with self._lock:
+            given = self._given.get(host)
+            if given == (login, password):
+                return
+            if given is not None:
+                msg = (
+                    f"two different credentials for the package index host {host}: a .netrc holds"
+                    " one login per host, and an earlier op of this cluster gave another one"
+                )
+                raise RuntimeRefusedError(msg)
+            self._given[host] = (login, password)
+            self._entries[host] = (login, password)
+            self._write()
+
+    def _write(self) -> None:
+        lines: list[str] = []
+        for host, (login, password) in self._entries.items():
+            head = "default" if host == "default" else f"machine {host}"
+            lines.append(f"{head} login {login}" + (f" password {password}" if password else ""))
+        temporary = self.path + ".new"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write("".join(f"{line}\n" for line in lines))
+        os.replace(temporary, self.path)
+
+    @contextlib.contextmanager
+    def exported(self) -> Generator[None]:
+        """``NETRC`` points at this file while the block runs (the processes Ray starts in it
+        inherit it); the previous value is restored afterwards."""
+        before = os.environ.get("NETRC")
+        os.environ["NETRC"] = self.path
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("NETRC", None)
+            else:
+                os.environ["NETRC"] = before
+
+    def close(self) -> None:
+        """Remove the file and its directory."""
+        self._directory.cleanup()
+
+
+# -- the connection ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(eq=False)
+class Connection:
+    """This process's connection to a Ray cluster, shared by the runtimes that use it."""
+
+    #: The ``ray`` module.
+    ray: _Ray
+    #: The address lzy connected with: ``"local"`` for a cluster it started, ``""`` when Ray was
+    #: connected before lzy looked.
+    address: str
+    #: Whether lzy called ``ray.init``: then it shuts Ray down when its last runtime closes.
+    initialized_here: bool
+    #: The ``ray.init`` options lzy connected with.
+    init_options: Mapping[str, object]
+    #: The ``.netrc`` of the local cluster lzy started, or ``None`` for any other cluster.
+    netrc: Netrc | None = None
+    #: How many runtimes use the connection.
+    users: int = 0
+    _task: RemoteFunction | None = None
+    _python: str | None = None
+
+    @property
+    def started_here(self) -> bool:
+        """Whether lzy started the cluster (a local one): only that one gets index credentials."""
+        return self.netrc is not None
+
+    @property
+    def gcs_address(self) -> str:
+        """The address of the cluster's head (GCS)."""
+        return self.ray.get_runtime_context().gcs_address
+
+    def describe(self) -> str:
+        """The cluster, for messages."""
+        where = "the local Ray cluster lzy started" if self.started_here else "the Ray cluster"
+        return f"{where} at {self.gcs_address}"
+
+    def task(self) -> RemoteFunction:
+        """The remote function every op call runs (:func:`lzy.runtime._ray_task.run_op`)."""
+        if self._task is None:
+            cloudpickle = importlib.import_module("ray.cloudpickle")
+            # By value: a worker needs Ray, not lzy, to run it.
+            cloudpickle.register_pickle_by_value(_ray_task)
+            self._task = self.ray.remote(_ray_task.run_op)
+        return self._task
+
+    def python_version(self) -> str:
+        """The Python version the cluster's workers run (``major.minor.micro``)."""
+        if self._python is None:
+            self._python = _cluster_python() or platform.python_version()
+        return self._python
+
+    def machines(self) -> list[MachineSpec]:
+        """The cluster's alive nodes, then the node types its autoscaler can add, as machine specs.
+
+        A node's CPU type is its :data:`CPU_TYPE_LABEL` label; its GPU model is the name in its
+        ``accelerator_type:NAME`` resource; its memory is its ``memory`` resource (what Ray lets
+        tasks reserve).
+        """
+        machines: list[MachineSpec] = []
+        for node in self.ray.nodes():
+            if not node.get("Alive", node.get("alive", False)):
+                continue
+            resources = cast("Mapping[str, float]", node.get("Resources") or {})
+            labels = cast("Mapping[str, str]", node.get("Labels") or {})
+            address = node.get("NodeManagerAddress", "?")
+            name = f"node {address} ({str(node.get('NodeID', ''))[:8]})"
+            machines.append(_spec(name, resources, labels.get(CPU_TYPE_LABEL)))
+        for name, resources in _autoscaler_node_types():
+            machines.append(_spec(f"node type {name!r} of the autoscaler", resources, None))
+        return machines
+
+    def job_runtime_env(self) -> Mapping[str, Any]:
+        """The ``runtime_env`` of this Ray job (or of the task this process runs), which Ray
+        merges into every task it submits."""
+        return dict(self.ray.get_runtime_context().runtime_env or {})
+
+    def upload(self, paths: Sequence[str]) -> list[str]:
+        """Upload local modules (package directories or ``.py`` files) to the cluster and return
+        their ``py_modules`` URIs; a module already there is not sent again."""
+        if not paths:
+            return []
+        module = importlib.import_module("ray._private.runtime_env.py_modules")
+        upload = cast("Callable[..., dict[str, Any]]", module.upload_py_modules_if_needed)
+        options: dict[str, object] = {"logger": _LOG}
+        if "include_gitignore" in inspect.signature(upload).parameters:
+            # A shipped module is the module as it is on disk, as the other runtimes ship it.
+            options["include_gitignore"] = False
+        with tempfile.TemporaryDirectory(prefix="lzy-ray-upload-") as scratch:
+            try:
+                uploaded = upload({"py_modules": list(paths)}, scratch_dir=scratch, **options)
+            except Exception as error:
+                msg = f"the local modules could not be sent to {self.describe()}: {error}"
+                raise RuntimeRefusedError(msg) from error
+        return list(cast("list[str]", uploaded["py_modules"]))
+
+    def accept(self, address: str | None, init_options: Mapping[str, object]) -> None:
+        """Raise unless a runtime asking for ``address`` with ``init_options`` can share it."""
+        if init_options and dict(init_options) != dict(self.init_options):
+            msg = (
+                f"this process is already connected to {self.describe()}; init_options apply only"
+                " when a RayRuntime connects, and this one gives other options than the connection's"
+            )
+            raise RuntimeConnectionError(msg)
+        if address is None or address in {self.address, self.gcs_address}:
+            return
+        msg = (
+            f"this process is connected to {self.describe()}, and Ray connects a process to one"
+            f" cluster at a time: a RayRuntime for {address!r} cannot run here until the runtimes"
+            " using that cluster are closed (RayRuntime.close())"
+        )
+        raise RuntimeConnectionError(msg)
+
+
+def _spec(name: str, resources: Mapping[str, float], cpu_type: str | None) -> MachineSpec:
+    accelerators = sorted(key[len(_ACCELERATOR) :] for key in resources if key.startswith(_ACCELERATOR))
+    return MachineSpec(
+        name=name,
+        cpu_type=cpu_type or _UNDECLARED,
+        cpu_count=int(resources.get("CPU", 0)),
+        gpu_type=accelerators[0] if accelerators else None,
+        gpu_count=int(resources.get("GPU", 0)),
+        ram_size_gb=float(resources.get("memory", 0)) / 2**30,
+    )
+
+
+def _cluster_python() -> str | None:
+    """The Python version the cluster recorded when it started (what its workers run)."""
+    try:
+        worker = importlib.import_module("ray._private.worker").global_worker
+        usage = importlib.import_module("ray._common.usage.usage_lib")
+        metadata = usage.get_cluster_metadata(worker.gcs_client)
+        version = metadata["python_version"]
+    except Exception:  # An older or newer Ray keeps it elsewhere: the driver's version is Ray's rule.
+        return None
+    return version if isinstance(version, str) else None
+
+
+def _autoscaler_node_types() -> list[tuple[str, Mapping[str, float]]]:
+    """The node types the cluster's autoscaler says it can add (none for a fixed cluster)."""
+    try:
+        state = importlib.import_module("ray._private.state").state
+        config = state.get_cluster_config()
+    except Exception:  # No autoscaler state in this Ray, or none reported: a fixed cluster.
+        return []
+    if config is None:
+        return []
+    return [
+        (str(group.name), {key: float(value) for key, value in group.resources.items()})
+        for group in config.node_group_configs
+        if group.max_count != 0
+    ]
+
+
+_LOCK: Final = threading.Lock()
+_current: Connection | None = None
+
+
+def connect(address: str | None, init_options: Mapping[str, object]) -> Connection:
+    """This process's connection to Ray, made now if there is none.
+
+    ``address`` ``None`` takes the cluster this process is connected to, else the one
+    ``RAY_ADDRESS`` names, else starts a local cluster; any other address must be the one this
+    process is connected to, if it is connected. The caller must :func:`release` it.
+    """
+    global _current  # noqa: PLW0603 - one connection per process, as Ray has
+    ray = _import_ray()
+    with _LOCK:
+        if _current is not None and not ray.is_initialized():
+            # Ray was shut down behind lzy's back: forget that connection.
+            _forget(_current)
+        if ray.is_initialized():
+            if _current is None:
+                _current = Connection(ray=ray, address="", initialized_here=False, init_options={})
+            _current.accept(address, init_options)
+            _current.users += 1
+            return _current
+        target = address if address is not None else os.environ.get("RAY_ADDRESS") or "local"
+        start = target == "local"
+        options: dict[str, object] = dict(init_options)
+        credentials: Netrc | None = None
+        if start:
+            options.setdefault("include_dashboard", False)
+            labels = dict(cast("Mapping[str, str]", options.get("labels") or {}))
+            labels.setdefault(CPU_TYPE_LABEL, platform.machine())
+            options["labels"] = labels
+            credentials = Netrc()
+        what = "start a local Ray cluster" if start else f"connect to the Ray cluster at {target!r}"
+        _LOG.info("RayRuntime: about to %s", what)
+        try:
+            with credentials.exported() if credentials is not None else contextlib.nullcontext():
+                ray.init(address=target, **options)
+        except Exception as error:
+            if credentials is not None:
+                credentials.close()
+            msg = f"Ray could not {what}: {type(error).__name__}: {error}"
+            raise RuntimeConnectionError(msg) from error
+        _current = Connection(
+            ray=ray,
+            address=target,
+            initialized_here=True,
+            init_options=dict(init_options),
+            netrc=credentials,
+            users=1,
+        )
+        return _current
+
+
+def release(connection: Connection) -> None:
+    """One runtime stops using ``connection``; the last one shuts down what lzy started."""
+    with _LOCK:
+        connection.users -= 1
+        if connection.users > 0 or connection is not _current:
+            return
+        if connection.initialized_here and connection.ray.is_initialized():
+            connection.ray.shutdown()
+        _forget(connection)
+
+
+def _forget(connection: Connection) -> None:
+    global _current  # noqa: PLW0603 - see connect()
+    if connection.netrc is not None:
+        connection.netrc.close()
+    if _current is connection:
+        _current = None
+
+
+def current() -> Connection | None:
+    """The connection lzy holds now, if any (for tests and diagnostics)."""
+    return _current

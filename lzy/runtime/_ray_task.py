@@ -1,0 +1,68 @@
+"""What a :class:`~lzy.runtime.ray.RayRuntime` task runs in its Ray worker: the op, then its
+outcome packed for the caller.
+
+The runtime has Ray pickle this module by value, so a worker needs Ray and the standard library,
+not lzy: everything here is the standard library, and Ray's own cloudpickle is imported inside
+the task.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import traceback
+from collections.abc import Callable, Mapping
+
+#: What a task sends back: ``(kind, payload, type name, text, remote traceback)``. ``kind`` is
+#: ``"ok"`` (the payload pickles the result), ``"error"`` (it pickles the exception the op raised,
+#: whose text is ``text``) or ``"unpicklable"`` (no payload; ``text`` says what could not be sent).
+Outcome = tuple[str, bytes | None, str, str, str]
+
+
+def _type_name(value: object) -> str:
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module in {"builtins", "__main__"} else f"{module}.{kind.__qualname__}"
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception as problem:  # A broken __str__ must not hide the op's own failure.
+        return f"<str() failed: {type(problem).__name__}>"
+
+
+def run_op(
+    function: Callable[..., object],
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
+    secrets: Mapping[str, str],
+) -> Outcome:
+    """Call ``function(*args, **kwargs)`` with ``secrets`` added to ``os.environ`` for the call
+    (restored afterwards: the worker process runs later tasks too) and pack the outcome."""
+    # Ray's own cloudpickle: Ray is there in a worker, and lzy may not be.
+    cloudpickle = importlib.import_module("ray.cloudpickle")
+    saved = {name: os.environ.get(name) for name in secrets}
+    os.environ.update(secrets)
+    try:
+        try:
+            value: object = function(*args, **kwargs)
+        except BaseException as error:
+            kind, value, text, remote = "error", error, _text(error), traceback.format_exc()
+        else:
+            kind, text, remote = "ok", "", ""
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+    type_name = _type_name(value)
+    try:
+        payload: bytes = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as problem:
+        what = f"raised {type_name}: {text}, which" if kind == "error" else f"returned a {type_name}, which"
+        reason = f"{what} cannot be sent back to the caller ({type(problem).__name__}: {problem})"
+        return ("unpicklable", None, type_name, reason, remote)
+    return (kind, payload, type_name, text, remote)

@@ -1,0 +1,444 @@
+""":class:`RayRuntime`: run each op call as one Ray task, in the environment its env describes.
+
+Using it needs the ``ray`` extra (``pip install 'lzy[ray]'``); importing it does not. How each
+point of a resolved env becomes the options of a Ray task is the table on the docs page
+"Running ops on Ray", and :meth:`~lzy.api.v1.RayRuntime.task_options` shows it for one env.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pickle
+import threading
+import types
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any, Final, Literal, Self, TypeVar, cast, get_args
+
+from lzy.env._base import describe, expect_bool, expect_str, shown_environ, split_credentials
+from lzy.env.container.base import PullPolicy
+from lzy.env.environment import ResolvedEnv
+from lzy.env.provisioning import Resources
+from lzy.env.python.base import ResolvedPythonEnv, python_version_matches
+from lzy.exceptions import (
+    FieldTypeError,
+    FieldValueError,
+    InstallError,
+    OpExecutionError,
+    RuntimeRefusedError,
+)
+from lzy.runtime import _ray_cluster
+from lzy.runtime._ray_cluster import Connection, connect, release, require_ray
+from lzy.runtime._ray_task import Outcome
+from lzy.runtime.base import OpCall, Runtime
+
+__all__ = ["CPU_TYPE_LABEL", "Installer", "RayRuntime"]
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+_R = TypeVar("_R")
+
+#: The node label that says a node's CPU type (``"x86_64"``, ``"aarch64"``, a CPU model): Ray
+#: knows no CPU architecture, so a :attr:`Provisioning.cpu_type
+#: <lzy.api.v1.env.Provisioning.cpu_type>` is matched against this label of each node, and the
+#: task gets a label selector for the nodes that match. A local cluster lzy starts labels its
+#: node with this machine's architecture; nodes of other clusters are labelled when they start
+#: (``ray start --labels=lzy/cpu-type=x86_64``).
+CPU_TYPE_LABEL: Final = _ray_cluster.CPU_TYPE_LABEL
+
+#: The installers Ray's ``runtime_env`` can build an op's Python environment with: ``"uv"``
+#: (Ray's ``uv`` field) or ``"pip"`` (its ``pip`` field).
+Installer = Literal["uv", "pip"]
+
+#: Fields of a job-level ``runtime_env`` that do not change what an op's task runs with (Ray's
+#: setup timeouts); any other field would be merged into the task's own and is refused.
+_NEUTRAL_JOB_FIELDS: Final = frozenset({"config"})
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class _Plan:
+    """What one op call becomes on the cluster."""
+
+    #: The task's options, ``runtime_env`` included; its ``py_modules`` are still local paths.
+    options: dict[str, Any]
+    #: Variables set in the worker for the call instead of travelling in ``env_vars``.
+    secrets: dict[str, str]
+    #: ``(host, login, password)`` for the ``.netrc`` of a cluster lzy started.
+    credentials: tuple[tuple[str, str, str], ...]
+
+
+class RayRuntime(Runtime):
+    """Runs each op call as one task on a Ray cluster, with the op's env as the task's options.
+
+    ``address`` is a running cluster's (``"host:6379"``, ``"ray://host:10001"``, ``"auto"``);
+    ``None`` takes the cluster this process is already connected to, else the one
+    ``RAY_ADDRESS`` names, else starts a local cluster on this machine, which lzy shuts down when
+    the last runtime using it is closed (:meth:`close`), or when the process exits. Nothing
+    connects until the first op call or :meth:`check`.
+
+    It refuses, before a task is submitted, what the cluster can never provide: resources no node
+    has, another Python version than the workers run, index credentials it cannot deliver safely,
+    a job-level ``runtime_env`` that Ray would merge into the op's own.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        installer: Installer = "uv",
+        index_logins_on_nodes: bool = False,
+        init_options: Mapping[str, object] | None = None,
+    ) -> None:
+        require_ray()
+        if address is not None:
+            expect_str(self, "address", address)
+        if installer not in get_args(Installer):
+            allowed = " or ".join(repr(i) for i in get_args(Installer))
+            msg = f"RayRuntime.installer must be {allowed}, got {describe(installer)}"
+            raise FieldValueError(msg)
+        expect_bool(self, "index_logins_on_nodes", index_logins_on_nodes)
+        options = _init_options(init_options)
+        #: The cluster's address; ``None`` for the connected one, ``RAY_ADDRESS``, or a new
+        #: local cluster.
+        self.address = address
+        #: What builds an op's Python environment on the nodes.
+        self.installer: Installer = installer
+        #: Whether the cluster's nodes hold credentials for the package indexes themselves (a
+        #: ``.netrc`` of the user that runs Ray): index URLs then go without their credentials.
+        #: Otherwise credentials go only to a local cluster this runtime started, and an index
+        #: URL with credentials is refused on any other cluster.
+        self.index_logins_on_nodes = index_logins_on_nodes
+        #: Keyword arguments of ``ray.init`` when this runtime connects or starts the cluster
+        #: (``num_cpus``, ``resources``, ``labels``, ...).
+        self.init_options: Mapping[str, object] = options
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RayRuntime(address={self.address!r}, installer={self.installer!r})"
+
+    # -- the connection ------------------------------------------------------------------------
+
+    def _cluster(self) -> Connection:
+        with self._lock:
+            connection = self._connection
+            if connection is not None:
+                if connection is _ray_cluster.current() and connection.ray.is_initialized():
+                    return connection
+                release(connection)
+            self._connection = connect(self.address, self.init_options)
+            return self._connection
+
+    def close(self) -> None:
+        """Stop using the cluster; the last runtime of a cluster lzy started shuts it down.
+
+        A cluster lzy did not start (one at an address, or one this process connected to
+        itself) keeps running. The runtime connects again if it is used after this.
+        """
+        with self._lock:
+            if self._connection is not None:
+                release(self._connection)
+                self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what an env becomes -------------------------------------------------------------------
+
+    def check(self, env: ResolvedEnv) -> None:
+        """Raise :class:`~lzy.exceptions.RuntimeRefusedError` listing all the cluster cannot provide.
+
+        Connects to the cluster (or starts it) if it is not connected yet.
+        """
+        self._plan(env, self._cluster())
+
+    def task_options(self, env: ResolvedEnv) -> dict[str, Any]:
+        """The options of the Ray task an op with ``env`` runs as (``.options(**...)`` of a
+        remote function), ``runtime_env`` included.
+
+        Local modules are shown as their paths (they are uploaded when the op runs), and
+        variables whose values are secrets are left out: they are set in the worker for the
+        call, never sent in ``env_vars``. Raises as :meth:`check` does.
+        """
+        return self._plan(env, self._cluster()).options
+
+    def _plan(self, env: ResolvedEnv, cluster: Connection) -> _Plan:
+        problems: list[str] = []
+        options: dict[str, Any] = {}
+        runtime_env: dict[str, Any] = {}
+        problems += self._resources(env, cluster, options)
+        problems += self._python(env.python_env, cluster)
+        credentials: list[tuple[str, str, str]] = []
+        problems += self._packages(env.python_env, cluster, runtime_env, credentials)
+        if env.python_env.local_module_paths:
+            runtime_env["py_modules"] = list(env.python_env.local_module_paths)
+        # Before env_vars are added: an image goes with variables, and with nothing else.
+        problems += _container(env, runtime_env)
+        shown = shown_environ(env.environ)
+        public = {name: value for name, value in env.environ.items() if shown[name] == value}
+        secrets = {name: value for name, value in env.environ.items() if shown[name] != value}
+        if public:
+            runtime_env["env_vars"] = public
+        problems += _job_conflicts(cluster.job_runtime_env(), env)
+        if problems:
+            msg = f"RayRuntime cannot provide, on {cluster.describe()}: " + "; ".join(problems)
+            raise RuntimeRefusedError(msg)
+        if runtime_env:
+            options["runtime_env"] = runtime_env
+        return _Plan(options=options, secrets=secrets, credentials=tuple(credentials))
+
+    def _resources(self, env: ResolvedEnv, cluster: Connection, options: dict[str, Any]) -> list[str]:
+        wanted = env.provisioning
+        machines = cluster.machines()
+        chosen = wanted.smallest_fit(machines)
+        if chosen is None:
+            reasons = "; ".join(f"{m.name} lacks {', '.join(wanted.shortfalls(m))}" for m in machines)
+            return [
+                f"{_requirements(wanted)}: no node satisfies them ({reasons or 'the cluster has no nodes'})"
+            ]
+        if wanted.cpu_count is not None:
+            options["num_cpus"] = wanted.cpu_count
+        if wanted.ram_size_gb is not None:
+            options["memory"] = int(wanted.ram_size_gb * 2**30)
+        wants_gpu = wanted.gpu_count is None or wanted.gpu_count > 0
+        if wanted.gpu_count:
+            options["num_gpus"] = wanted.gpu_count
+        if wanted.gpu_type is not None and wants_gpu and chosen.gpu_type is not None:
+            # Ray's name of the model, as the smallest node that fits has it ("A100-80G" for "A100").
+            options["accelerator_type"] = chosen.gpu_type
+        if wanted.cpu_type is not None:
+            fitting = [m for m in machines if not wanted.shortfalls(m)]
+            values = sorted({m.cpu_type for m in fitting})
+            selector = values[0] if len(values) == 1 else f"in({','.join(values)})"
+            options["label_selector"] = {CPU_TYPE_LABEL: selector}
+        return []
+
+    def _python(self, python: ResolvedPythonEnv, cluster: Connection) -> list[str]:
+        running = cluster.python_version()
+        if python.python_version is None or python_version_matches(python.python_version, running):
+            return []
+        return [
+            f"Python {python.python_version} (the cluster's workers run Python {running}, and Ray"
+            " runs every task with the cluster's interpreter)"
+        ]
+
+    def _packages(
+        self,
+        python: ResolvedPythonEnv,
+        cluster: Connection,
+        runtime_env: dict[str, Any],
+        credentials: list[tuple[str, str, str]],
+    ) -> list[str]:
+        if not python.install or not python.pypi_packages:
+            return []
+        problems: list[str] = []
+        index_options: list[str] = []
+        urls = [(True, python.pypi_index_url), *((False, u) for u in python.extra_index_urls)]
+        for primary, url in urls:
+            if url is None:
+                continue
+            bare, secret = split_credentials(url)
+            index_options += ["--index-url" if primary else "--extra-index-url", bare]
+            if secret is None or self.index_logins_on_nodes:
+                continue
+            host = urllib.parse.urlsplit(bare).hostname or ""
+            if cluster.started_here:
+                credentials.append((host, *secret))
+            else:
+                problems.append(
+                    f"credentials for the package index at {host}: RayRuntime sends index"
+                    " credentials only to a local cluster it started (through a private .netrc),"
+                    " never inside a URL Ray would log; give the cluster's nodes the credentials"
+                    " (a .netrc of the user that runs Ray) and pass"
+                    " RayRuntime(index_logins_on_nodes=True)"
+                )
+        packages = [f"{name}=={version}" for name, version in sorted(python.pypi_packages.items())]
+        if self.installer == "uv":
+            # pip's rule for several indexes (the best version across all of them), which the
+            # exploration that found these pins assumed; uv's own default stops at the first.
+            flags = [*index_options, "--index-strategy", "unsafe-best-match", "--no-cache"]
+            runtime_env["uv"] = {"packages": packages, "uv_pip_install_options": flags}
+        else:
+            flags = [*index_options, "--disable-pip-version-check", "--no-cache-dir"]
+            runtime_env["pip"] = {"packages": packages, "pip_install_options": flags}
+        return problems
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run(self, call: OpCall[_R]) -> _R:
+        """Check the env, run the call as one Ray task and return its result, or raise the op's
+        own exception with the task's traceback attached as a note."""
+        cluster = self._cluster()
+        plan = self._plan(call.env, cluster)
+        if cluster.netrc is not None:
+            for host, login, password in plan.credentials:
+                cluster.netrc.add(host, login, password)
+        options = dict(plan.options)
+        runtime_env = dict(options.get("runtime_env", {}))
+        if "py_modules" in runtime_env:
+            runtime_env["py_modules"] = cluster.upload(runtime_env["py_modules"])
+            options["runtime_env"] = runtime_env
+        task = cluster.task().options(name=call.name, max_retries=0, **options)
+        try:
+            ref = task.remote(call.function, tuple(call.args), dict(call.kwargs), plan.secrets)
+        except Exception as error:  # Ray pickles the function and arguments here.
+            msg = (
+                f"op {call.name} cannot be sent to its Ray task: its function or arguments do not"
+                f" pickle ({type(error).__name__}: {_text_of(error)})"
+            )
+            raise OpExecutionError(msg) from error
+        try:
+            outcome = cluster.ray.get(ref)
+        except KeyboardInterrupt:
+            cluster.ray.cancel(ref)
+            raise
+        except Exception as error:
+            failure = _task_failure(call.name, error)
+            if failure is error:
+                raise
+            raise failure from None
+        return cast("_R", _settle(call.name, cast("Outcome", outcome)))
+
+
+def _requirements(wanted: Resources) -> str:
+    fields = {f.name: getattr(wanted, f.name) for f in dataclasses.fields(wanted)}
+    return "resources " + ", ".join(
+        f"{name}={value!r}" for name, value in fields.items() if value is not None
+    )
+
+
+def _init_options(value: object) -> Mapping[str, object]:
+    if value is None:
+        return types.MappingProxyType({})
+    if not isinstance(value, Mapping):
+        msg = f"RayRuntime.init_options must be a mapping of ray.init keywords, got {describe(value)}"
+        raise FieldTypeError(msg)
+    options = dict(cast("Mapping[object, object]", value))
+    for key in options:
+        if not isinstance(key, str):
+            msg = f"RayRuntime.init_options keys must be ray.init keyword names, got {describe(key)}"
+            raise FieldTypeError(msg)
+    if "address" in options:
+        msg = "RayRuntime.init_options cannot hold 'address': pass RayRuntime(address=...)"
+        raise FieldValueError(msg)
+    return types.MappingProxyType(cast("dict[str, object]", options))
+
+
+def _container(env: ResolvedEnv, runtime_env: dict[str, Any]) -> list[str]:
+    container = env.container
+    if container.container_type is None:
+        return []
+    if container.container_type != "docker" or container.image is None:
+        return [f"a {container.container_type} container (Ray runs Docker images only)"]
+    problems: list[str] = []
+    pinned = "@" in container.image
+    if container.pull_policy is PullPolicy.NEVER or (
+        container.pull_policy is PullPolicy.ALWAYS and not pinned
+    ):
+        problems.append(
+            f"pull_policy {container.pull_policy.name} for {container.image}: Ray's nodes pull an"
+            " image only when they do not have it (IF_NOT_PRESENT); pin a tag or digest, or set"
+            " pull_policy=IF_NOT_PRESENT"
+        )
+    others = sorted(runtime_env)
+    if others:
+        problems.append(
+            f"the image {container.image} together with {', '.join(others)}: Ray runs an image_uri"
+            " task with the image's Python as it is, with nothing installed or shipped beside it;"
+            " put the op's packages and modules in the image and use a Python env with neither"
+        )
+    runtime_env["image_uri"] = container.image
+    return problems
+
+
+def _job_conflicts(job: Mapping[str, Any], env: ResolvedEnv) -> list[str]:
+    """What the job-level ``runtime_env`` would add to the op's task: Ray gives a task every
+    field of the job's that the task leaves unset, and merges ``env_vars`` key by key."""
+    fields = sorted(key for key in job if key not in _NEUTRAL_JOB_FIELDS and not key.startswith("_"))
+    added = [f for f in fields if f != "env_vars"]
+    # Ray's own bookkeeping (``__RAY_...``) stands for a field already named.
+    job_variables = cast("Mapping[str, str]", job.get("env_vars") or {})
+    variables = sorted(v for v in set(job_variables) - set(env.environ) if not v.startswith("__RAY"))
+    if variables:
+        added.append(f"env_vars {', '.join(variables)}")
+    if not added:
+        return []
+    return [
+        f"a task without this Ray job's runtime_env ({'; '.join(added)}), which Ray merges into"
+        " every task (the fields a task leaves unset are inherited, env_vars are merged key by"
+        " key) and would change the op's environment; start the job without it and describe"
+        " those settings in the op's env"
+    ]
+
+
+def _text_of(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _task_failure(name: str, error: Exception) -> Exception:
+    """The lzy error for a task that failed outside the op (its env, its worker, its loading),
+    or ``error`` itself when it is not Ray's."""
+    if isinstance(error, _ray_error("RuntimeEnvSetupError")):
+        return InstallError(f"Ray could not set up the environment of op {name}:\n{_setup_failure(error)}")
+    if isinstance(error, _ray_error("RayTaskError")):
+        cause = getattr(error, "cause", None)
+        what = f"{type(cause).__name__}: {cause}" if cause is not None else _text_of(error)
+        remote = getattr(error, "traceback_str", "")
+        return OpExecutionError(f"op {name} could not start in its Ray task ({what})\n{remote}")
+    if isinstance(error, _ray_error("RayError")):
+        return OpExecutionError(
+            f"op {name} died without a result ({type(error).__name__}: {_text_of(error)})"
+        )
+    return error
+
+
+def _ray_error(name: str) -> type[Exception]:
+    """One of the classes of ``ray.exceptions`` (imported only once Ray is connected)."""
+    return cast("type[Exception]", getattr(importlib.import_module("ray.exceptions"), name))
+
+
+def _setup_failure(error: BaseException) -> str:
+    """Ray's message without its own traceback: the tool's words (the installer's command and
+    output, or the reason) are at the end."""
+    lines = str(error).strip().splitlines()
+    for marker in ("SubprocessCalledProcessError:", "Error:", "Exception:"):
+        at = [i for i, line in enumerate(lines) if marker in line and not line.startswith(" ")]
+        if at:
+            return "\n".join(lines[at[-1] :])
+    return "\n".join(lines[-40:])
+
+
+def _settle(name: str, outcome: Outcome) -> object:
+    """The op's result, or its own exception raised with the task's traceback as a note."""
+    kind, payload, type_name, text, remote_traceback = outcome
+    if kind == "ok" and payload is not None:
+        try:
+            return pickle.loads(payload)
+        except Exception as error:
+            msg = (
+                f"op {name} returned a {type_name}, which cannot be loaded in this process"
+                f" ({type(error).__name__}: {error}); return plain data, or types this process imports"
+            )
+            raise OpExecutionError(msg) from None
+    if kind == "error" and payload is not None:
+        try:
+            raised = pickle.loads(payload)
+        except Exception as error:
+            msg = (
+                f"op {name} raised {type_name}: {text}\n(its class cannot be loaded in this process:"
+                f" {type(error).__name__}: {error})\n{remote_traceback}"
+            )
+            raise OpExecutionError(msg) from None
+        if isinstance(raised, BaseException):
+            raised.add_note(f"The op {name} raised it in its Ray task:\n{remote_traceback}")
+            raise raised
+    msg = f"op {name} {text}" + (f"\n{remote_traceback}" if remote_traceback else "")
+    raise OpExecutionError(msg)
