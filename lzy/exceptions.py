@@ -52,6 +52,7 @@ __all__ = [
     "UnknownFieldError",
     "UnknownPathError",
     "UnsupportedContainerError",
+    "WorkflowContextError",
 ]
 
 
@@ -204,6 +205,11 @@ class OpExecutionError(LzyError):
     as a note; this error is used only when that exception cannot be sent back (it does not
     pickle) or the child process died.
     """
+
+
+class WorkflowContextError(LzyError, RuntimeError):
+    """An op was called where lzy cannot tell which workflow it belongs to: no workflow in the
+    call's context (a thread that does not carry it), while one or more run in the process."""
 
 
 class LzyWarning(UserWarning):

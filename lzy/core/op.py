@@ -49,7 +49,13 @@ def _check_function(function: object) -> None:
 
 class Op(EnvOwner, OpTarget, Generic[_P, _R]):
     """A function with an environment. Inside a workflow its calls run through the runtime of
-    the workflow's :class:`~lzy.core.lzy.Lzy`; outside one it is a plain call."""
+    the workflow's :class:`~lzy.core.lzy.Lzy`; when no workflow runs it is a plain call.
+
+    A call belongs to the workflow in its context (the ``with`` block, asyncio tasks made
+    inside it, :func:`asyncio.to_thread`), or to the only running workflow when made in a
+    thread started inside it; where lzy cannot tell, the call is refused with
+    :class:`~lzy.exceptions.WorkflowContextError`, never run as a plain call
+    (see :ref:`threads`)."""
 
     #: The function's name (copied from it, like :func:`functools.wraps` does).
     __name__: str
@@ -101,19 +107,19 @@ class Op(EnvOwner, OpTarget, Generic[_P, _R]):
         return type(self)(self._function, env=env, description=self._description)
 
     def effective_env(self) -> EffectiveEnv:
-        """The env this op runs with outside any workflow: its own over the defaults."""
-        from lzy.core.workflow import current_workflow  # noqa: PLC0415 - cycle
+        """The env this op runs with here: its workflow's, else its own over the defaults."""
+        from lzy.core.workflow import workflow_of_call  # noqa: PLC0415 - cycle
 
-        workflow = current_workflow()
+        workflow = workflow_of_call()
         if workflow is not None:
             return workflow.effective_env(self)
         return EffectiveEnv.from_layers({Level.OP: self._env}, function=self._function)
 
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """Run the op: through the workflow's runtime inside a workflow, else a plain call."""
-        from lzy.core.workflow import current_workflow  # noqa: PLC0415 - cycle
+        from lzy.core.workflow import workflow_of_call  # noqa: PLC0415 - cycle
 
-        workflow = current_workflow()
+        workflow = workflow_of_call()
         if workflow is None:
             return self._function(*args, **kwargs)
         return workflow.call(self, args, kwargs)

@@ -1,8 +1,25 @@
-"""Workflows: the scope in which op calls run through a runtime."""
+"""Workflows: the scope in which op calls run through a runtime.
+
+Which workflow an op call belongs to (:func:`workflow_of_call`):
+
+* the workflow in the call's context (:mod:`contextvars`): the thread of the ``with`` block,
+  asyncio tasks made inside it, :func:`asyncio.to_thread`, and anything run through
+  :meth:`contextvars.Context.run` of a context copied inside it;
+* else, while exactly one workflow runs in the process, a thread started after it began (a
+  :class:`~concurrent.futures.ThreadPoolExecutor`'s workers, a :class:`threading.Thread`)
+  belongs to it;
+* else, while any workflow runs, the call is refused with
+  :class:`~lzy.exceptions.WorkflowContextError`: lzy cannot tell which one it belongs to
+  (a thread that predates the workflow, several workflows, a task made outside the block);
+* when no workflow runs, the op is a plain call of its function.
+"""
 
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import threading
+import weakref
 from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -10,14 +27,14 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from lzy.env._base import expect_instance, expect_str
 from lzy.env.environment import EffectiveEnv, Env, Level
 from lzy.env.owner import EnvOwner
-from lzy.exceptions import ConfigurationError
+from lzy.exceptions import ConfigurationError, WorkflowContextError
 from lzy.runtime.base import OpCall
 
 if TYPE_CHECKING:
     from lzy.core.lzy import Lzy
     from lzy.core.op import Op
 
-__all__ = ["Workflow", "current_workflow"]
+__all__ = ["Workflow", "current_workflow", "workflow_of_call"]
 
 
 def __dir__() -> list[str]:
@@ -28,9 +45,62 @@ _R = TypeVar("_R")
 _CURRENT: contextvars.ContextVar[Workflow | None] = contextvars.ContextVar("lzy_workflow", default=None)
 
 
+@dataclasses.dataclass(frozen=True, slots=True, eq=False)
+class _Run:
+    """A workflow's ``with`` block while it runs."""
+
+    #: The thread that entered the block.
+    thread: threading.Thread
+    #: The threads that were alive when it began: a thread among them was not started inside.
+    before: weakref.WeakSet[threading.Thread]
+
+
+_RUNNING: dict[Workflow, _Run] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
 def current_workflow() -> Workflow | None:
-    """The workflow whose ``with`` block is running, or ``None``."""
+    """The workflow whose ``with`` block the current context is in, or ``None``."""
     return _CURRENT.get()
+
+
+def workflow_of_call() -> Workflow | None:
+    """The workflow an op called here runs in; ``None`` when no workflow runs (a plain call).
+
+    Raises :class:`~lzy.exceptions.WorkflowContextError` when workflows run but none can be
+    told to be this call's (the rules are in this module's docstring).
+    """
+    found = _CURRENT.get()
+    if found is not None:
+        return found
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.items())
+    if not running:
+        return None
+    thread = threading.current_thread()
+    names = ", ".join(repr(workflow.name) for workflow, _ in running)
+    carry = (
+        "carry the workflow's context to it: submit through"
+        " executor.submit(contextvars.copy_context().run, op, *args), use asyncio.to_thread, or"
+        " start the thread or executor inside the with block; call op.function(...) for a plain"
+        " call outside the workflow"
+    )
+    if len(running) > 1:
+        msg = (
+            f"an op was called in thread {thread.name!r} whose context is in no workflow, while"
+            f" workflows {names} run: lzy cannot tell which one it belongs to; {carry}"
+        )
+        raise WorkflowContextError(msg)
+    workflow, run = running[0]
+    if thread not in run.before:
+        return workflow
+    where = (
+        "the workflow's own thread, outside its with block (an asyncio task made before the block?)"
+        if thread is run.thread
+        else f"thread {thread.name!r}, which was started before the workflow began"
+    )
+    msg = f"an op was called in {where}, while workflow {names} runs: lzy cannot tell it is the op's; {carry}"
+    raise WorkflowContextError(msg)
 
 
 class Workflow(EnvOwner):
@@ -99,6 +169,9 @@ class Workflow(EnvOwner):
             msg = f"workflow {self._name!r} cannot start inside workflow {running.name!r}"
             raise ConfigurationError(msg)
         self._token = _CURRENT.set(self)
+        run = _Run(thread=threading.current_thread(), before=weakref.WeakSet(threading.enumerate()))
+        with _RUNNING_LOCK:
+            _RUNNING[self] = run
         return self
 
     def __exit__(
@@ -108,6 +181,8 @@ class Workflow(EnvOwner):
         traceback: TracebackType | None,
     ) -> None:
         if self._token is not None:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(self, None)
             _CURRENT.reset(self._token)
             self._token = None
 
