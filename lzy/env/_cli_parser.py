@@ -29,7 +29,7 @@ import typing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn, cast
 
-from lzy.env._base import SECRET, URL, build_part, describe, import_klass, init_fields
+from lzy.env._base import SECRET, URL, build_part, closest, describe, import_klass, init_fields
 from lzy.env._catalog import POINTS, FieldDoc, Point, field_docs
 from lzy.env._rst import plain_text
 from lzy.env.environment import MERGE_RULES, Env, MergeRule
@@ -48,6 +48,7 @@ __all__ = [
     "generate_argparser",
     "klass_names",
     "overrides_from_cli_args",
+    "parse_args",
 ]
 
 #: The option that sets environment variables.
@@ -653,6 +654,32 @@ def add_arguments(parser: argparse.ArgumentParser, *, targets: bool) -> None:
     parser.set_defaults(**{_ADDED: True, _TARGETS: targets})
 
 
+def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
+    # argparse has no public list of a parser's options; its help formatter reads the same one.
+    return [option for action in parser._actions for option in action.option_strings]
+
+
+def parse_args(
+    parser: argparse.ArgumentParser,
+    args: Sequence[str] | None,
+    *,
+    errors: Callable[[argparse.Namespace], argparse.ArgumentParser] | None = None,
+) -> argparse.Namespace:
+    """``parser.parse_args(args)``, an unknown option reported with the closest known one.
+
+    ``errors`` picks the parser that reports it (a subcommand's, for its usage and options).
+    """
+    namespace, extras = parser.parse_known_args(args)
+    if extras:
+        reporter = errors(namespace) if errors is not None else parser
+        unknown = next((word for word in extras if word.startswith("-")), extras[0])
+        hint = (
+            closest(unknown.partition("=")[0], _option_strings(reporter)) if unknown.startswith("-") else ""
+        )
+        reporter.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+    return namespace
+
+
 def generate_argparser(*, prog: str | None = None, targets: bool) -> argparse.ArgumentParser:
     """A parser with only the env options."""
     description = (
@@ -663,8 +690,10 @@ def generate_argparser(*, prog: str | None = None, targets: bool) -> argparse.Ar
     usage = (
         f"%(prog)s [-h]{target} [--POINT KLASS] [--POINT.FIELD VALUE ...] [{ENVIRON_OPTION} KEY=VALUE ...]"
     )
+    # No abbreviations: ``--provisioning.gpu-c`` would stop working the day a field named like it
+    # is added, and a script's command line must keep its meaning.
     parser = argparse.ArgumentParser(
-        prog=prog, usage=usage, description=description, formatter_class=HelpFormatter
+        prog=prog, usage=usage, description=description, formatter_class=HelpFormatter, allow_abbrev=False
     )
     add_arguments(parser, targets=targets)
     return parser
@@ -769,7 +798,7 @@ def _parse(
         namespace = args
     else:
         parser = generate_argparser(targets=targets)
-        namespace = parser.parse_args(None if args is None else list(args))
+        namespace = parse_args(parser, None if args is None else list(args))
     holder: object = getattr(namespace, _GIVEN, None)
     if not isinstance(holder, _Recorded):
         return None, []

@@ -31,7 +31,7 @@ from typing import Any, Final, TextIO, cast
 
 import lzy
 from lzy.env._base import OpTarget, closest, describe, redact_url
-from lzy.env._cli_parser import HelpFormatter, add_arguments
+from lzy.env._cli_parser import HelpFormatter, add_arguments, parse_args
 from lzy.env._schema import json_schema
 from lzy.env.cli import CliOverrides
 from lzy.env.container.docker import DockerContainer
@@ -835,7 +835,11 @@ def _json_argument(parser: argparse.ArgumentParser, what: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``lzy-env`` command and its subcommands."""
     parser = argparse.ArgumentParser(
-        prog="lzy-env", description=_DESCRIPTION, epilog=_epilog(), formatter_class=HelpFormatter
+        prog="lzy-env",
+        description=_DESCRIPTION,
+        epilog=_epilog(),
+        formatter_class=HelpFormatter,
+        allow_abbrev=False,  # as the env options' own parser: see generate_argparser
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {lzy.__version__}")
     commands = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
@@ -850,11 +854,12 @@ def build_parser() -> argparse.ArgumentParser:
         usage=f"%(prog)s [-h] [--in SCOPE] [--json] TARGET {_ENV_USAGE}",
         epilog=_epilog(),
         formatter_class=HelpFormatter,
+        allow_abbrev=False,
     )
     _target_arguments(explain)
     _json_argument(explain, "the rows")
     add_arguments(explain, targets=True)
-    explain.set_defaults(run=_explain)
+    explain.set_defaults(run=_explain, subcommand_parser=explain)
 
     validate = commands.add_parser(
         "validate",
@@ -873,6 +878,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_epilog(),
         formatter_class=HelpFormatter,
+        allow_abbrev=False,
     )
     _target_arguments(validate)
     validate.add_argument(
@@ -902,7 +908,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _json_argument(validate, "the report")
     add_arguments(validate, targets=True)
-    validate.set_defaults(run=_validate)
+    validate.set_defaults(run=_validate, subcommand_parser=validate)
 
     names = list(schemas())
     schema = commands.add_parser(
@@ -915,9 +921,10 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_epilog(),
         formatter_class=HelpFormatter,
+        allow_abbrev=False,
     )
     schema.add_argument("document", nargs="?", default=names[0], choices=names, help="Default: %(default)s.")
-    schema.set_defaults(run=_schema)
+    schema.set_defaults(run=_schema, subcommand_parser=schema)
 
     diff = commands.add_parser(
         "diff",
@@ -928,18 +935,31 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_epilog(),
         formatter_class=HelpFormatter,
+        allow_abbrev=False,
     )
     diff.add_argument("a", metavar="A.json", help="The first env.")
     diff.add_argument("b", metavar="B.json", help="The second env.")
     _json_argument(diff, "the differences")
-    diff.set_defaults(run=_diff)
+    diff.set_defaults(run=_diff, subcommand_parser=diff)
     return parser
+
+
+def _subcommand_parser(
+    parser: argparse.ArgumentParser,
+) -> Callable[[argparse.Namespace], argparse.ArgumentParser]:
+    """The parser of the subcommand a namespace was read by (``lzy-env`` itself when none)."""
+
+    def chosen(namespace: argparse.Namespace) -> argparse.ArgumentParser:
+        found: object = getattr(namespace, "subcommand_parser", None)
+        return found if isinstance(found, argparse.ArgumentParser) else parser
+
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lzy-env`` with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(None if argv is None else list(argv))
+    args = parse_args(parser, None if argv is None else list(argv), errors=_subcommand_parser(parser))
     run = cast("Callable[[argparse.Namespace, _Style], int]", args.run)
     try:
         return run(args, _Style(sys.stdout))

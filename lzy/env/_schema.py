@@ -44,6 +44,8 @@ class _Generator:
         container = _generic_class(hint)
         if origin in {typing.Union, types.UnionType}:
             return self._union(args)
+        if origin is typing.Literal:
+            return {"enum": list(args)}
         if hint is type(None):
             return {"type": "null"}
         if hint in _SIMPLE:
@@ -80,7 +82,10 @@ class _Generator:
     def object_of(self, klass: type[object]) -> dict[str, object]:
         """The schema of dataclass ``klass`` itself (not a reference to it)."""
         hints = typing.get_type_hints(klass)
-        docs = {doc.name: doc.doc for doc in field_docs(klass)}
+        try:
+            docs = {doc.name: doc.doc for doc in field_docs(klass)}
+        except OSError:  # no source to read the #: comments from (a bytecode-only install)
+            docs = {}
         properties: dict[str, object] = {}
         version = getattr(klass, "SCHEMA_VERSION", None)
         if isinstance(version, int):
@@ -92,7 +97,7 @@ class _Generator:
             properties[field.name] = value
         described: dict[str, object] = {}
         summary = (klass.__doc__ or "").strip().split("\n\n", 1)[0]
-        if summary:
+        if summary and not summary.startswith(f"{klass.__name__}("):  # not dataclass's own stand-in
             described["description"] = plain_text(" ".join(summary.split()))
         return {
             **described,

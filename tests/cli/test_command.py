@@ -555,6 +555,13 @@ def test_a_bad_option_exits_2_naming_it(workdir: Path) -> None:
     assert "usage: lzy-env explain" in done.stderr
 
 
+def test_an_unknown_option_names_the_subcommand_and_the_closest(workdir: Path) -> None:
+    """A typo in an option: the subcommand's usage, exit status 2, and the option meant."""
+    done = lzy_env("validate", "examples/cli/train.py:train", "--check-indx", cwd=workdir, status=2)
+    assert "usage: lzy-env validate" in done.stderr
+    assert "unrecognized arguments: --check-indx; did you mean '--check-index'?" in done.stderr
+
+
 def test_help_lists_commands_and_exit_statuses(tmp_path: Path) -> None:
     """``lzy-env --help`` names the subcommands and documents every exit status."""
     text = lzy_env("--help", cwd=tmp_path).stdout

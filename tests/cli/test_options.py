@@ -425,6 +425,27 @@ def test_every_kind_of_value_has_bad_cases() -> None:
     assert klass_options <= {case[1] for case in BAD}
 
 
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["--provisioning.cpu-c", "2"], "--provisioning.cpu-count"),
+        (["--python-env.pypi_index_url", "https://x.example/simple"], "--python-env.pypi-index-url"),
+        (["--enviorn", "A=1"], "--environ"),
+    ],
+)
+def test_an_unknown_or_abbreviated_option_is_refused_with_the_closest(
+    argv: list[str], suggestion: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No abbreviations (a new field would change their meaning); the closest option is named."""
+    with pytest.raises(SystemExit) as exit_:
+        CliOverrides.from_cli_args(argv)
+    assert exit_.value.code == 2
+    assert (
+        f"unrecognized arguments: {argv[0]} {argv[1]}; did you mean {suggestion!r}?"
+        in capsys.readouterr().err
+    )
+
+
 def test_nothing_is_half_applied() -> None:
     """A bad value anywhere exits; no env with the good values is returned."""
     with pytest.raises(SystemExit):
