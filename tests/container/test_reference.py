@@ -138,6 +138,11 @@ def test_non_grammar_references_are_refused(image: str) -> None:
 
 
 _component = st.from_regex(r"[a-z0-9]{1,6}(?:(?:[._]|__|-{1,2})[a-z0-9]{1,6}){0,2}", fullmatch=True)
+#: A first component without a dot: with one, docker reads it as a registry host.
+_first = st.from_regex(r"[a-z0-9]{1,6}(?:(?:_|__|-{1,2})[a-z0-9]{1,6}){0,2}", fullmatch=True)
+_paths = st.tuples(_first, st.lists(_component, max_size=2)).map(
+    lambda parts: "/".join([parts[0], *parts[1]])
+)
 _tag = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
 _digest = st.one_of(
     st.text("0123456789abcdef", min_size=64, max_size=64).map(lambda h: f"sha256:{h}"),
@@ -147,7 +152,7 @@ _digest = st.one_of(
 
 @given(
     registry=st.sampled_from(["", "ghcr.io/", "localhost:5000/", "127.0.0.1:443/", "[::1]:5000/"]),
-    path=st.lists(_component, min_size=1, max_size=3).map("/".join),
+    path=_paths,
     tag=st.none() | _tag,
     digest=st.none() | _digest,
 )
@@ -160,7 +165,7 @@ def test_valid_references_round_trip(registry: str, path: str, tag: str | None, 
 
 
 @given(
-    path=st.lists(_component, min_size=1, max_size=2).map("/".join),
+    path=_paths,
     tag=_tag,
     where=st.integers(min_value=0, max_value=100),
     char=st.characters(min_codepoint=128, exclude_categories=["Cs"]),
@@ -171,6 +176,30 @@ def test_any_non_ascii_character_is_refused(path: str, tag: str, where: int, cha
     position = where % (len(text) + 1)
     with pytest.raises(ImageReferenceError):
         ImageReference.parse(text[:position] + char + text[position:])
+
+
+#: Passwords of any characters ``repr`` shows as they are (so a leak could not hide behind escaping).
+_password = st.text(
+    st.characters(
+        min_codepoint=32, max_codepoint=0x2FF, exclude_categories=["Cc"], exclude_characters="\\'\""
+    ),
+    min_size=4,
+    max_size=24,
+).map(lambda text: f"Pw{text}Zq")
+
+
+@given(password=_password, where=st.sampled_from(["image", "image-digest", "registry", "registry-scheme"]))
+def test_no_password_shows_in_a_refusal(password: str, where: str) -> None:
+    """Whatever characters a password has, a reference or registry holding it is refused without it."""
+    digest = "@sha256:" + "c" * 64 if where == "image-digest" else ""
+    scheme = "https://" if where == "registry-scheme" else ""
+    image, registry = f"bot:{password}@ghcr.io/org/app:1{digest}", None
+    if where.startswith("registry"):
+        image, registry = "org/app:1", f"{scheme}bot:{password}@ghcr.io"
+    with pytest.raises(FieldValueError) as caught:
+        DockerContainer(image=image, registry=registry)
+    assert password not in str(caught.value)
+    assert "***@ghcr.io" in str(caught.value)
 
 
 def test_masked_reference_keeps_digests() -> None:

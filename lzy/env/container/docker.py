@@ -159,6 +159,8 @@ class ImageReference:
         :class:`~lzy.exceptions.ImageReferenceError` for a malformed reference (shown with any
         credentials masked), or a ``registry`` that contradicts the one in the reference.
         """
+        if registry is not None:
+            registry = registry_host("DockerContainer.registry", registry)
         text = reference.strip()
         where = f"DockerContainer.image {masked_reference(text)!r}"
         _refuse_non_references(text, where)
