@@ -26,6 +26,7 @@ __all__ = [
     "ImageReferenceError",
     "ImmutableEnvError",
     "InstallError",
+    "InstallPlanError",
     "KlassError",
     "LzyError",
     "LzyWarning",
@@ -194,6 +195,16 @@ class RegistryProtocolError(RegistryError):
     unsupported manifest, or content whose digest is not the one announced."""
 
 
+class InstallPlanError(ResolutionError):
+    """A target cannot provide a resolved Python env: it has no conda and the pip fallback is
+    off, or it has no interpreter of the Python version asked for."""
+
+
+class InstallError(LzyError):
+    """An installer failed while building an op's environment; the message quotes its own words,
+    the command that failed and the packages it named."""
+
+
 class RuntimeRefusedError(LzyError):
     """The runtime cannot provide what the resolved environment asks for (it says what)."""
 
@@ -228,8 +239,3 @@ class MissingExtraError(LzyError, ImportError):
 class RuntimeConnectionError(LzyError, ConnectionError):
     """A runtime could not reach, or start, what it runs ops on (a Ray cluster); the message
     names the address and the reason."""
-
-
-class InstallError(LzyError):
-    """An installer failed while building an op's environment; the message quotes its own words,
-    the command that failed and the packages it named."""
