@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import sys
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 
 import pytest
 
@@ -217,3 +219,20 @@ def test_custom_runtime_receives_the_resolved_env() -> None:
 def test_outside_a_workflow_an_op_is_a_plain_call() -> None:
     """No workflow: the function runs here, without the runtime."""
     assert report.with_provisioning(cpu_count=10_000)("X")[0] == os.getpid()
+
+
+def test_local_runtime_keeps_the_ops_own_pythonpath(tmp_path: Path) -> None:
+    """A PYTHONPATH set through with_environ is kept (after the env's local modules, before
+    this interpreter's own path), never replaced by the runtime's."""
+    (tmp_path / "mine_on_path.py").write_text("WORD = 'kept'\n")
+
+    @op
+    def read() -> tuple[str, list[str]]:
+        word = str(getattr(importlib.import_module("mine_on_path"), "WORD"))  # noqa: B009 - on PYTHONPATH
+        return word, os.environ["PYTHONPATH"].split(os.pathsep)
+
+    with _lzy().workflow("w").with_environ(PYTHONPATH=str(tmp_path)):
+        word, entries = read()
+    assert word == "kept"
+    assert entries[0] == str(tmp_path)
+    assert entries[1:] == [p for p in dict.fromkeys(sys.path) if p and p != str(tmp_path)]

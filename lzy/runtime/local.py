@@ -5,22 +5,20 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
-import pickle
 import platform
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from lzy.env.environment import ResolvedEnv
+from lzy.env.install import PYTHONPATH, op_pythonpath
 from lzy.env.provisioning import MachineSpec
 from lzy.env.python.base import python_version_matches, same_version
-from lzy.exceptions import OpExecutionError, RuntimeRefusedError
-from lzy.runtime._pickle import dumps_call
+from lzy.exceptions import RuntimeRefusedError
+from lzy.runtime._process import ChildProcess, run_call
 from lzy.runtime.base import OpCall, Runtime
 
-__all__ = ["LocalRuntime", "this_machine"]
+__all__ = ["LocalRuntime", "container_problems", "this_machine"]
 
 
 def __dir__() -> list[str]:
@@ -67,6 +65,14 @@ def this_machine() -> MachineSpec:
     )
 
 
+def container_problems(env: ResolvedEnv, why: str) -> list[str]:
+    """A refusal of the env's container, if it names one (runtimes without containers)."""
+    container = env.container
+    if container.container_type is None:
+        return []
+    return [f"a {container.container_type} container ({container.image}): {why}"]
+
+
 class LocalRuntime(Runtime):
     """Runs each op in a child process of this interpreter, with the op's ``environ`` applied.
 
@@ -84,12 +90,7 @@ class LocalRuntime(Runtime):
 
     def check(self, env: ResolvedEnv) -> None:
         """Raise :class:`~lzy.exceptions.RuntimeRefusedError` listing all it cannot provide."""
-        problems: list[str] = []
-        if env.container.container_type is not None:
-            problems.append(
-                f"a {env.container.container_type} container ({env.container.image}):"
-                " it runs ops in this interpreter, without containers"
-            )
+        problems = container_problems(env, "it runs ops in this interpreter, without containers")
         problems += [f"{lack} on {self.machine.name}" for lack in env.provisioning.shortfalls(self.machine)]
         python = env.python_env
         running = platform.python_version()
@@ -111,31 +112,17 @@ class LocalRuntime(Runtime):
             raise RuntimeRefusedError(msg)
 
     def run(self, call: OpCall[_R]) -> _R:
-        """Check the env, then run the call in a child process and return its result."""
+        """Check the env, then run the call in a child process and return its result.
+
+        The child's ``PYTHONPATH`` holds, in order: the directories of the env's local modules,
+        the entries of the op's own ``PYTHONPATH`` (from its ``environ``), then this process's
+        ``sys.path``, so the child imports what this interpreter imports.
+        """
         self.check(call.env)
+        shipped = [os.path.dirname(p.rstrip(os.sep)) for p in call.env.python_env.local_module_paths]
         environ = {**os.environ, **call.env.environ}
-        path = [p for p in sys.path if p] + [
-            os.path.dirname(p) for p in call.env.python_env.local_module_paths
-        ]
-        environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(path))
-        with tempfile.TemporaryDirectory(prefix="lzy-op-") as directory:
-            request = Path(directory, "request.pkl")
-            response = Path(directory, "response.pkl")
-            request.write_bytes(dumps_call(call.function, tuple(call.args), call.kwargs))
-            done = subprocess.run(
-                [sys.executable, "-m", "lzy.runtime._child", str(request), str(response)],
-                env=environ,
-                check=False,
-            )
-            if not response.exists():
-                msg = f"op {call.name} died without a result (exit code {done.returncode})"
-                raise OpExecutionError(msg)
-            outcome = pickle.loads(response.read_bytes())
-        kind, payload, remote_traceback = cast("tuple[str, object, str]", outcome)
-        if kind == "ok":
-            return cast("_R", payload)
-        if kind == "error" and isinstance(payload, BaseException):
-            payload.add_note(f"The op {call.name} raised it in its process:\n{remote_traceback}")
-            raise payload
-        msg = f"op {call.name} {payload}" + (f"\n{remote_traceback}" if remote_traceback else "")
-        raise OpExecutionError(msg)
+        pythonpath = op_pythonpath(shipped, call.env.environ, after=sys.path)
+        if pythonpath is not None:
+            environ[PYTHONPATH] = pythonpath
+        child = ChildProcess(python=sys.executable, python_version=sys.version_info[:2], environ=environ)
+        return run_call(call.name, call.function, tuple(call.args), call.kwargs, child)
