@@ -18,4 +18,5 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     """Keep the user's caches and Docker credentials out of every test."""
     root: Path = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("LZY_CACHE_DIR", str(root / "cache"))
+    monkeypatch.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
     monkeypatch.setenv("DOCKER_CONFIG", str(root / "docker"))

@@ -11,11 +11,13 @@ from lzy.core.op import Op, OpBuilder, op
 from lzy.core.workflow import Workflow
 from lzy.env.owner import EnvOwner
 from lzy.runtime.base import OpCall, Runtime
+from lzy.runtime.isolated import IsolatedRuntime
 from lzy.runtime.local import LocalRuntime
 from lzy.runtime.ray import RayRuntime
 
 __all__ = [
     "EnvOwner",
+    "IsolatedRuntime",
     "LocalRuntime",
     "Lzy",
     "Op",
