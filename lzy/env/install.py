@@ -9,19 +9,27 @@ The rules, one table (the ``install`` flag is ``False`` only for
 :class:`~lzy.env.python.local.OnlyLocalPythonEnv`; every other Python env is "non-empty", even
 with no packages, since it names a Python version to provide):
 
-=======================  =========================  ==============================================
-the Python env           the target                 the plan
-=======================  =========================  ==============================================
-``install=False``        any                        :attr:`~InstallMethod.NOTHING`: the target's
-                                                    Python as it is
-non-empty                has conda                  :attr:`~InstallMethod.CONDA`: an
-                                                    ``environment.yml`` with ``python=X.Y`` and a
-                                                    ``pip:`` section (indexes and exact pins)
-non-empty                no conda, ``pip_fallback`` :attr:`~InstallMethod.VIRTUALENV`: a virtualenv
-                                                    of a matching interpreter, the same pins from
-                                                    the same indexes
-non-empty                no conda, no fallback      :class:`~lzy.exceptions.InstallPlanError`
-=======================  =========================  ==============================================
+.. list-table::
+   :header-rows: 1
+   :widths: 20 25 55
+
+   * - the Python env
+     - the target
+     - the plan
+   * - ``install=False``
+     - any
+     - :attr:`~InstallMethod.NOTHING`: the target's Python as it is
+   * - non-empty
+     - has conda
+     - :attr:`~InstallMethod.CONDA`: an ``environment.yml`` with ``python=X.Y`` and a ``pip:``
+       section (the indexes and the exact pins)
+   * - non-empty
+     - no conda, ``pip_fallback``
+     - :attr:`~InstallMethod.VIRTUALENV`: a virtualenv of a matching interpreter, the same pins
+       from the same indexes
+   * - non-empty
+     - no conda, no fallback
+     - :class:`~lzy.exceptions.InstallPlanError`
 
 In every case the local modules are shipped and put first on ``sys.path`` (the op's own
 ``PYTHONPATH`` entries follow them, never dropped) and the op's ``environ`` is exported.

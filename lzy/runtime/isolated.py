@@ -12,7 +12,7 @@ import datetime
 import os
 import sys
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 from lzy.env._cache import cache_root
 from lzy.env.environment import ResolvedEnv
@@ -28,7 +28,7 @@ from lzy.env.provisioning import MachineSpec
 from lzy.exceptions import InstallPlanError, RuntimeRefusedError
 from lzy.runtime._process import ChildProcess, run_call
 from lzy.runtime._python import OLDEST_CHILD, find_interpreters, running_interpreter
-from lzy.runtime._store import CachedEnv, EnvStore, Installer
+from lzy.runtime._store import CachedEnv, EnvStore
 from lzy.runtime._support import support_dir
 from lzy.runtime.base import OpCall, Runtime
 from lzy.runtime.local import container_problems, this_machine
@@ -87,7 +87,8 @@ class IsolatedRuntime(Runtime):
       the second call with the same pins starts at once, in this process or another.
     - **Local modules**: copies, first on ``sys.path``; the op's own ``PYTHONPATH`` entries
       follow them.
-    - **Variables**: the op's ``environ`` plus :data:`PASSED_VARIABLES` of this process, and
+    - **Variables**: the op's ``environ`` plus :data:`~lzy.runtime.isolated.PASSED_VARIABLES` of
+      this process, and
       nothing else.
 
     It refuses a container, resources this machine lacks, and a Python version no installed
@@ -100,7 +101,7 @@ class IsolatedRuntime(Runtime):
         self,
         *,
         cache_dir: str | os.PathLike[str] | None = None,
-        installer: Installer = "auto",
+        installer: Literal["auto", "uv", "pip"] = "auto",
         machine: MachineSpec | None = None,
     ) -> None:
         if installer not in ("auto", "uv", "pip"):
@@ -109,7 +110,7 @@ class IsolatedRuntime(Runtime):
         #: The machine ops are checked against (this one by default).
         self.machine = machine if machine is not None else this_machine()
         self._root = Path(cache_dir) if cache_dir is not None else None
-        self._installer: Installer = installer
+        self._installer: Literal["auto", "uv", "pip"] = installer
         self._stores: dict[Path, EnvStore] = {}
 
     def __repr__(self) -> str:
@@ -117,7 +118,7 @@ class IsolatedRuntime(Runtime):
         return f"IsolatedRuntime(installer={self._installer!r}{where})"
 
     @property
-    def store(self) -> EnvStore:
+    def _store(self) -> EnvStore:
         """The store of environments (under ``cache_dir``, read at each use when not given)."""
         root = self._root if self._root is not None else cache_root()
         store = self._stores.get(root)
@@ -163,7 +164,7 @@ class IsolatedRuntime(Runtime):
         """Build (or find) the op's environment, then run the call in it."""
         self.check(call.env)
         plan = self.plan(call.env)
-        store = self.store
+        store = self._store
         python = self._python(plan, store)
         version = _major_minor(plan.interpreter)
         shipped = list(plan.local_module_paths)
@@ -192,6 +193,12 @@ class IsolatedRuntime(Runtime):
         with store.using(python):
             return run_call(call.name, call.function, tuple(call.args), call.kwargs, child)
 
+    def prepare(self, env: ResolvedEnv) -> Path:
+        """Build (or find) the environment of ``env`` now, without running an op in it, and
+        return the interpreter ops of that env run with: for a build ahead of the first call."""
+        self.check(env)
+        return self._python(self.plan(env), self._store)
+
     def _python(self, plan: InstallPlan, store: EnvStore) -> Path:
         if plan.method is InstallMethod.VIRTUALENV:
             return store.ensure(plan)
@@ -200,12 +207,12 @@ class IsolatedRuntime(Runtime):
 
     def cached_envs(self) -> list[CachedEnv]:
         """The environments in this runtime's cache, complete or not."""
-        return self.store.envs()
+        return self._store.envs()
 
     def clean_cache(self, *, older_than: datetime.timedelta | None = None) -> list[CachedEnv]:
         """Remove cached environments not used for ``older_than`` (all when ``None``) and every
         unfinished one; those in use by a running op are kept. Returns the removed ones."""
-        return self.store.clean(older_than=older_than)
+        return self._store.clean(older_than=older_than)
 
 
 def _too_old(version: str) -> bool:

@@ -119,19 +119,19 @@ def test_concurrent_calls_in_threads_build_once(
 _BUILD_SCRIPT = """
 import json, sys
 from lzy.api.v1 import IsolatedRuntime
-from lzy.env.install import InstallPlan
+from lzy.api.v1.env import ResolvedEnv
 runtime = IsolatedRuntime(cache_dir=sys.argv[1])
-plan = InstallPlan.from_json(sys.argv[2])
+env = ResolvedEnv.from_json(sys.argv[2])
 print("ready", flush=True)
 sys.stdin.readline()
-runtime.store.ensure(plan)
+runtime.prepare(env)
 print(json.dumps({"builds": runtime.builds}), flush=True)
 """
 
 
-def _plan_json(runtime: IsolatedRuntime, index: IndexServer, packages: dict[str, str]) -> str:
+def _env_json(index: IndexServer, packages: dict[str, str]) -> str:
     resolved = Lzy().workflow("w").with_python_env(_manual(index, packages)).effective_env(probe).resolve()
-    return runtime.plan(resolved).to_json(include_secrets=True)
+    return resolved.to_json(include_secrets=True)
 
 
 def _builder(cache: Path, plan: str) -> subprocess.Popen[str]:
@@ -150,7 +150,7 @@ def test_concurrent_processes_build_once(
     """Two processes that need the same env at the same moment build it once between them."""
     publish("only-here", "3.0", {"only_here/__init__.py": "VALUE = 3\n"})
     index.state.delay = 0.3
-    plan = _plan_json(runtime, index, {"only-here": "3.0"})
+    plan = _env_json(index, {"only-here": "3.0"})
     processes = [_builder(tmp_path / "lzy-cache", plan) for _ in range(2)]
     for process in processes:
         assert process.stdout is not None
@@ -169,7 +169,7 @@ def test_a_build_killed_midway_is_never_reused(
     """A process killed while it builds leaves a directory without its marker: the next call
     removes it and builds again, and the op runs."""
     publish("only-here", "4.0", {"only_here/__init__.py": "VALUE = 4\n"})
-    plan = _plan_json(runtime, index, {"only-here": "4.0"})
+    plan = _env_json(index, {"only-here": "4.0"})
     index.state.hang = threading.Event()  # the index stops answering: the build stalls
     process = _builder(tmp_path / "lzy-cache", plan)
     assert process.stdout is not None
