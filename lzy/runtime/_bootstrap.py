@@ -24,20 +24,24 @@ cannot travel; ``text`` says why).
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import pickle
 import sys
-import traceback
-import types
-from typing import Any, Callable, Dict, Tuple  # noqa: UP035 - Python 3.8 reads this file
+
+# Only what every call needs is imported here: each import is start-up time of every op call.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import types
+    from collections.abc import Callable
+    from typing import Any
+
+    #: What the response holds: ``(kind, payload, type_name, text, traceback)``.
+    Outcome = tuple[str, Any, str, str, str]
 
 #: The protocol both sides read, whichever Python runs here.
 PROTOCOL = 4
 #: The name a caller's script is imported under (its ``if __name__ == "__main__":`` block
 #: stays asleep).
 MAIN_ALIAS = "__lzy_main__"
-
-Outcome = Tuple[str, Any, str, str, str]  # noqa: UP006 - Python 3.8 reads this file
 
 
 def _type_name(value: object) -> str:
@@ -47,6 +51,8 @@ def _type_name(value: object) -> str:
 
 
 def _import_main(path: str) -> types.ModuleType:
+    import importlib.util  # noqa: PLC0415 - only for a caller's script
+
     spec = importlib.util.spec_from_file_location(MAIN_ALIAS, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load the caller's script {path}")
@@ -58,7 +64,7 @@ def _import_main(path: str) -> types.ModuleType:
     return module
 
 
-def _function(request: Dict[str, Any]) -> Callable[..., object]:  # noqa: UP006 - Python 3.8
+def _function(request: dict[str, Any]) -> Callable[..., object]:
     main_file = request.get("main_file")
     module = _import_main(main_file) if main_file else importlib.import_module(request["module"])
     target: object = module
@@ -72,7 +78,7 @@ def _function(request: Dict[str, Any]) -> Callable[..., object]:  # noqa: UP006 
     return target
 
 
-def _load(request: Dict[str, Any]) -> Tuple[Callable[..., object], Any, Any]:  # noqa: UP006
+def _load(request: dict[str, Any]) -> tuple[Callable[..., object], Any, Any]:
     if request["mode"] == "value":
         from lzy.runtime._pickle import loads_call  # noqa: PLC0415 - importable only now
 
@@ -91,12 +97,14 @@ def _dumps(value: object, by_value: bool) -> bytes:
     return pickle.dumps(value, protocol=PROTOCOL)
 
 
-def _outcome(request: Dict[str, Any]) -> Outcome:  # noqa: UP006 - Python 3.8 reads this file
+def _outcome(request: dict[str, Any]) -> Outcome:
     by_value = request["mode"] == "value"
     try:
         function, args, kwargs = _load(request)
         result = function(*args, **kwargs)
     except BaseException as error:  # the op's own exception, whatever it is, goes back
+        import traceback  # noqa: PLC0415 - only when the op raised
+
         text = traceback.format_exc()
         try:
             data = _dumps(error, by_value)

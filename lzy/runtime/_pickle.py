@@ -5,7 +5,6 @@ local runtime's child process."""
 
 from __future__ import annotations
 
-import inspect
 import pickle
 import types
 from collections.abc import Callable, Mapping
@@ -32,7 +31,7 @@ def dumps_call(
     code says it comes from ``<dynamic-code>``: the child's traceback would show no source
     lines. :func:`loads_call` gives the code its file back.
     """
-    code = getattr(inspect.unwrap(function), "__code__", None)
+    code = getattr(_unwrap(function), "__code__", None)
     filename = code.co_filename if isinstance(code, types.CodeType) else None
     return dumps((function, filename, args, dict(kwargs)))
 
@@ -42,7 +41,7 @@ def loads_call(data: bytes) -> Call:
     call: Call = pickle.loads(data)
     function, filename = call[0], call[1]
     if filename is not None:
-        target = inspect.unwrap(function)
+        target = _unwrap(function)
         module = getattr(target, "__module__", None)
         candidates = [target, *getattr(target, "__globals__", {}).values()]
         for candidate in candidates:
@@ -50,6 +49,14 @@ def loads_call(data: bytes) -> Call:
             if isinstance(candidate, types.FunctionType) and candidate.__module__ == module:
                 candidate.__code__ = _with_filename(candidate.__code__, filename)
     return call
+
+
+def _unwrap(function: object) -> object:
+    """``function`` without its wrappers (:func:`inspect.unwrap`, without importing
+    :mod:`inspect` in the child, where every millisecond of start-up counts)."""
+    while hasattr(function, "__wrapped__"):
+        function = getattr(function, "__wrapped__")  # noqa: B009 - checked on the line above
+    return function
 
 
 def _with_filename(code: types.CodeType, filename: str) -> types.CodeType:

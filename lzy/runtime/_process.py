@@ -6,11 +6,16 @@ Shared by :class:`~lzy.runtime.local.LocalRuntime` and
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
+import itertools
+import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Final, TypeVar, cast
@@ -59,6 +64,52 @@ class ChildProcess:
     main_file: str | None = None
     #: The working directory of the child; ``None`` keeps the caller's.
     cwd: str | None = None
+    #: Where a module must live for the child to import it: ``None`` for anywhere (the child
+    #: has this process's ``sys.path``), else the shipped local module paths. A function of such
+    #: a module travels by reference even to the same Python, so the child needs no cloudpickle.
+    importable_from: tuple[str, ...] | None = None
+
+
+_CALLS: list[Path] = []
+_CALLS_LOCK = threading.Lock()
+_CALL_NUMBERS = itertools.count()
+
+
+def _calls_dir() -> Path:
+    """A private directory for this process's requests and responses, made once and removed
+    when the process exits (a directory per call would cost every call its creation)."""
+    with _CALLS_LOCK:
+        if not _CALLS:
+            made = Path(tempfile.mkdtemp(prefix="lzy-calls-"))
+            atexit.register(shutil.rmtree, made, ignore_errors=True)
+            _CALLS.append(made)
+        return _CALLS[0]
+
+
+def _resolves_in_child(function: Callable[..., object], child: ChildProcess) -> bool:
+    """Whether the child can import ``function`` by its module and qualified name."""
+    module_name = getattr(function, "__module__", None)
+    qualname = getattr(function, "__qualname__", "")
+    if not isinstance(module_name, str) or module_name == "__main__" or "<" in qualname:
+        return False
+    module = sys.modules.get(module_name)
+    file = getattr(module, "__file__", None)
+    if not isinstance(file, str):
+        return False
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    while hasattr(found, "__wrapped__") and found is not function:
+        found = getattr(found, "__wrapped__")  # noqa: B009 - an op stands where its function was
+    if found is not function:
+        return False
+    if child.importable_from is None:
+        return True
+    absolute = os.path.abspath(file)
+    return any(
+        absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep)
+        for root in child.importable_from
+    )
 
 
 def _by_reference(name: str, function: Callable[..., object], child: ChildProcess) -> dict[str, object]:
@@ -88,20 +139,28 @@ def _request(
     kwargs: Mapping[str, object],
     child: ChildProcess,
 ) -> bytes:
+    """The request for the child: the function by reference when the child can import it (its
+    arguments by plain pickle), else by value (same Python only)."""
     request: dict[str, object] = {"support": list(child.support)}
-    if child.python_version == sys.version_info[:2]:
-        request |= {"mode": "value", "payload": dumps_call(function, args, kwargs)}
-    else:
-        request |= _by_reference(name, function, child)
+    same_python = child.python_version == sys.version_info[:2]
+    arguments: bytes | None = None
+    problem: Exception | None = None
+    if not same_python or _resolves_in_child(function, child):
         try:
-            request["payload"] = pickle.dumps((args, dict(kwargs)), protocol=_PROTOCOL)
-        except Exception as error:
-            version = ".".join(map(str, child.python_version))
-            msg = (
-                f"the arguments of op {name} cannot travel to Python {version} by pickle"
-                f" ({type(error).__name__}: {error}); pass plain data"
-            )
-            raise RuntimeRefusedError(msg) from error
+            arguments = pickle.dumps((args, dict(kwargs)), protocol=_PROTOCOL)
+        except Exception as error:  # lambdas and the like: only cloudpickle carries them
+            problem = error
+    if same_python and (arguments is None or not _resolves_in_child(function, child)):
+        request |= {"mode": "value", "payload": dumps_call(function, args, kwargs)}
+    elif arguments is None:
+        version = ".".join(map(str, child.python_version))
+        msg = (
+            f"the arguments of op {name} cannot travel to Python {version} by pickle"
+            f" ({type(problem).__name__}: {problem}); pass plain data"
+        )
+        raise RuntimeRefusedError(msg) from problem
+    else:
+        request |= {**_by_reference(name, function, child), "payload": arguments}
     return pickle.dumps(request, protocol=_PROTOCOL)
 
 
@@ -115,9 +174,11 @@ def run_call(
     """Run ``function(*args, **kwargs)`` in a child process and return its result, or raise the
     op's own exception with the child's traceback attached as a note."""
     request = _request(name, function, args, kwargs, child)
-    with tempfile.TemporaryDirectory(prefix="lzy-op-") as directory:
-        request_path = Path(directory, "request.pkl")
-        response_path = Path(directory, "response.pkl")
+    directory = _calls_dir()
+    stem = f"{os.getpid()}-{next(_CALL_NUMBERS)}"
+    request_path = directory / f"{stem}.request"
+    response_path = directory / f"{stem}.response"
+    try:
         request_path.write_bytes(request)
         done = subprocess.run(
             [child.python, "-c", LAUNCHER, BOOTSTRAP, str(request_path), str(response_path)],
@@ -129,6 +190,9 @@ def run_call(
             msg = f"op {name} died without a result (exit code {done.returncode})"
             raise OpExecutionError(msg)
         outcome = pickle.loads(response_path.read_bytes())
+    finally:
+        request_path.unlink(missing_ok=True)
+        response_path.unlink(missing_ok=True)
     kind, payload, type_name, text, remote_traceback = cast(
         "tuple[str, bytes | None, str, str, str]", outcome
     )

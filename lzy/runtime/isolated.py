@@ -189,6 +189,7 @@ class IsolatedRuntime(Runtime):
             environ=environ,
             support=(str(support_dir(store.root)),),
             main_file=None if main_file is None or copies is None else str(copies / Path(main_file).name),
+            importable_from=tuple(os.path.abspath(path) for path in plan.local_module_paths),
         )
         with store.using(python):
             return run_call(call.name, call.function, tuple(call.args), call.kwargs, child)
