@@ -1,15 +1,23 @@
 """Quickstart: settings at three levels, merged by one rule, every value explained.
 
-Run it with ``python examples/quickstart.py``. Each op runs in a child process on this machine
-(the default ``LocalRuntime``) with the environment merged from the op, the workflow and ``Lzy``.
+Run it with ``python examples/quickstart.py``. Each op runs with the environment merged from the
+op, the workflow and ``Lzy``, on the runtime ``--runtime`` names:
+
+- ``local`` (the default): a child process of this interpreter;
+- ``isolated``: a cached virtualenv built from the op's resolved env;
+- ``ray``: a Ray task on a local cluster (``pip install 'lzy[ray]'``).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 
-from lzy.api.v1 import Lzy, op
+from lzy.api.v1 import IsolatedRuntime, LocalRuntime, Lzy, RayRuntime, Runtime, op
 from lzy.api.v1.env import ANY
+
+#: The runtimes ``--runtime`` chooses from.
+RUNTIMES = {"local": LocalRuntime, "isolated": IsolatedRuntime, "ray": RayRuntime}
 
 
 @op
@@ -28,16 +36,17 @@ def greet(name: str) -> str:
     return f"{os.environ['GREETING']}, {name} (MODE={os.environ['MODE']}, pid {os.getpid()})"
 
 
-# The program-wide level: every workflow of this Lzy inherits these.
-lzy = (
-    Lzy()
-    .with_provisioning(cpu_count=1, ram_size_gb=0.25)
-    .with_environ(MODE="program")
-)
-
-
 def main() -> None:
     """Run both ops in one workflow and show where each setting came from."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="local", help="where ops run")
+    runtime: Runtime = RUNTIMES[parser.parse_args().runtime]()
+    # The program-wide level: every workflow of this Lzy inherits these.
+    lzy = (
+        Lzy(runtime=runtime)
+        .with_provisioning(cpu_count=1, ram_size_gb=0.25)
+        .with_environ(MODE="program")
+    )
     with (
         lzy.workflow("quickstart")
         .with_environ(MODE="workflow")

@@ -7,14 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 QUICKSTART = Path(__file__).parents[1] / "examples" / "quickstart.py"
 
 
-def test_quickstart_runs_and_prints_results_with_their_sources(tmp_path: Path) -> None:
-    """Each op's result is printed, followed by a table naming each value's level."""
+@pytest.mark.parametrize("runtime", ["local", "isolated"])
+def test_quickstart_runs_and_prints_results_with_their_sources(runtime: str, tmp_path: Path) -> None:
+    """On the local and the isolated runtime, each op's result is printed, followed by a table
+    naming each value's level (the Ray session runs it on Ray)."""
     environ = {**os.environ, "LZY_CACHE_DIR": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, str(QUICKSTART)],
+        [sys.executable, str(QUICKSTART), "--runtime", runtime],
         capture_output=True,
         text=True,
         env=environ,
