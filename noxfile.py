@@ -155,9 +155,11 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Time the explorer against the previous generation's, and Ray tasks with a built runtime_env
-    against bare ones (not part of the test suite)."""
+    """Time the explorer against the previous generation's, the isolated runtime against plain
+    subprocesses and uv, and Ray tasks with a built runtime_env against bare ones (not part of
+    the test suite)."""
     requirements = nox.project.dependency_groups(PYPROJECT, "bench")
     session.install("-e.[ray]", *requirements)
     session.run("python", "tests/bench/bench_explorer.py", *session.posargs)
+    session.run("python", "tests/bench/bench_runtime.py")
     session.run("python", "tests/bench/bench_ray.py")
