@@ -23,7 +23,7 @@ from lzy.api.v1.env import EnvExplorer, Exploration, ManualPythonEnv, OnlyLocalP
 from lzy.exceptions import InstallError, OpExecutionError, RuntimeRefusedError
 from lzy.runtime._python import find_interpreters
 from tests.explorer.conftest import prepend_path
-from tests.explorer.support import IndexServer
+from tests.explorer.support import IndexServer, Site
 
 from .conftest import Publish
 
@@ -479,3 +479,43 @@ def test_cache_is_listed_and_cleaned(runtime: IsolatedRuntime, index: IndexServe
     with Lzy(runtime=runtime).workflow("w").with_python_env(env):
         assert probe("X")["value"] == 8
     assert runtime.builds == 2
+
+
+def test_auto_python_env_pins_what_the_op_uses_and_the_env_installs_it(
+    runtime: IsolatedRuntime,
+    index: IndexServer,
+    publish: Publish,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The default AutoPythonEnv: the explorer pins the installed distribution the op's module
+    uses and ships the module; the isolated runtime installs the pin from the index (not the
+    caller's copy) and imports the shipped module."""
+    site = tmp_path / "site"
+    Site(site).install("alpha-dist", "1.0", {"alpha_dist/__init__.py": "WHERE = 'caller'\n"})
+    publish("alpha-dist", "1.0", {"alpha_dist/__init__.py": "WHERE = 'index'\n"})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pipeline.py").write_text(
+        textwrap.dedent(
+            """
+            import alpha_dist
+            from lzy.api.v1 import op
+
+            @op
+            def where() -> str:
+                return alpha_dist.WHERE
+            """
+        )
+    )
+    prepend_path(monkeypatch, site)
+    prepend_path(monkeypatch, project)
+    try:
+        where: Callable[[], str] = getattr(importlib.import_module("pipeline"), "where")  # noqa: B009
+        with Lzy(runtime=runtime).workflow("w").with_python_env(pypi_index_url=index.url()):
+            assert where() == "index"
+    finally:
+        for name in ("pipeline", "alpha_dist"):
+            sys.modules.pop(name, None)
+    (cached,) = runtime.cached_envs()
+    assert cached.requirements == ("alpha-dist==1.0",)
