@@ -150,20 +150,25 @@ class IsolatedRuntime(Runtime):
 
     def check(self, env: ResolvedEnv) -> None:
         """Raise :class:`~lzy.exceptions.RuntimeRefusedError` listing all it cannot provide."""
+        self._checked_plan(env)
+
+    def _checked_plan(self, env: ResolvedEnv) -> InstallPlan:
+        """The plan of ``env``, once every refusal (all of them, in one message) is ruled out."""
         problems = container_problems(env, "it runs ops in virtualenvs on this machine")
         problems += [f"{lack} on {self.machine.name}" for lack in env.provisioning.shortfalls(self.machine)]
+        plan: InstallPlan | None = None
         try:
-            self.plan(env)
+            plan = self.plan(env)
         except InstallPlanError as error:
             problems.append(str(error))
-        if problems:
+        if problems or plan is None:
             msg = "IsolatedRuntime cannot provide " + "; ".join(problems)
             raise RuntimeRefusedError(msg)
+        return plan
 
     def run(self, call: OpCall[_R]) -> _R:
         """Build (or find) the op's environment, then run the call in it."""
-        self.check(call.env)
-        plan = self.plan(call.env)
+        plan = self._checked_plan(call.env)
         store = self._store
         python = self._python(plan, store)
         version = _major_minor(plan.interpreter)
@@ -197,8 +202,7 @@ class IsolatedRuntime(Runtime):
     def prepare(self, env: ResolvedEnv) -> Path:
         """Build (or find) the environment of ``env`` now, without running an op in it, and
         return the interpreter ops of that env run with: for a build ahead of the first call."""
-        self.check(env)
-        return self._python(self.plan(env), self._store)
+        return self._python(self._checked_plan(env), self._store)
 
     def _python(self, plan: InstallPlan, store: EnvStore) -> Path:
         if plan.method is InstallMethod.VIRTUALENV:
