@@ -312,9 +312,9 @@ def _secret_environ() -> dict[str, str]:
     return environ
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class TokenContainer(DockerContainer):
-    """A user's container class with a secret-named field of its own."""
+    """A user's container class with a secret-named field of its own (default ``repr``)."""
 
     #: A token for the user's own registry proxy.
     proxy_token: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.metadata
 import json
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -151,7 +152,7 @@ def test_an_accepted_index_url_can_be_shown_and_split(value: str) -> None:
     _shown_everywhere(Env(python_env=python_env))
     accepted = python_env.pypi_index_url
     bare, _ = split_credentials(accepted)
-    assert "@" not in bare.partition("://")[2].partition("/")[0]
+    assert "@" not in re.split(r"[/?#]", bare.partition("://")[2], maxsplit=1)[0]
     httpx.URL(bare)  # the index client's HTTP library takes it
 
 

@@ -363,7 +363,9 @@ class RunDirective(_Directive):
         raised: Exception | None = None
         self.depend_on(*_lzy_sources())
         try:
-            compiled = compile(code, f"<{self.env.docname}: lzy-run>", "exec")
+            # dont_inherit: the example runs as a user would write it, without this module's
+            # postponed annotations (dataclasses defined in it need their annotations evaluated).
+            compiled = compile(code, f"<{self.env.docname}: lzy-run>", "exec", dont_inherit=True)
             with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
                 exec(compiled, namespace)
         except Exception as error:  # every failure is reported below

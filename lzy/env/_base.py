@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, cast, ove
 
 from lzy._secrets import MASK, SECRET_NAME_WORDS, is_secret_name, redact_text
 from lzy.exceptions import (
+    ConfigurationError,
     EnvironError,
     FieldTypeError,
     FieldValueError,
@@ -43,6 +44,7 @@ __all__ = [
     "OpTarget",
     "build_part",
     "check_keywords",
+    "check_part_class",
     "closest",
     "decorate_op",
     "describe",
@@ -55,8 +57,10 @@ __all__ = [
     "import_klass",
     "is_secret_field",
     "is_secret_name",
+    "is_set",
     "local_paths",
     "masked_repr",
+    "more_derived",
     "redact_text",
     "redact_url",
     "secret",
@@ -73,6 +77,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
 _Op = TypeVar("_Op")
+_Part = TypeVar("_Part", bound="EnvPart")
 
 #: Field metadata key: the value is a secret and never shown.
 SECRET: Final = "lzy.secret"
@@ -474,8 +479,16 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
 # Configuration classes
 
 
+#: What every configuration class must be, said in errors about a class that is not.
+POINT_CLASS_NEEDS: Final = (
+    "a point class is a frozen dataclass, like the built-in ones:"
+    " decorate it (and every subclass that declares fields) with"
+    " @dataclasses.dataclass(frozen=True, kw_only=True)"
+)
+
 _KEYWORDS: weakref.WeakKeyDictionary[type, tuple[dict[str, bool], bool]] = weakref.WeakKeyDictionary()
 _FINISHED: weakref.WeakSet[type] = weakref.WeakSet()
+_CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
 
 
 def init_fields(klass: type[object]) -> dict[str, bool]:
@@ -588,8 +601,8 @@ def _generated(method: object) -> bool:
 def _finish(klass: type[object]) -> None:
     """Give a dataclass configuration class, and each dataclass it derives from, lzy's
     behaviour in place of what :func:`dataclasses.dataclass` generated: keywords checked on
-    construction (:func:`check_keywords`) and a clear error on assignment. Each class is
-    changed once."""
+    construction (:func:`check_keywords`), a clear error on assignment, and a ``repr`` that
+    masks secrets. Each class is changed once."""
     if klass in _FINISHED:
         return
     for owner in klass.__mro__:
@@ -608,8 +621,55 @@ def _finish(klass: type[object]) -> None:
             found = owner.__dict__.get(method)
             if inspect.isfunction(found):
                 type.__setattr__(owner, method, _immutable(cast("Callable[..., None]", found)))
+        if _generated(owner.__dict__.get("__repr__")):
+            # A subclass decorated with the default repr=True would show its secrets.
+            type.__setattr__(owner, "__repr__", EnvPart.__repr__)
         _FINISHED.add(owner)
     _FINISHED.add(klass)
+
+
+def _undeclared_fields(klass: type[object]) -> list[str]:
+    """Annotated names of classes in ``klass``'s MRO that are not dataclass fields (a subclass
+    that declares fields without being decorated)."""
+    fields = {f.name for f in dataclasses.fields(cast("Any", klass))}
+    found: list[str] = []
+    for owner in klass.__mro__:
+        if owner is EnvPart or "__dataclass_fields__" in owner.__dict__ or owner.__module__ == "builtins":
+            continue
+        for name, annotation in inspect.get_annotations(owner).items():
+            if name in fields or name.startswith("__"):
+                continue
+            text = annotation if isinstance(annotation, str) else repr(annotation)
+            if "ClassVar" not in text:
+                found.append(f"{owner.__qualname__}.{name}")
+    return found
+
+
+def check_part_class(klass: type[object], where: str) -> None:
+    """Refuse a configuration class that cannot work, saying what a point class needs.
+
+    It must be a dataclass, frozen (environments are immutable and hashable), and every class
+    of it that declares fields must be decorated (else those fields are silently not fields).
+    """
+    if klass in _CHECKED:
+        return
+    shown = klass.__qualname__
+    if not dataclasses.is_dataclass(klass):
+        msg = f"{where}: {shown} is not a dataclass; {POINT_CLASS_NEEDS}"
+        raise KlassError(msg)
+    params: object = getattr(klass, "__dataclass_params__", None)
+    if not getattr(params, "frozen", False):
+        msg = f"{where}: {shown} is a dataclass that is not frozen; {POINT_CLASS_NEEDS}"
+        raise KlassError(msg)
+    undeclared = _undeclared_fields(klass)
+    if undeclared:
+        msg = (
+            f"{where}: {shown} declares {', '.join(undeclared)} without being a dataclass, so they"
+            f" are not fields; {POINT_CLASS_NEEDS}"
+        )
+        raise KlassError(msg)
+    _finish(klass)
+    _CHECKED.add(klass)
 
 
 class EnvPart:
@@ -630,7 +690,7 @@ class EnvPart:
         # A subclass shows its own signature, not one inherited from a finished parent.
         type.__setattr__(cls, "__signature__", None)
         # A slots dataclass is made anew by its decorator, complete: finish it now. Others are
-        # finished when first constructed (__new__).
+        # finished when first constructed (__new__) or met by a with_* method or an Env.
         if "__dataclass_fields__" in cls.__dict__:
             _finish(cls)
 
@@ -647,12 +707,49 @@ class EnvPart:
             return super().__new__(cls)
 
     def __repr__(self) -> str:
-        shown: list[str] = []
-        for f in dataclasses.fields(cast("Any", self)):
-            if not f.repr:
-                continue
-            shown.append(f"{f.name}={masked_repr(f, getattr(self, f.name))}")
+        try:
+            fields = dataclasses.fields(cast("Any", self))
+        except TypeError:  # not a dataclass: refused where it is used, but shown all the same
+            return f"<{type(self).__qualname__}: {POINT_CLASS_NEEDS}>"
+        shown = [f"{f.name}={masked_repr(f, getattr(self, f.name, None))}" for f in fields if f.repr]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def is_set(part: object, name: str) -> bool:
+    """Whether field ``name`` of ``part`` is set: not ``None``, and for a field with a default
+    (the own fields of a subclass), not equal to it."""
+    value = getattr(part, name, None)
+    if value is None:
+        return False
+    field = next(f for f in dataclasses.fields(cast("Any", part)) if f.name == name)
+    if field.default is not dataclasses.MISSING:
+        return bool(value != field.default)
+    if field.default_factory is not dataclasses.MISSING:
+        return bool(value != field.default_factory())
+    return True
+
+
+def more_derived(inner: _Part, outer: _Part, what: str) -> _Part:
+    """Which of ``inner`` and ``outer`` a merge of the two takes its class from: the one whose
+    class is more derived (``inner`` for the same class), so a user's subclass keeps its type,
+    fields and methods. Classes that are not one a subclass of the other merge only when
+    ``outer`` sets nothing that ``inner``'s class lacks: else its values would be silently lost.
+    """
+    if isinstance(inner, type(outer)):
+        return inner
+    if isinstance(outer, type(inner)):
+        return outer
+    names = {f.name for f in dataclasses.fields(cast("Any", inner))}
+    outer_fields = dataclasses.fields(cast("Any", outer))
+    lost = [f.name for f in outer_fields if f.name not in names and is_set(outer, f.name)]
+    if lost:
+        msg = (
+            f"cannot merge {type(inner).__name__} over {type(outer).__name__}: the outer level sets"
+            f" {', '.join(lost)}, which {type(inner).__name__} does not have; derive one {what} class"
+            " from the other, or set those fields at the inner level too"
+        )
+        raise ConfigurationError(msg)
+    return inner
 
 
 class OpTarget(abc.ABC):  # noqa: B024 - a marker: it adds no methods, only identity
@@ -751,7 +848,8 @@ def import_klass(value: object, base: type[T], point: str) -> type[T]:
 
     Every failure is a :class:`~lzy.exceptions.KlassError` naming ``klass``: a malformed or
     relative path, a module that is missing or fails to import, a missing attribute, a class
-    that is not a subclass of ``base``, or an abstract class.
+    that is not a subclass of ``base``, an abstract class, or one that cannot work as a point
+    (:func:`check_part_class`).
     """
     klass: object = value
     if isinstance(value, str):
@@ -767,4 +865,5 @@ def import_klass(value: object, base: type[T], point: str) -> type[T]:
     if inspect.isabstract(klass):
         msg = f"{point}: klass {klass.__qualname__} is abstract; pass one of its implementations"
         raise KlassError(msg)
+    check_part_class(klass, f"{point}: klass")
     return klass  # narrowed by the issubclass check above

@@ -20,6 +20,7 @@ from lzy.env._base import (
     EnvPart,
     FrozenMap,
     OpTarget,
+    check_part_class,
     closest,
     decorate_op,
     describe,
@@ -27,7 +28,9 @@ from lzy.env._base import (
     environ_map,
     expect_instance,
     is_secret_field,
+    is_set,
     masked_repr,
+    more_derived,
     redact_text,
     shown_environ,
 )
@@ -105,6 +108,7 @@ MERGE_RULES: Final[Mapping[str, MergeRule]] = types.MappingProxyType(
 def _expect_part(field: str, value: object, base: type) -> None:
     if value is not None:
         expect_instance(f"Env.{field}", value, base, f"a {base.__name__} or None")
+        check_part_class(type(value), f"Env.{field}")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
@@ -137,12 +141,25 @@ class Env(EnvPart):
         return decorate_op(self, op, lambda o: o.with_env(self))
 
     def merged_over(self, outer: Env) -> Env:
-        """This env layered over ``outer`` by :data:`MERGE_RULES` (this one wins)."""
+        """This env layered over ``outer`` by :data:`MERGE_RULES` (this one wins).
+
+        The result has the more derived class of the two, so a subclass of :class:`Env` keeps
+        its type, its methods and its own fields (each taken from the env that sets it, this one
+        first; a field equal to its default is not set).
+        """
         changes: dict[str, object] = {}
         for point, rule in MERGE_RULES.items():
             inner_value, outer_value = getattr(self, point), getattr(outer, point)
             changes[point] = _merge(rule, inner_value, outer_value)
-        return Env(**cast("dict[str, Any]", changes))
+        base = more_derived(self, outer, "Env")
+        for field in dataclasses.fields(base):
+            if field.name in MERGE_RULES or not field.init:
+                continue
+            for env in (self, outer):
+                if is_set(env, field.name):
+                    changes[field.name] = getattr(env, field.name)
+                    break
+        return dataclasses.replace(base, **cast("dict[str, Any]", changes))
 
     @classmethod
     def generate_argparser(cls, *, prog: str | None = None) -> argparse.ArgumentParser:
@@ -302,7 +319,7 @@ class EffectiveEnv(EnvPart):
             if MERGE_RULES[point] is MergeRule.KEYS:
                 if name in value:
                     level = layer_level
-            elif value is not None and getattr(value, name) is not None:
+            elif value is not None and getattr(value, name, None) is not None:
                 level = layer_level
         return level
 

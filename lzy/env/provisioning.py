@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final, TypeVar, cast
 
-from lzy.env._base import EnvPart, OpTarget, decorate_op, describe
+from lzy.env._base import EnvPart, OpTarget, decorate_op, describe, more_derived
 from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
 
 __all__ = ["ANY", "AnyValue", "MachineSpec", "Provisioning", "Resources"]
@@ -237,8 +237,18 @@ class Provisioning(EnvPart):
         }
 
     def merged_over(self, outer: Provisioning) -> Provisioning:
-        """A provisioning with this one's set fields over ``outer``'s (this one wins)."""
-        return dataclasses.replace(outer, **cast("dict[str, Any]", self.set_fields()))
+        """A provisioning with this one's set fields over ``outer``'s (this one wins).
+
+        The result has the more derived class of the two, so a subclass keeps its type, its
+        own fields and its methods when merged over a plain :class:`Provisioning` (or under
+        one). Two subclasses that are not one derived from the other merge only when ``outer``
+        sets nothing this one's class lacks.
+        """
+        base = more_derived(self, outer, "provisioning")
+        names = {f.name for f in dataclasses.fields(base)}
+        values = {k: v for k, v in outer.set_fields().items() if k in names}
+        values.update(self.set_fields())
+        return dataclasses.replace(base, **cast("dict[str, Any]", values))
 
     def requirements(self) -> Resources:
         """The artifact: :data:`ANY` and unset become "no requirement"; checked for consistency."""
