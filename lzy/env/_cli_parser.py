@@ -146,11 +146,6 @@ class FieldOption:
         """The option string."""
         return f"--{_dashed(self.point.field)}.{_dashed(self.name)}"
 
-    @property
-    def repeatable(self) -> bool:
-        """Whether the option may be given more than once, each adding to the value."""
-        return self.kind in {Kind.MAPPING, Kind.SEQUENCE}
-
     def type_text(self) -> str:
         """What the option accepts, in words."""
         text = {
@@ -203,7 +198,9 @@ def _union_members(hint: object) -> tuple[object, ...]:
     return (hint,)
 
 
-def _kind_of(klass: type[object], field: dataclasses.Field[object], hint: object) -> tuple[Kind, bool, Any]:
+def _kind_of(
+    klass: type[object], field: dataclasses.Field[object], hint: object
+) -> tuple[Kind, bool, type[enum.Enum] | None]:
     """The kind of a field, whether it accepts ``ANY``, and its enum for a choice."""
     members = _union_members(hint)
     accepts_any = AnyValue in members
