@@ -82,3 +82,7 @@ _SANDBOX = DOCS / "_build" / ".sandbox"
 (_SANDBOX / "docker").mkdir(parents=True, exist_ok=True)
 os.environ["DOCKER_CONFIG"] = str(_SANDBOX / "docker")
 os.environ["LZY_CACHE_DIR"] = str(_SANDBOX / "cache")
+# The examples show the default index as a user without pip configuration gets it.
+os.environ["PIP_CONFIG_FILE"] = os.devnull
+for _name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"):
+    os.environ.pop(_name, None)

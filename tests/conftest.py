@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,12 @@ settings.load_profile("lzy")
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the user's caches and Docker credentials out of every test."""
+    """Keep the user's caches, Docker credentials and pip configuration out of every test."""
     root: Path = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("LZY_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
     monkeypatch.setenv("DOCKER_CONFIG", str(root / "docker"))
+    # The machine's pip configuration (extra indexes, say) must not choose the default index.
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"):
+        monkeypatch.delenv(name, raising=False)

@@ -83,6 +83,9 @@ _Part = TypeVar("_Part", bound="EnvPart")
 SECRET: Final = "lzy.secret"
 #: Field metadata key: the value is a URL (or URLs) whose credentials are never shown.
 URL: Final = "lzy.url"
+#: Field metadata key: a function of no arguments saying what the field's ``None`` stands for
+#: where it is resolved (shown beside ``None`` by ``explain()``).
+SHOWN: Final = "lzy.shown"
 #: Field metadata key: the value maps environment variable names to values, some of which may
 #: be secrets (see :func:`is_secret_name`).
 ENVIRON: Final = "lzy.environ"

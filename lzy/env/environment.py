@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
 
 from lzy.env._base import (
     ENVIRON,
+    SHOWN,
     EnvPart,
     FrozenMap,
     OpTarget,
@@ -235,7 +236,9 @@ class ExplainRow:
 
 def _show(value: object, field: dataclasses.Field[object]) -> str:
     """A field's value for :meth:`EffectiveEnv.explain`: secrets masked, readable forms for
-    sets, callables and enums."""
+    sets, callables and enums, and what an unset value stands for where it says so."""
+    if value is None and callable(stands_for := field.metadata.get(SHOWN)):
+        return f"None: {redact_text(str(stands_for()))}"
     if is_secret_field(field) or field.metadata.get(ENVIRON):
         return masked_repr(field, value)
     if isinstance(value, frozenset):

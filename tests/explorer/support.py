@@ -54,9 +54,12 @@ class Site:
         *,
         requires: Iterable[str] = (),
         editable_dir: pathlib.Path | None = None,
+        direct_url: Mapping[str, object] | None = None,
+        requires_python: str | None = None,
     ) -> pathlib.Path:
         """Install ``name`` ``version`` with ``files`` (paths relative to the site); returns
-        the ``.dist-info`` directory."""
+        the ``.dist-info`` directory. ``direct_url`` is written as PEP 610's ``direct_url.json``
+        (``editable_dir`` writes an editable one)."""
         dist_info = f"{name.replace('-', '_')}-{version}.dist-info"
         written: dict[str, bytes] = {}
         for path, content in files.items():
@@ -67,6 +70,8 @@ class Site:
             written[path] = data
         metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
         metadata += [f"Requires-Dist: {r}" for r in requires]
+        if requires_python is not None:
+            metadata.append(f"Requires-Python: {requires_python}")
         meta_files: dict[str, bytes] = {
             "METADATA": ("\n".join(metadata) + "\n\nA long description.\n").encode(),
             "WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
@@ -75,6 +80,8 @@ class Site:
         if editable_dir is not None:
             direct = {"url": editable_dir.as_uri(), "dir_info": {"editable": True}}
             meta_files["direct_url.json"] = json.dumps(direct).encode()
+        elif direct_url is not None:
+            meta_files["direct_url.json"] = json.dumps(direct_url).encode()
         (self.root / dist_info).mkdir(parents=True)
         for filename, data in meta_files.items():
             (self.root / dist_info / filename).write_bytes(data)
@@ -138,6 +145,10 @@ class _State:
     requires_python: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     files: dict[str, bytes] = dataclasses.field(default_factory=dict[str, bytes])
     requests: Counter[str] = dataclasses.field(default_factory=Counter[str])
+    #: Other pages served as they are, by path: content type and body.
+    pages: dict[str, tuple[str, bytes]] = dataclasses.field(default_factory=dict[str, tuple[str, bytes]])
+    #: What every other path answers (content type and body) instead of a 404, as some sites do.
+    fallback: tuple[str, bytes] | None = None
     not_modified: int = 0
     conditional: int = 0
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
@@ -180,12 +191,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(state.status, "text/plain", b"broken")
             return
         parts = [p for p in path.split("/") if p]
-        if len(parts) == 2 and parts[0] == "files" and parts[1] in state.files:
+        if path.rstrip("/") in state.pages:
+            content_type, body = state.pages[path.rstrip("/")]
+            self._send(200, content_type, body)
+        elif len(parts) == 2 and parts[0] == "files" and parts[1] in state.files:
             self._send(200, "application/octet-stream", state.files[parts[1]])
         elif parts == ["simple"]:
             self._page(None)
         elif len(parts) == 2 and parts[0] == "simple" and parts[1] in state.projects:
             self._page(parts[1])
+        elif state.fallback is not None:
+            self._send(200, *state.fallback)
         else:
             self._send(404, "text/plain", b"not found")
 

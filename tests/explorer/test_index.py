@@ -7,9 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.tags import Tag, parse_tag
 
-from lzy.env.explorer._index import Listing, ProjectPage, parse_html, parse_json, target_tags
+from lzy.env.explorer._index import Listing, ProjectPage, parse_html, parse_json
+from lzy.env.explorer._target import Target
 
-TAGS = target_tags((3, 11), "manylinux_2_28_x86_64")
+TARGET = Target(python=(3, 11), patch=None, platform="manylinux_2_28_x86_64")
+TAGS = TARGET.tags()
 
 
 @pytest.mark.parametrize(
@@ -45,7 +47,7 @@ def test_manylinux_target(tag: str, installs: bool) -> None:
 )
 def test_other_platforms(platform: str, accepted: str, refused: str) -> None:
     """Other platform families expand to what such a machine accepts."""
-    tags = target_tags((3, 12), platform)
+    tags = Target(python=(3, 12), patch=None, platform=platform).tags()
     assert Tag("cp312", "cp312", accepted) in tags
     assert Tag("cp312", "cp312", refused) not in tags
 
@@ -59,7 +61,7 @@ versions = st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30))
 def test_only_the_pinned_version_counts(version: str, other: str) -> None:
     """A page's wheel counts exactly when its version equals the pinned one."""
     page = ProjectPage(found=True, filenames=(f"my_pkg-{other}-py3-none-any.whl",))
-    usable = page.version_files("my-pkg", version, TAGS, sdist=False, python="3.11").usable
+    usable = page.version_files("my-pkg", version, TARGET, sdist=False).usable
     assert (usable is not None) is (tuple(map(int, version.split("."))) == tuple(map(int, other.split("."))))
 
 
@@ -69,11 +71,8 @@ def test_sdist_counts_only_when_allowed(version: str) -> None:
     page = ProjectPage(
         found=True, filenames=(f"my-pkg-{version}.tar.gz", "my-pkg-junk.zip", "other-1.0.tar.gz")
     )
-    assert (
-        page.version_files("my_pkg", version, TAGS, sdist=True, python="3.11").usable
-        == f"my-pkg-{version}.tar.gz"
-    )
-    files = page.version_files("my_pkg", version, TAGS, sdist=False, python="3.11")
+    assert page.version_files("my_pkg", version, TARGET, sdist=True).usable == f"my-pkg-{version}.tar.gz"
+    files = page.version_files("my_pkg", version, TARGET, sdist=False)
     assert (files.usable, files.files) == (None, (f"my-pkg-{version}.tar.gz",))
 
 
@@ -113,14 +112,61 @@ def test_json_page_file_names(body: bytes, names: Listing | None) -> None:
         (">=3.12", "3.11", False),
         (">=3.12", "3.12", True),
         ("<3.11.5", "3.11.7", False),
+        ("<3.11.5", "3.11", True),
+        (">=3.11.5", "3.11", True),
         ("not a spec", "3.11", True),
     ],
 )
 def test_requires_python_of_a_file(specifier: str, python: str, usable: bool) -> None:
-    """A file whose ``Requires-Python`` excludes the target is listed, with why, not used."""
+    """A file whose ``Requires-Python`` excludes the target is not used, and the page says why;
+    ``3.11`` is some 3.11.z, ``3.11.7`` exactly that."""
     filename = "a-1.0-py3-none-any.whl"
     page = ProjectPage(found=True, filenames=(filename,), requires_python={filename: specifier})
-    files = page.version_files("a", "1.0", target_tags((3, 11), "any"), sdist=False, python=python)
+    major, minor, *patch = (int(p) for p in python.split("."))
+    target = Target(python=(major, minor), patch=patch[0] if patch else None, platform="any")
+    files = page.version_files("a", "1.0", target, sdist=False)
     assert (files.usable is not None) is usable
     if not usable:
-        assert files.files == (f"{filename} (Requires-Python {specifier})",)
+        assert files.python_refused
+        assert files.why == (f"Requires-Python {specifier!r} excludes Python {python}",)
+
+
+@pytest.mark.parametrize(
+    ("filenames", "why"),
+    [
+        (
+            ["a-1.0-cp311-cp311-manylinux_2_34_x86_64.whl"],
+            "its wheels need glibc 2.34 or newer (manylinux_2_34), newer than the target platform"
+            " manylinux_2_28_x86_64",
+        ),
+        (
+            ["a-1.0-cp312-cp312-manylinux_2_17_x86_64.whl", "a-1.0-cp313-cp313-manylinux_2_17_x86_64.whl"],
+            "no wheel for CPython 3.11 (only for cp312, cp313)",
+        ),
+        (
+            ["a-1.0-cp311-cp311-win_amd64.whl", "a-1.0-cp311-cp311-macosx_11_0_arm64.whl"],
+            "no wheel for manylinux_2_28_x86_64 (only for macosx_11_0_arm64, win_amd64)",
+        ),
+        (["a-1.0.tar.gz"], "only a source distribution, and the installed package has compiled code"),
+    ],
+)
+def test_why_no_file_is_usable(filenames: list[str], why: str) -> None:
+    """A version without a usable file says why in one phrase per cause, not as file names."""
+    page = ProjectPage(found=True, filenames=tuple(filenames))
+    files = page.version_files("a", "1.0", TARGET, sdist=False)
+    assert files.usable is None
+    assert files.why == (why,)
+
+
+def test_partial_requires_python_gives_the_patch_level() -> None:
+    """A bound that admits only some 3.11.z is usable for ``3.11`` and says from which one."""
+    filename = "a-1.0-py3-none-any.whl"
+    page = ProjectPage(found=True, filenames=(filename,), requires_python={filename: ">=3.11.5"})
+    assert page.version_files("a", "1.0", TARGET, sdist=False).patch_hint == "3.11.5"
+
+
+def test_older_fitting_version() -> None:
+    """The newest earlier version with a usable file is found, pre-releases skipped."""
+    names = ("a-2.0-py3-none-any.whl", "a-1.9-py3-none-any.whl", "a-1.8-py3-none-any.whl", "a-1.95rc1.tar.gz")
+    page = ProjectPage(found=True, filenames=names, requires_python={names[0]: ">=3.12", names[1]: ">=3.12"})
+    assert page.older_fitting("a", "2.0", TARGET, sdist=True) == "1.8"

@@ -31,8 +31,7 @@ import weakref
 from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Final, cast
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag, compatible_tags, cpython_tags, mac_platforms
+from packaging.tags import Tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -42,8 +41,9 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from lzy.env._base import redact_url
+from lzy.env._base import redact_url, split_credentials
 from lzy.env._cache import CACHE_DIR_ENV, cache_root
+from lzy.env.explorer._target import Target
 from lzy.exceptions import PackageIndexError
 
 if TYPE_CHECKING:
@@ -53,7 +53,9 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_DIR_ENV",
     "PAGE_TTL_SECONDS",
+    "ROOT_TTL_SECONDS",
     "IndexClient",
+    "IndexRootError",
     "IndexSettings",
     "Listing",
     "ProjectPage",
@@ -62,7 +64,6 @@ __all__ = [
     "file_url_path",
     "parse_html",
     "parse_json",
-    "target_tags",
     "url_for",
 ]
 
@@ -71,6 +72,9 @@ _log = logging.getLogger("lzy.env.explorer")
 #: How long a cached project page that lacks the pinned version is trusted before it is
 #: revalidated with the index (seconds).
 PAGE_TTL_SECONDS: Final = 600.0
+#: How long an index found to be a simple repository's root is trusted before it is checked
+#: again (seconds).
+ROOT_TTL_SECONDS: Final = 7 * 24 * 3600.0
 #: Media types of the simple API, preferred first (PEP 691), with HTML as the fallback.
 _ACCEPT: Final = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
@@ -87,47 +91,8 @@ def default_cache_dir() -> pathlib.Path:
     return cache_root() / "simple"
 
 
-# --------------------------------------------------------------------------------------------
-# Target tags
-
-
-#: A platform tag with a version: ``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``,
-#: ``macosx_11_0_arm64``.
-_VERSIONED_PLATFORM: Final = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_(\w+)")
-#: The names the first manylinux policies had, by glibc minor version.
-_LEGACY_MANYLINUX: Final = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
-
-
-def _platforms(platform: str) -> list[str]:
-    """Every platform tag a machine with ``platform`` installs, most specific first (as pip
-    orders them: older glibc, musl or macOS versions are accepted, and so is ``linux``)."""
-    match = _VERSIONED_PLATFORM.fullmatch(platform)
-    if match is None:
-        return [platform]
-    family, major, minor, arch = match[1], int(match[2]), int(match[3]), match[4]
-    if family == "macosx":
-        return list(mac_platforms((major, minor), arch))
-    tags: list[str] = []
-    for older in range(minor, -1, -1):
-        tags.append(f"{family}_{major}_{older}_{arch}")
-        if family == "manylinux" and major == 2 and older in _LEGACY_MANYLINUX:
-            tags.append(f"{_LEGACY_MANYLINUX[older]}_{arch}")
-    return [*tags, f"linux_{arch}"]
-
-
-@functools.cache
-def target_tags(python: tuple[int, int], platform: str) -> frozenset[Tag]:
-    """The wheel tags CPython ``python`` on ``platform`` installs.
-
-    That is the interpreter's own ABI, ``abi3`` down to 3.2, ``none``, the pure
-    ``py3-none-any`` family and every older platform the target platform accepts (a
-    ``manylinux_2_28`` machine installs ``manylinux_2_17`` and ``manylinux2014`` wheels).
-    """
-    platforms = _platforms(platform)
-    tags = set(cpython_tags(python, platforms=platforms))
-    interpreter = f"cp{python[0]}{python[1]}"
-    tags.update(compatible_tags(python, interpreter=interpreter, platforms=platforms))
-    return frozenset(tags)
+class IndexRootError(PackageIndexError):
+    """An index URL that is not the root of a simple repository."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,6 +107,13 @@ class VersionFiles:
     usable: str | None
     #: Every file of the version (for messages when none is usable).
     files: tuple[str, ...]
+    #: When no file is usable: why, in short phrases (Requires-Python, platform, Python).
+    why: tuple[str, ...] = ()
+    #: Whether every file of the version was refused for its ``Requires-Python`` alone.
+    python_refused: bool = False
+    #: When the usable file's ``Requires-Python`` admits only some patch levels of the target's
+    #: ``X.Y``: the first one it admits.
+    patch_hint: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,39 +133,153 @@ class ProjectPage:
     #: When the page was fetched or last revalidated (``time.time()``).
     checked_at: float = 0.0
 
-    def version_files(
-        self, project: str, version: str, tags: frozenset[Tag], *, sdist: bool, python: str
-    ) -> VersionFiles:
-        """The files of ``project`` ``version``; usable means a wheel with one of ``tags``,
-        or, when ``sdist`` is true, a source distribution; either one whose ``Requires-Python``
-        (if the page gives it) admits Python ``python``. Yanked files count: a pin with ``==``
+    def version_files(self, project: str, version: str, target: Target, *, sdist: bool) -> VersionFiles:
+        """The files of ``project`` ``version``; usable means a wheel the target installs, or,
+        when ``sdist`` is true, a source distribution; either one whose ``Requires-Python``
+        (if the page gives it) admits the target Python. Yanked files count: a pin with ``==``
         installs them (PEP 592)."""
         wanted = _version(version)
         name = canonicalize_name(project)
+        tags = target.tags()
         files: list[str] = []
-        usable_sdist: str | None = None
+        refused: dict[str, frozenset[Tag]] = {}
+        excluded: list[str] = []
+        usable_sdist: tuple[str, str | None] | None = None
         for filename in self.filenames:
             file_tags = _file_tags(filename, name, version, wanted)
             if file_tags is None:
                 continue
-            if not self._admits(filename, python):
-                files.append(f"{filename} (Requires-Python {self.requires_python[filename]})")
-                continue
             files.append(filename)
+            specifier = self.requires_python.get(filename)
+            fit = target.fits(specifier) if specifier else None
+            if fit is not None and not fit.admitted:
+                excluded.append(specifier or "")
+                continue
+            hint = fit.patch_hint if fit is not None else None
             if file_tags & tags:
-                return VersionFiles(usable=filename, files=(filename,))
-            if not file_tags and sdist and usable_sdist is None:
-                usable_sdist = filename
-        return VersionFiles(usable=usable_sdist, files=tuple(files))
+                return VersionFiles(usable=filename, files=(filename,), patch_hint=hint)
+            if not file_tags:
+                if sdist and usable_sdist is None:
+                    usable_sdist = (filename, hint)
+                elif not sdist:
+                    refused[filename] = file_tags
+            else:
+                refused[filename] = file_tags
+        if usable_sdist is not None:
+            return VersionFiles(usable=usable_sdist[0], files=tuple(files), patch_hint=usable_sdist[1])
+        why = _why_unusable(refused, excluded, target)
+        return VersionFiles(
+            usable=None, files=tuple(files), why=why, python_refused=bool(excluded) and not refused
+        )
 
-    def _admits(self, filename: str, python: str) -> bool:
-        specifier = self.requires_python.get(filename)
-        if not specifier:
-            return True
-        try:
-            return SpecifierSet(specifier).contains(python, prereleases=True)
-        except InvalidSpecifier:
-            return True  # pip ignores a Requires-Python it cannot parse, and so do we.
+    def versions(self, project: str) -> list[str]:
+        """The versions the page has files of, newest first."""
+        name = canonicalize_name(project)
+        found: dict[Version, str] = {}
+        for filename in self.filenames:
+            parsed = _parse_filename(filename)
+            if parsed is not None and parsed[0] == name and parsed[1] not in found:
+                found[parsed[1]] = str(parsed[1])
+        return [found[v] for v in sorted(found, reverse=True)]
+
+    def older_fitting(self, project: str, version: str, target: Target, *, sdist: bool) -> str | None:
+        """The newest version before ``version`` with a file the target can use, or ``None``."""
+        installed = _version(version)
+        for candidate in self.versions(project):
+            parsed = _version(candidate)
+            if installed is not None and parsed is not None and parsed >= installed:
+                continue
+            if parsed is not None and parsed.is_prerelease:
+                continue
+            if self.version_files(project, candidate, target, sdist=sdist).usable is not None:
+                return candidate
+        return None
+
+
+def _why_unusable(
+    refused: Mapping[str, frozenset[Tag]], excluded: list[str], target: Target
+) -> tuple[str, ...]:
+    """Why none of a version's files installs on ``target``, one short phrase per cause."""
+    why: list[str] = []
+    if excluded:
+        shown = ", ".join(repr(s) for s in dict.fromkeys(excluded))
+        why.append(f"Requires-Python {shown} excludes Python {target.python_text}")
+    tags = target.tags()
+    pythons = {(t.interpreter, t.abi) for t in tags}
+    platforms = {t.platform for t in tags}
+    newer: dict[str, tuple[int, int]] = {}
+    other_pythons: set[str] = set()
+    other_platforms: set[str] = set()
+    sdists = 0
+    for file_tags in refused.values():
+        if not file_tags:
+            sdists += 1
+            continue
+        if not any((t.interpreter, t.abi) in pythons for t in file_tags):
+            other_pythons.update(t.interpreter for t in file_tags)
+            continue
+        for platform in {t.platform for t in file_tags} - platforms:
+            needed = _newer_needed(platform, target.platform)
+            if needed is not None:
+                family, version = needed
+                newer[family] = min(newer.get(family, version), version)
+            else:
+                other_platforms.add(platform)
+    for family, (major, minor) in sorted(newer.items()):
+        what = "glibc" if family == "manylinux" else "musl" if family == "musllinux" else "macOS"
+        why.append(
+            f"its wheels need {what} {major}.{minor} or newer ({family}_{major}_{minor}),"
+            f" newer than the target platform {target.platform}"
+        )
+    if other_pythons:
+        listing = ", ".join(sorted(other_pythons))
+        why.append(f"no wheel for CPython {target.python[0]}.{target.python[1]} (only for {listing})")
+    if other_platforms and not newer:
+        listing = ", ".join(sorted(other_platforms)[:6]) + (", ..." if len(other_platforms) > 6 else "")
+        why.append(f"no wheel for {target.platform} (only for {listing})")
+    if sdists:
+        why.append("only a source distribution, and the installed package has compiled code")
+    return tuple(why)
+
+
+def _newer_needed(platform: str, target: str) -> tuple[str, tuple[int, int]] | None:
+    """For a wheel platform of the target's family and architecture but a newer version, the
+    family and that version."""
+    wheel = _VERSIONED_PLATFORM.fullmatch(_legacy_to_pep600(platform))
+    mine = _VERSIONED_PLATFORM.fullmatch(target)
+    if wheel is None or mine is None or wheel[1] != mine[1]:
+        return None
+    arch_ok = wheel[4] == mine[4] or (mine[1] == "macosx" and wheel[4] in {"universal2", "universal"})
+    version = (int(wheel[2]), int(wheel[3]))
+    if not arch_ok or version <= (int(mine[2]), int(mine[3])):
+        return None
+    return wheel[1], version
+
+
+_VERSIONED_PLATFORM: Final = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_(\w+)")
+_LEGACY_NAMES: Final = {
+    "manylinux1": "manylinux_2_5",
+    "manylinux2010": "manylinux_2_12",
+    "manylinux2014": "manylinux_2_17",
+}
+
+
+def _legacy_to_pep600(platform: str) -> str:
+    head, _, arch = platform.partition("_")
+    return f"{_LEGACY_NAMES[head]}_{arch}" if head in _LEGACY_NAMES else platform
+
+
+def _parse_filename(filename: str) -> tuple[str, Version] | None:
+    try:
+        if filename.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(filename)
+        elif filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return name, version
 
 
 @functools.lru_cache(maxsize=4096)
@@ -466,7 +552,7 @@ class IndexClient:
     def _fetch(self, index: str, name: str, cached: ProjectPage | None) -> ProjectPage:
         if urllib.parse.urlsplit(index).scheme == "file":
             return self._fetch_file(index, name)
-        url = f"{index.rstrip('/')}/{name}/"
+        url = f"{split_credentials(index)[0].rstrip('/')}/{name}/"
         headers = {"Accept": _ACCEPT}
         if cached is not None and cached.found:
             if cached.etag:
@@ -478,7 +564,6 @@ class IndexClient:
         if response.status_code == 304 and cached is not None:
             return dataclasses.replace(cached, checked_at=now)
         if response.status_code in {404, 410}:
-            self._check_root(index, project=name)
             return ProjectPage(found=False, checked_at=now)
         if response.status_code in {401, 403}:
             msg = (
@@ -516,7 +601,7 @@ class IndexClient:
                 self.requests_sent += 1
             try:
                 with self._http() as client:
-                    response = client.get(url, headers=headers)
+                    response = client.get(url, headers=headers, auth=_auth(index))
             except httpx.TimeoutException:
                 problem = f"did not answer within {self.settings.timeout:g} s"
                 continue
@@ -554,23 +639,43 @@ class IndexClient:
         )
         raise PackageIndexError(msg)
 
-    def _check_root(self, index: str, *, project: str) -> None:
-        """Validate an index that says it does not know a project: its root must be a simple API."""
+    def validate(self, index: str) -> None:
+        """Check once that ``index`` is the root of a simple repository (PEP 503/691): a
+        project page, a site's home page or an index URL without its ``/simple`` path is
+        refused here, before its 404s are taken for "no such project"."""
         with self._lock:
             if index in self._valid_roots:
                 return
+        if urllib.parse.urlsplit(index).scheme == "file":
+            if not pathlib.Path(file_url_path(index)).is_dir():
+                msg = f"package index {redact_url(index)} is not a directory"
+                raise IndexRootError(msg)
+        elif split_credentials(index)[0].rstrip("/") not in _KNOWN_ROOTS and not self._root_on_disk(index):
+            self._check_root(index)
+            self._remember_root(index)
+        with self._lock:
+            self._valid_roots.add(index)
+
+    def _check_root(self, index: str) -> None:
         import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
 
-        root = index.rstrip("/") + "/"
+        root = split_credentials(index)[0].rstrip("/") + "/"
         problem = ""
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+            with self._lock:
+                self.requests_sent += 1
             try:
                 accept = {"Accept": _ACCEPT}
-                with self._http() as client, client.stream("GET", root, headers=accept) as response:
+                with (
+                    self._http() as client,
+                    client.stream("GET", root, headers=accept, auth=_auth(index)) as response,
+                ):
                     status = response.status_code
                     media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+                    head = _read_head(response) if status == 200 else b""
+                    charset = response.charset_encoding
             except httpx.TimeoutException:
                 problem = f"did not answer within {self.settings.timeout:g} s"
                 continue
@@ -580,18 +685,49 @@ class IndexClient:
             if status in _RETRY_STATUS:
                 problem = f"answered HTTP {status}"
                 continue
-            if status == 200 and media in _JSON_TYPES | _HTML_TYPES:
-                with self._lock:
-                    self._valid_roots.add(index)
+            if status in {401, 403}:
+                msg = (
+                    f"package index {redact_url(index)} refused access to its root (HTTP {status});"
+                    " check the credentials in the index URL"
+                )
+                raise PackageIndexError(msg)
+            if status != 200:
+                problem = f"answered HTTP {status} for its root"
+                break
+            found = _root_problem(head, media, charset)
+            if found is None:
                 return
-            problem = f"answered HTTP {status} with content type {media or 'none'!r} for its root"
+            problem = found
             break
+        else:
+            tries = "once" if self.settings.retries == 0 else f"{self.settings.retries + 1} times"
+            msg = f"package index {redact_url(index)} {problem} (tried {tries}) when asked for its root"
+            raise PackageIndexError(msg)
         msg = (
-            f"package index {redact_url(index)} does not look like a simple repository"
-            f" (PEP 503/691): it {problem}; it also has no page for package {project!r}."
-            " Check the index URL (for PyPI it is https://pypi.org/simple)"
+            f"package index {redact_url(index)} is not the root of a simple repository"
+            f" (PEP 503/691): it {problem}.{_root_hint(index, problem)}"
         )
-        raise PackageIndexError(msg)
+        raise IndexRootError(msg)
+
+    def _root_marker(self, index: str) -> pathlib.Path | None:
+        folder = self._folder(index)
+        return None if folder is None else folder / "root.json"
+
+    def _root_on_disk(self, index: str) -> bool:
+        marker = self._root_marker(index)
+        if marker is None:
+            return False
+        try:
+            checked = float(json.loads(marker.read_bytes())["checked_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return time.time() - checked < ROOT_TTL_SECONDS
+
+    def _remember_root(self, index: str) -> None:
+        marker = self._root_marker(index)
+        if marker is not None:
+            with contextlib.suppress(OSError):
+                _write_atomically(marker, json.dumps({"index": redact_url(index), "checked_at": time.time()}))
 
     def _fetch_file(self, index: str, name: str) -> ProjectPage:
         root = pathlib.Path(file_url_path(index))
@@ -616,7 +752,8 @@ class IndexClient:
     def _folder(self, index: str) -> pathlib.Path | None:
         if self.settings.cache_dir is None:
             return None
-        return self.settings.cache_dir / hashlib.sha256(index.encode()).hexdigest()[:24]
+        bare = split_credentials(index)[0]
+        return self.settings.cache_dir / hashlib.sha256(bare.encode()).hexdigest()[:24]
 
     def _path(self, index: str, name: str) -> pathlib.Path | None:
         folder = self._folder(index)
@@ -659,18 +796,23 @@ class IndexClient:
             "checked_at": page.checked_at,
         }
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(json.dumps(data))  # one write: dump() writes piecemeal
-                os.replace(temporary, path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
+            _write_atomically(path, json.dumps(data))
         except OSError as error:
             _log.debug("cannot cache the page of %s from %s: %s", name, redact_url(index), error)
+
+
+def _write_atomically(path: pathlib.Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file moved into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)  # one write: json.dump() writes piecemeal
+        os.replace(temporary, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def file_url_path(url: str) -> str:
@@ -700,3 +842,101 @@ def _scrub(text: str, index: str) -> str:
             text = text.replace(secret, "***")
             text = text.replace(urllib.parse.unquote(secret), "***")
     return text
+
+
+def _auth(index: str) -> tuple[str, str] | None:
+    """The credentials of ``index``, sent as HTTP basic authentication, never in a URL."""
+    return split_credentials(index)[1]
+
+
+#: How much of an index's root page is read to recognise it (PyPI's is tens of megabytes).
+_ROOT_HEAD_BYTES: Final = 256 * 1024
+#: Roots known to be simple repositories, never asked again.
+_KNOWN_ROOTS: Final = frozenset({"https://pypi.org/simple", "https://test.pypi.org/simple"})
+#: File name endings that make a link a distribution file, not a project page.
+_FILE_ENDINGS: Final = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg", ".exe", ".msi", ".rpm")
+
+
+def _read_head(response: httpx.Response) -> bytes:
+    """The first :data:`_ROOT_HEAD_BYTES` of an answer; the rest is not downloaded."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= _ROOT_HEAD_BYTES:
+            break
+    return b"".join(chunks)[:_ROOT_HEAD_BYTES]
+
+
+class _RootAnchors(html.parser.HTMLParser):
+    """The links of a page and whether it declares a repository version (PEP 629)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self.repository_version = False
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "meta" and attributes.get("name") == "pypi:repository-version":
+            self.repository_version = True
+        elif tag == "a":
+            self._href = attributes.get("href") or ""
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+
+def _root_problem(head: bytes, media: str, charset: str | None) -> str | None:
+    """Why the start of a root page is not a simple repository's root, or ``None`` if it is."""
+    if media in _JSON_TYPES:
+        text = head.decode("utf-8", errors="replace")
+        if re.search(r'"files"\s*:', text[:4096]) and not re.search(r'"projects"\s*:', text[:4096]):
+            return "answers with one project's page (a 'files' list), not the list of projects"
+        if re.search(r'"projects"\s*:\s*\[', text):
+            return None
+        return "answers JSON without a 'projects' list"
+    if media not in _HTML_TYPES:
+        return f"answers with content type {media or 'none'!r}"
+    parser = _RootAnchors()
+    parser.feed(head.decode(charset or "utf-8", errors="replace"))
+    files = [
+        href for href, _ in parser.links if urllib.parse.urlsplit(href).path.lower().endswith(_FILE_ENDINGS)
+    ]
+    if files:
+        return "answers with one project's page (links to distribution files), not the list of projects"
+    if parser.repository_version:
+        return None
+    strangers = [
+        (href, text)
+        for href, text in parser.links
+        if canonicalize_name(
+            urllib.parse.unquote(urllib.parse.urlsplit(href).path.rstrip("/").rpartition("/")[2])
+        )
+        != canonicalize_name(text)
+    ]
+    if strangers:
+        href, text = strangers[0]
+        example = f"{text[:40]!r} -> {href[:80]!r}"
+        return f"answers with a web page whose links are not project pages (such as {example})"
+    return None
+
+
+def _root_hint(index: str, problem: str) -> str:
+    path = urllib.parse.urlsplit(index).path.rstrip("/")
+    if "one project's page" in problem:
+        parent = split_credentials(index)[0].rstrip("/").rpartition("/")[0]
+        return f" Give the index root instead, such as {redact_url(parent)}"
+    if not path.endswith("simple"):
+        return " An index URL usually ends in /simple (PyPI's is https://pypi.org/simple)"
+    return ""

@@ -51,14 +51,15 @@ from lzy.env._base import FrozenMap, redact_url
 from lzy.env.explorer._index import (
     PAGE_TTL_SECONDS,
     IndexClient,
+    IndexRootError,
     IndexSettings,
     ProjectPage,
     VersionFiles,
     default_cache_dir,
     file_url_path,
-    target_tags,
     url_for,
 )
+from lzy.env.explorer._target import Target, check_platform, check_python
 from lzy.env.explorer.base import (
     Classification,
     EnvExplorer,
@@ -67,7 +68,7 @@ from lzy.env.explorer.base import (
     PackageDecision,
     import_targets,
 )
-from lzy.exceptions import ExplorationError, FieldValueError, LzyWarning
+from lzy.exceptions import ExplorationError, LzyWarning, PackageIndexError
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoEnvExplorer"]
 
@@ -101,6 +102,28 @@ def _is_compiled(filename: str) -> bool:
 # Installed distributions
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class _DirectUrl:
+    """Where a distribution was installed from when it was not an index (PEP 610)."""
+
+    #: ``"editable"``, ``"directory"``, ``"archive"`` or ``"vcs"``.
+    kind: str
+    #: The URL, credentials masked.
+    url: str
+    #: For an editable install, its project directory.
+    editable_dir: str | None = None
+
+    def describe(self) -> str:
+        """``"a local wheel or archive file:///..."`` and the like, for reasons."""
+        what = {
+            "directory": "the directory",
+            "archive": "the archive",
+            "vcs": "the repository",
+            "editable": "the editable project",
+        }[self.kind]
+        return f"{what} {self.url}"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, eq=False)
 class _Dist:
     """What the explorer needs to know about one installed distribution."""
@@ -112,33 +135,50 @@ class _Dist:
     top_levels: frozenset[str]
     paths: tuple[str, ...]
     compiled: tuple[str, ...]
-    editable_dir: str | None
+    direct_url: _DirectUrl | None
     meta: bool
     requires: tuple[str, ...]
+    requires_python: str | None
+    metadata_dir: str | None
+
+    @property
+    def editable_dir(self) -> str | None:
+        """The project directory of an editable install, else ``None``."""
+        return None if self.direct_url is None else self.direct_url.editable_dir
 
 
-def _record(dist: importlib.metadata.Distribution) -> str | None:
+def _record(dist: importlib.metadata.Distribution, metadata_dir: str | None, root: str) -> str | None:
     """The installed paths of a distribution: lines that start with a path and a comma.
 
     The text of ``RECORD`` is kept as it is, hash and size columns included, after a leading
     newline: whether it lists a path is then a substring search for ``"\\n{path},"``, much
     cheaper than building a set for every distribution. Only quoted rows (rare) and installs
-    without ``RECORD`` go through a parser.
+    without ``RECORD`` go through a parser. An ``.egg-info``'s ``installed-files.txt`` is read
+    here rather than through :attr:`importlib.metadata.Distribution.files`, which fails on some
+    Pythons when it lists files outside the site directory; those are left out.
     """
     text = dist.read_text("RECORD")
-    if text is None:
-        files = dist.files
-        if files is None:
-            return None
-        return "".join(f"\n{file.as_posix()}," for file in files) + "\n"
-    if '"' in text:
-        rows = csv.reader(text.splitlines())
-        return "".join(f"\n{row[0]}," for row in rows if row and row[0]) + "\n"
-    return "\n" + text.replace("\r\n", "\n")
+    if text is not None:
+        if '"' in text:
+            rows = csv.reader(text.splitlines())
+            return "".join(f"\n{row[0]}," for row in rows if row and row[0]) + "\n"
+        return "\n" + text.replace("\r\n", "\n")
+    listing = dist.read_text("installed-files.txt")
+    if listing is None or metadata_dir is None:
+        return None
+    prefix = root.rstrip(os.sep) + os.sep
+    lines: list[str] = []
+    for line in listing.splitlines():
+        if not line.strip():
+            continue
+        path = os.path.normpath(os.path.join(metadata_dir, line.strip()))
+        if path.startswith(prefix):
+            lines.append(f"\n{path[len(prefix) :].replace(os.sep, '/')},")
+    return "".join(lines) + "\n"
 
 
-def _editable_dir(dist: importlib.metadata.Distribution) -> str | None:
-    """The project directory of an editable install, from ``direct_url.json`` (PEP 610)."""
+def _direct_url(dist: importlib.metadata.Distribution) -> _DirectUrl | None:
+    """Where a distribution was installed from, when not from an index (PEP 610)."""
     text = dist.read_text("direct_url.json")
     if not text:
         return None
@@ -149,28 +189,22 @@ def _editable_dir(dist: importlib.metadata.Distribution) -> str | None:
     if not isinstance(data, dict):
         return None
     direct = cast("dict[str, object]", data)
-    dir_info, url = direct.get("dir_info"), direct.get("url")
-    if not isinstance(dir_info, dict) or not isinstance(url, str):
+    url = direct.get("url")
+    if not isinstance(url, str):
         return None
-    if cast("dict[str, object]", dir_info).get("editable") is not True:
-        return None
-    if urllib.parse.urlsplit(url).scheme != "file":
-        return None
-    path = file_url_path(url)
-    return os.path.realpath(path) if os.path.isdir(path) else None
-
-
-def _requirements(requires: Iterable[str]) -> tuple[str, ...]:
-    """Canonical names of the requirements that apply to this interpreter (no extras)."""
-    names: list[str] = []
-    for text in requires:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-            names.append(canonicalize_name(requirement.name))
-    return tuple(names)
+    shown = redact_url(url) if "@" in url else url
+    dir_info = direct.get("dir_info")
+    if isinstance(dir_info, dict):
+        if cast("dict[str, object]", dir_info).get("editable") is True:
+            if urllib.parse.urlsplit(url).scheme != "file":
+                return _DirectUrl(kind="directory", url=shown)
+            path = file_url_path(url)
+            editable_dir = os.path.realpath(path) if os.path.isdir(path) else None
+            return _DirectUrl(kind="editable", url=shown, editable_dir=editable_dir)
+        return _DirectUrl(kind="directory", url=shown)
+    if isinstance(direct.get("vcs_info"), dict):
+        return _DirectUrl(kind="vcs", url=shown)
+    return _DirectUrl(kind="archive", url=shown)
 
 
 def _metadata(dist: importlib.metadata.Distribution) -> email.message.Message | None:
@@ -189,8 +223,11 @@ def _read_dist(dist: importlib.metadata.Distribution) -> _Dist | None:
     if metadata is None or not name or not version:
         return None
     root = os.path.realpath(str(dist.locate_file("")))
-    record = _record(dist)
-    editable_dir = _editable_dir(dist)
+    location = getattr(dist, "_path", None)  # PathDistribution's metadata directory
+    metadata_dir = os.path.realpath(str(location)) if location is not None else None
+    record = _record(dist, metadata_dir, root)
+    direct_url = _direct_url(dist)
+    editable_dir = None if direct_url is None else direct_url.editable_dir
     tops: set[str] = set()
     firsts: set[str] = set()
     lines = (record or "").splitlines()
@@ -211,19 +248,40 @@ def _read_dist(dist: importlib.metadata.Distribution) -> _Dist | None:
             if _is_compiled(path) and path.partition("/")[0] in firsts:
                 compiled.append(path)
     meta = record is not None and not firsts and editable_dir is None
-    requires = _requirements(metadata.get_all("Requires-Dist") or ()) if meta else ()
+    requires_python = metadata["Requires-Python"]
     return _Dist(
         name=canonicalize_name(name),
-        version=version,
+        version=version.strip(),
         root=root,
         record=record or "",
         top_levels=frozenset(tops),
         paths=tuple(sorted(os.path.join(root, first) for first in firsts)),
         compiled=tuple(sorted(compiled)),
-        editable_dir=editable_dir,
+        direct_url=direct_url,
         meta=meta,
-        requires=requires,
+        requires=tuple(metadata.get_all("Requires-Dist") or ()),
+        requires_python=requires_python.strip() if requires_python else None,
+        metadata_dir=metadata_dir,
     )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Requirement:
+    """A requirement that applies on the target: a canonical name and a version specifier."""
+
+    name: str
+    specifier: str
+
+
+def _applying(requires: Iterable[str], markers: Mapping[str, str]) -> Iterator[_Requirement]:
+    """The requirements whose markers hold on the target (extras are not followed)."""
+    for text in requires:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if requirement.marker is None or requirement.marker.evaluate(dict(markers)):
+            yield _Requirement(canonicalize_name(requirement.name), str(requirement.specifier))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -240,16 +298,22 @@ class _Installed:
     def __init__(self, distributions: Iterable[importlib.metadata.Distribution]) -> None:
         self.by_name: dict[str, _Dist] = {}
         self.by_top: dict[str, list[_Dist]] = {}
-        self.meta_parents: dict[str, list[_Dist]] = {}
+        #: Metadata directories that could not be read, with why: never fatal by themselves.
+        self.unreadable: dict[str, str] = {}
         for distribution in distributions:
-            dist = _read_dist(distribution)
+            try:
+                dist = _read_dist(distribution)
+            except Exception as error:  # Any broken metadata is reported, never fatal by itself.
+                where = str(getattr(distribution, "_path", "") or distribution)
+                self.unreadable[where] = f"{type(error).__name__}: {error}"
+                continue
             if dist is None or dist.name in self.by_name:
                 continue  # The first one on sys.path is the one imported.
             self.by_name[dist.name] = dist
             for top in dist.top_levels:
                 self.by_top.setdefault(top, []).append(dist)
-            for requirement in dist.requires:
-                self.meta_parents.setdefault(requirement, []).append(dist)
+        self._requirements: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[_Requirement, ...]] = {}
+        self._meta_parents: dict[tuple[tuple[str, str], ...], dict[str, list[_Dist]]] = {}
         #: Directories distributions are installed into (site-packages and the like).
         self.roots = frozenset(d.root for d in self.by_name.values() if d.editable_dir is None)
         self.editables = sorted(
@@ -257,6 +321,28 @@ class _Installed:
             key=lambda d: -len(d.editable_dir or ""),
         )
         self._owners: weakref.WeakKeyDictionary[types.ModuleType, _Owner] = weakref.WeakKeyDictionary()
+
+    def requirements(self, dist: _Dist, markers: Mapping[str, str]) -> tuple[_Requirement, ...]:
+        """``dist``'s requirements that apply on a target with ``markers`` (no extras)."""
+        key = (dist.name, tuple(sorted(markers.items())))
+        found = self._requirements.get(key)
+        if found is None:
+            found = tuple(_applying(dist.requires, markers))
+            self._requirements[key] = found
+        return found
+
+    def meta_parents(self, markers: Mapping[str, str]) -> dict[str, list[_Dist]]:
+        """Meta-packages (distributions without files) by the names they require."""
+        key = tuple(sorted(markers.items()))
+        parents = self._meta_parents.get(key)
+        if parents is None:
+            parents = {}
+            for dist in self.by_name.values():
+                if dist.meta:
+                    for requirement in self.requirements(dist, markers):
+                        parents.setdefault(requirement.name, []).append(dist)
+            self._meta_parents[key] = parents
+        return parents
 
     def owner(self, module: types.ModuleType) -> _Owner:
         """The owner of ``module`` (cached per module object)."""
@@ -384,8 +470,18 @@ def _used_by(module: types.ModuleType) -> frozenset[str]:
     cached = _walk_cache.get(module)
     if cached is not None and cached[0] == size:
         return cached[1]
-    names = {name for value in list(namespace.values()) if (name := _module_of(value))}
-    names.discard(module.__name__)
+    own = module.__name__
+    prefix = own + "."
+    # A package's submodules are its attributes once anything imported them: those are the
+    # rest of the program's doing (a namespace package has little else), so they are left out.
+    # What the package's own code imports is found in its source.
+    names = {
+        name
+        for value in list(namespace.values())
+        if (name := _module_of(value))
+        and not (isinstance(value, types.ModuleType) and name.startswith(prefix))
+    }
+    names.discard(own)
     used = frozenset(names)
     _walk_cache[module] = (size, used)
     return used
@@ -505,12 +601,22 @@ def _parents(name: str) -> Iterator[str]:
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class _Verdict:
-    """What the indexes say about one distribution."""
+    """What the indexes say about one distribution's installed version."""
 
+    #: The index with a usable file, or ``None``.
     index: str | None
+    #: The usable file, or ``None``.
     filename: str | None
-    seen: tuple[str, ...] = ()
+    #: Why no file is usable, in short phrases (empty when one is, or when none exists).
+    why: tuple[str, ...] = ()
+    #: Whether files of the version exist, but all are refused for their Requires-Python.
+    python_refused: bool = False
+    #: Whether any index has files of this version at all.
+    has_version: bool = False
+    #: Whether any index knows the project.
     listed: bool = True
+    #: A patch level when the usable file's Requires-Python admits only some of the target's.
+    patch_hint: str | None = None
 
 
 @dataclasses.dataclass(kw_only=True, slots=True)
@@ -607,9 +713,13 @@ class AutoEnvExplorer(EnvExplorer):
         """Close the explorer over its settings.
 
         ``pypi_index_url=None`` queries no index: every installed distribution counts as
-        available. ``python_version`` (``"3.11"`` or ``"3.11.7"``) defaults to the running
-        interpreter; only its major and minor parts choose wheel tags.
+        available. ``python_version`` (``"3.11"``: some 3.11.z; ``"3.11.7"``: exactly that)
+        defaults to the running interpreter's ``major.minor``. ``target_platform`` is a wheel
+        platform tag; the legacy manylinux names (``manylinux2014_x86_64``) are accepted.
         """
+        owner = type(self).__name__
+        python, patch = check_python(owner, python_version)
+        platform = check_platform(owner, target_platform)
         #: The index checked first, or ``None`` to check none.
         self.pypi_index_url = pypi_index_url
         #: Indexes checked, in order, when :attr:`pypi_index_url` lacks a distribution.
@@ -618,16 +728,15 @@ class AutoEnvExplorer(EnvExplorer):
         self.exclude_packages = frozenset(canonicalize_name(n) for n in exclude_packages)
         #: The target Python version as given, or ``None`` for the running interpreter.
         self.python_version = python_version
-        #: The target platform tag.
-        self.target_platform = target_platform
+        #: The target platform tag (legacy manylinux names translated to PEP 600 ones).
+        self.target_platform = platform
         #: Whether compiled code that cannot be installed from the index is an error.
         self.raise_on_binaries = raise_on_binaries
         #: Whether editable installs are shipped as local code.
         self.treat_editables_as_locals = treat_editables_as_locals
-        self._python = _major_minor(python_version)
-        self._python_full = python_version or ".".join(map(str, sys.version_info[:3]))
+        self._target = Target(python=python, patch=patch, platform=platform)
+        self._markers = self._target.markers()
         self._available: dict[tuple[str, str, bool], _Verdict] = {}
-        self._tags = target_tags(self._python, target_platform)
         self._client = IndexClient(
             IndexSettings(
                 timeout=self.index_timeout,
@@ -643,7 +752,7 @@ class AutoEnvExplorer(EnvExplorer):
         return (
             f"{type(self).__name__}(pypi_index_url={index!r},"
             f" extra_index_urls={tuple(redact_url(u) for u in self.extra_index_urls)!r},"
-            f" python={self._python[0]}.{self._python[1]}, target_platform={self.target_platform!r})"
+            f" python={self._target.python_text}, target_platform={self.target_platform!r})"
         )
 
     def close(self) -> None:
@@ -658,13 +767,22 @@ class AutoEnvExplorer(EnvExplorer):
     def explore(self, namespace: Mapping[str, object]) -> Exploration:
         """Explore ``namespace`` and the modules it uses, transitively.
 
+        Local code is followed through its modules (their globals, and the imports in their
+        source); an installed distribution through its declared requirements (``Requires-Dist``
+        whose markers hold on the target, extras left out, when this environment satisfies
+        them), never through its modules, so the result does not depend on what the program
+        imported before.
+
         A distribution the index has for the target becomes a ``pypi_packages`` pin. One it
-        lacks is shipped as local code with a :class:`~lzy.exceptions.LzyWarning` when it is
-        pure Python; with compiled code it is an :class:`~lzy.exceptions.ExplorationError` when
-        ``raise_on_binaries`` (else shipped with a warning). A source distribution counts as
-        usable only for a pure-Python distribution. Local code with compiled extensions
-        follows the same ``raise_on_binaries`` rule. An index that cannot be reached or does
-        not speak the simple API raises :class:`~lzy.exceptions.PackageIndexError`.
+        lacks is shipped as local code (with its ``.dist-info``) with a
+        :class:`~lzy.exceptions.LzyWarning` when it is pure Python; with compiled code it is an
+        :class:`~lzy.exceptions.ExplorationError` when ``raise_on_binaries`` (else shipped with
+        a warning). So is one installed from a local archive, a directory or a VCS URL
+        (PEP 610): the index's file of the same name and version may be other code. A
+        distribution whose ``Requires-Python`` excludes the target Python is an error, which
+        names a version on the index that fits, if there is one. An index that cannot be
+        reached, or is not the root of a simple repository, raises
+        :class:`~lzy.exceptions.PackageIndexError`.
         """
         if self.pypi_index_url is not None:
             self._client.prepare(self.pypi_index_url)
@@ -677,42 +795,100 @@ class AutoEnvExplorer(EnvExplorer):
         for top in sorted(found.excluded_local):
             reason = f"listed in exclude_packages; local module {top!r} is not shipped"
             outcome.decide(canonicalize_name(top), None, Classification.EXCLUDED, reason)
-        checked = dict(found.dists)
-        for name, (dist, tops) in sorted(found.editables.items()):
-            if self.treat_editables_as_locals:
-                shipped = tuple(sorted(tops))
-                reason = f"editable install of {dist.editable_dir}; shipping {', '.join(shipped)}"
-                outcome.decide(name, dist.version, Classification.LOCAL, reason, shipped)
-                self._check_binaries(name, shipped, outcome)
-            else:
-                checked[name] = (dist, f"editable install of {dist.editable_dir}")
-        metas = self._meta_packages(checked, installed)
+        needed, metas = self._needed(found, installed, outcome)
+        checked = self._classify(needed, found, outcome)
+        self._decide_checked(checked, metas, installed, found, outcome)
+        self._decide_local(found, installed, outcome)
+        return outcome.exploration()
+
+    def _needed(
+        self, found: _Found, installed: _Installed, outcome: _Outcome
+    ) -> tuple[dict[str, tuple[_Dist, str]], dict[str, tuple[_Dist, str]]]:
+        """Every distribution the op needs, with why when it is not used directly: those the
+        walk found, what they require, and the meta-packages requiring any of them."""
+        needed: dict[str, tuple[_Dist, str]] = {name: (dist, "") for name, (dist, _) in found.dists.items()}
+        for name, (dist, _) in found.editables.items():
+            needed[name] = (dist, f"editable install of {dist.editable_dir}")
+        self._follow_requirements(needed, installed, outcome)
+        provides = {name: module for name, (_, module) in found.dists.items()}
+        metas = self._meta_packages(needed, provides, installed)
         for name, (dist, why) in sorted(metas.items()):
             if name in self.exclude_packages:
                 reason = f"listed in exclude_packages ({why})"
                 outcome.decide(name, dist.version, Classification.EXCLUDED, reason)
             else:
+                needed[name] = (dist, why)
+        return needed, metas
+
+    def _classify(
+        self, needed: Mapping[str, tuple[_Dist, str]], found: _Found, outcome: _Outcome
+    ) -> dict[str, tuple[_Dist, str]]:
+        """Decide what needs no index (editable and direct-URL installs, a Requires-Python
+        that excludes the target); returns the rest, to be checked on the index."""
+        checked: dict[str, tuple[_Dist, str]] = {}
+        for name, (dist, why) in sorted(needed.items()):
+            if not self._python_fits(dist, outcome):
+                continue
+            direct = dist.direct_url
+            if direct is not None and direct.kind == "editable" and self.treat_editables_as_locals:
+                shipped = self._dist_paths(dist, found)
+                tops = [p for p in shipped if p != dist.metadata_dir]
+                if tops:
+                    reason = f"editable install of {dist.editable_dir}; shipping {', '.join(tops)}"
+                else:
+                    reason = _join(why, f"editable install of {dist.editable_dir}; no module of it is used")
+                outcome.decide(name, dist.version, Classification.LOCAL, reason, shipped)
+                self._check_binaries(name, tops, outcome)
+            elif direct is not None and direct.kind != "editable":
+                origin = (
+                    f"installed from {direct.describe()}, not from an index (PEP 610 direct_url.json):"
+                    " the index's file of that name and version may be other code"
+                )
+                self._ship(dist, _join(why, origin), found, outcome)
+            else:
                 checked[name] = (dist, why)
+        return checked
+
+    def _decide_checked(
+        self,
+        checked: Mapping[str, tuple[_Dist, str]],
+        metas: Mapping[str, tuple[_Dist, str]],
+        installed: _Installed,
+        found: _Found,
+        outcome: _Outcome,
+    ) -> None:
+        """Pin what the index has; decide about the rest."""
         verdicts = self._check(checked)
         meta_pinned = {name for name in metas if name in verdicts and verdicts[name].filename is not None}
+        meta_parents = installed.meta_parents(self._markers)
         for name, (dist, why) in sorted(checked.items()):
             verdict = verdicts[name]
             if verdict.filename is None:
-                parents = [p.name for p in installed.meta_parents.get(name, ()) if p.name in meta_pinned]
-                self._unavailable(dist, verdict, parents, found, outcome)
+                parents = [p.name for p in meta_parents.get(name, ()) if p.name in meta_pinned]
+                self._unavailable(
+                    dist, why=why, verdict=verdict, meta_parents=parents, found=found, outcome=outcome
+                )
                 continue
             if verdict.index is None:
                 reason = f"installed {dist.version}; no index is checked, so it counts as available"
             else:
                 reason = f"installed {dist.version}; found {verdict.filename} on {redact_url(verdict.index)}"
-            if name in metas:
-                reason = f"{why}; {reason}"
-            outcome.decide(name, dist.version, Classification.PYPI, reason)
+            if verdict.patch_hint is not None:
+                note = self._patch_note(verdict.patch_hint, f"the Requires-Python of {verdict.filename}")
+                outcome.warn(f"{name} {dist.version}: {note}")
+                reason = f"{reason}; {note}"
+            outcome.decide(name, dist.version, Classification.PYPI, _join(why, reason))
             outcome.pins[name] = dist.version
+
+    def _decide_local(self, found: _Found, installed: _Installed, outcome: _Outcome) -> None:
+        """Ship code no distribution owns."""
         for top, top_paths in sorted(found.local.items()):
             shipped = tuple(sorted(top_paths))
             kind = f"namespace package {top!r}" if top in found.namespace_packages else f"module {top!r}"
             reason = f"no distribution owns {kind}; shipping {', '.join(shipped)}"
+            unreadable = self._unreadable_near(shipped, installed)
+            if unreadable:
+                reason += f" (the metadata of {unreadable} next to it cannot be read)"
             outcome.decide(top, None, Classification.LOCAL, reason, shipped)
             self._check_binaries(top, shipped, outcome)
         for module, file in sorted(found.unplaced.items()):
@@ -720,46 +896,85 @@ class AutoEnvExplorer(EnvExplorer):
                 f"module {module!r} (file {file}) belongs to no distribution and its top-level"
                 " package cannot be located from its name and file, so it is not shipped"
             )
-        return outcome.exploration()
 
-    def _unavailable(
-        self, dist: _Dist, verdict: _Verdict, meta_parents: Sequence[str], found: _Found, outcome: _Outcome
+    # -- requirements and the target Python -----------------------------------------------
+
+    def _follow_requirements(
+        self, needed: dict[str, tuple[_Dist, str]], installed: _Installed, outcome: _Outcome
     ) -> None:
-        """Decide about a distribution no index has a usable file of."""
-        name = dist.name
-        missing = self._missing_reason(name, dist, verdict)
-        if meta_parents:
-            reason = (
-                f"{missing}; the pinned meta-package {meta_parents[0]!r} requires it, so the remote"
-                " side installs what that meta-package needs there"
+        """Add what ``needed`` requires, transitively, where this environment satisfies it."""
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - lazy
+
+        queue = sorted(needed)
+        while queue:
+            parent = needed[queue.pop()][0]
+            for requirement in installed.requirements(parent, self._markers):
+                name = requirement.name
+                if name in needed or name == "lzy":
+                    continue
+                dist = installed.by_name.get(name)
+                if dist is None:
+                    continue
+                try:
+                    satisfied = SpecifierSet(requirement.specifier).contains(dist.version, prereleases=True)
+                except InvalidSpecifier:
+                    satisfied = True
+                if not satisfied:
+                    continue
+                why = f"required by {parent.name} {parent.version}"
+                if name in self.exclude_packages:
+                    if not any(d.name == name for d in outcome.decisions):
+                        reason = f"listed in exclude_packages ({why}); not followed"
+                        outcome.decide(name, dist.version, Classification.EXCLUDED, reason)
+                    continue
+                needed[name] = (dist, why)
+                queue.append(name)
+
+    def _python_fits(self, dist: _Dist, outcome: _Outcome) -> bool:
+        """Whether ``dist``'s ``Requires-Python`` admits the target; a problem when it does not."""
+        if dist.requires_python is None:
+            return True
+        fit = self._target.fits(dist.requires_python)
+        if fit.admitted:
+            if fit.partial and fit.patch_hint is not None:
+                note = self._patch_note(fit.patch_hint, f"its Requires-Python {dist.requires_python!r}")
+                outcome.warn(f"{dist.name} {dist.version}: {note}")
+            return True
+        problem = (
+            f"{dist.name} {dist.version} requires Python {dist.requires_python} (its Requires-Python),"
+            f" which excludes the target Python {self._target.python_text}"
+        )
+        if fit.patch_hint is not None:
+            problem += f"; python_version={fit.patch_hint!r} would fit"
+        older = self._older_fitting(dist)
+        if older is not None:
+            problem += (
+                f"; the index has {dist.name} {older}, which fits: install that version here,"
+                " or pin it with additional_pypi_packages"
             )
-            outcome.decide(name, dist.version, Classification.VIA_META_PACKAGE, reason)
-            return
-        shipped = self._dist_paths(dist, found)
-        if not shipped and dist.meta:
-            reason = f"{missing}; it is a meta-package without files, so nothing is shipped"
-            outcome.warn(f"{name} {dist.version}: {reason}")
-            outcome.decide(name, dist.version, Classification.LOCAL, reason)
-            return
-        if not shipped:
-            outcome.problems.append(f"{name} {dist.version}: {missing}, and none of its files can be shipped")
-            return
-        if dist.compiled:
-            compiled = (
-                f"{missing}; it contains compiled code ({dist.compiled[0]}),"
-                " which cannot be shipped to another platform"
-            )
-            if self.raise_on_binaries:
-                outcome.problems.append(
-                    f"{name} {dist.version}: {compiled}; publish a wheel for the target on the index,"
-                    " exclude it, or pass raise_on_binaries=False to ship it anyway"
-                )
-                return
-            reason = f"{compiled}; shipping it anyway because raise_on_binaries is False"
-        else:
-            reason = f"{missing}; it is pure Python, so its installed files are shipped"
-        outcome.warn(f"{name} {dist.version}: {reason}")
-        outcome.decide(name, dist.version, Classification.LOCAL, reason, shipped)
+        outcome.problems.append(problem)
+        return False
+
+    def _patch_note(self, hint: str, what: str) -> str:
+        major_minor = f"{self._target.python[0]}.{self._target.python[1]}"
+        return (
+            f"{what} admits only some Python {major_minor} releases (such as {hint}),"
+            f" and python_version {major_minor!r} lets the target run any of them;"
+            f" give the patch level (python_version={hint!r}) to be sure"
+        )
+
+    def _older_fitting(self, dist: _Dist) -> str | None:
+        """The newest version before the installed one the index has for the target."""
+        for index in self._indexes():
+            try:
+                page = self._client.lookup(index, dist.name, settled=lambda _: False)
+            except PackageIndexError:
+                return None
+            if page is not None and page.found:
+                older = page.older_fitting(dist.name, dist.version, self._target, sdist=not dist.compiled)
+                if older is not None:
+                    return older
+        return None
 
     # -- walk -----------------------------------------------------------------------------
 
@@ -792,13 +1007,16 @@ class AutoEnvExplorer(EnvExplorer):
                 owner = installed.owner(module)
                 if not self._place(module, real_name, owner, found):
                     continue
+                if owner.dist is not None and owner.dist.editable_dir is None:
+                    # An installed distribution is followed through its declared requirements,
+                    # not its modules: what it imported depends on what ran before.
+                    continue
                 queue.extend(_used_by(module))
                 queue.extend(_parents(real_name))
-                if owner.dist is None or owner.dist.editable_dir is not None:
-                    # Shipped code: what its functions import when they run is needed too.
-                    lazy = _source_imports(module)
-                    statements.update(lazy)
-                    queue.extend(lazy)
+                # Shipped code: what its functions import when they run is needed too.
+                lazy = _source_imports(module)
+                statements.update(lazy)
+                queue.extend(lazy)
         return found
 
     def _place_dist(self, dist: _Dist, name: str, found: _Found, top_path: str | None = None) -> bool:
@@ -834,17 +1052,20 @@ class AutoEnvExplorer(EnvExplorer):
         return True
 
     def _meta_packages(
-        self, dists: Mapping[str, tuple[_Dist, str]], installed: _Installed
+        self, needed: Mapping[str, tuple[_Dist, str]], provides: Mapping[str, str], installed: _Installed
     ) -> dict[str, tuple[_Dist, str]]:
-        """Meta-packages that require (possibly through other meta-packages) a found dist."""
+        """Meta-packages that require (possibly through other meta-packages) a needed dist."""
+        parents = installed.meta_parents(self._markers)
         metas: dict[str, tuple[_Dist, str]] = {}
-        queue = [(name, dists[name][1]) for name in sorted(dists)]
+        queue = [(name, provides.get(name)) for name in sorted(needed)]
         while queue:
             name, module = queue.pop()
-            for parent in installed.meta_parents.get(name, ()):
-                if parent.name in metas or parent.name in dists or parent.name == "lzy":
+            for parent in parents.get(name, ()):
+                if parent.name in metas or parent.name in needed or parent.name == "lzy":
                     continue
-                why = f"meta-package (no files of its own) requiring {name!r}, which provides {module!r}"
+                why = f"meta-package (no files of its own) requiring {name!r}"
+                if module is not None:
+                    why += f", which provides {module!r}"
                 metas[parent.name] = (parent, why)
                 queue.append((parent.name, module))
         return metas
@@ -857,7 +1078,8 @@ class AutoEnvExplorer(EnvExplorer):
         return (self.pypi_index_url, *self.extra_index_urls)
 
     def _check(self, dists: Mapping[str, tuple[_Dist, str]]) -> dict[str, _Verdict]:
-        """Ask the indexes about every distribution, concurrently, cache first."""
+        """Ask the indexes about every distribution, concurrently, cache first; each index's
+        root is validated once, alongside."""
         if self.pypi_index_url is None:
             return {name: _Verdict(index=None, filename="(installed)") for name in dists}
         verdicts: dict[str, _Verdict] = {}
@@ -870,14 +1092,28 @@ class AutoEnvExplorer(EnvExplorer):
                 verdicts[name] = verdict
         if not pending:
             return verdicts
-        workers = max(1, min(self.max_workers, len(pending)))
+        workers = max(1, min(self.max_workers, len(pending) + len(self._indexes())))
         executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="lzy-index")
         try:
+            roots = [executor.submit(self._client.validate, index) for index in self._indexes()]
             futures = {executor.submit(self._lookup, dist, offline=False): dist for dist in pending}
+            failure: BaseException | None = None
             for future in concurrent.futures.as_completed(futures):
+                error = future.exception()
+                if error is not None:
+                    failure = failure or error
+                    continue
                 verdict = future.result()
                 if verdict is not None:
                     verdicts[futures[future].name] = verdict
+            for root in roots:
+                error = root.exception()
+                # An index that is no simple repository explains any other failure; one that
+                # cannot be reached is better told by a lookup, which names the package.
+                if error is not None and (failure is None or isinstance(error, IndexRootError)):
+                    raise error
+            if failure is not None:
+                raise failure
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
             self._client.save()
@@ -896,17 +1132,14 @@ class AutoEnvExplorer(EnvExplorer):
         def files_of(page: ProjectPage) -> VersionFiles:
             """The page's files of this version, read once however often it is asked."""
             if not read or read[-1][0] is not page:
-                files = page.version_files(
-                    dist.name, dist.version, self._tags, sdist=pure, python=self._python_full
-                )
-                read.append((page, files))
+                read.append((page, page.version_files(dist.name, dist.version, self._target, sdist=pure)))
             return read[-1][1]
 
         def settled(page: ProjectPage) -> bool:
             return files_of(page).usable is not None
 
-        seen: list[str] = []
-        listed = False
+        why: list[str] = []
+        listed = has_version = python_refused = False
         for index in self._indexes():
             page = self._client.lookup(index, dist.name, settled=settled, offline=offline)
             if page is None:
@@ -914,33 +1147,118 @@ class AutoEnvExplorer(EnvExplorer):
             files = files_of(page)
             if files.usable is not None:
                 # Index files never change once uploaded, so a usable file stays usable.
-                verdict = _Verdict(index=index, filename=files.usable)
+                verdict = _Verdict(index=index, filename=files.usable, patch_hint=files.patch_hint)
                 self._available[key] = verdict
                 return verdict
-            seen.extend(f"{f} on {redact_url(index)}" for f in files.files)
             listed = listed or page.found
-        return _Verdict(index=None, filename=None, seen=tuple(seen), listed=listed)
+            if files.files:
+                has_version = True
+                python_refused = python_refused or files.python_refused
+                why.extend(w for w in files.why if w not in why)
+        return _Verdict(
+            index=None,
+            filename=None,
+            why=tuple(why),
+            python_refused=python_refused,
+            has_version=has_version,
+            listed=listed,
+        )
 
-    def _missing_reason(self, name: str, dist: _Dist, verdict: _Verdict) -> str:
-        where = ", ".join(url_for(index, name) for index in self._indexes())
-        target = f"CPython {self._python[0]}.{self._python[1]} on {self.target_platform}"
-        if verdict.seen:
-            listing = ", ".join(verdict.seen[:5]) + (", ..." if len(verdict.seen) > 5 else "")
+    def _missing_reason(self, dist: _Dist, verdict: _Verdict) -> str:
+        """Why no index gives ``dist``'s installed version for the target, in one line."""
+        where = ", ".join(url_for(index, dist.name) for index in self._indexes())
+        if verdict.has_version:
             return (
-                f"installed {dist.version}, but no file of it on {where} installs on {target}"
-                f" (there are only {listing})"
+                f"installed {dist.version}, but no file of it on {where} installs on"
+                f" {self._target.describe()}: {'; '.join(verdict.why) or 'no usable file'}"
             )
         if not verdict.listed:
             return f"installed {dist.version}, but the index has no such project ({where} not found)"
         return f"installed {dist.version}, but {where} has no file of that version"
 
+    # -- decisions about what the index lacks ---------------------------------------------
+
+    def _unavailable(
+        self,
+        dist: _Dist,
+        *,
+        why: str,
+        verdict: _Verdict,
+        meta_parents: Sequence[str],
+        found: _Found,
+        outcome: _Outcome,
+    ) -> None:
+        """Decide about a distribution no index has a usable file of."""
+        name = dist.name
+        missing = self._missing_reason(dist, verdict)
+        if meta_parents:
+            reason = (
+                f"{missing}; the pinned meta-package {meta_parents[0]!r} requires it, so the remote"
+                " side installs what that meta-package needs there"
+            )
+            outcome.decide(name, dist.version, Classification.VIA_META_PACKAGE, _join(why, reason))
+            return
+        if verdict.python_refused:
+            problem = f"{name} {dist.version}: {missing}"
+            older = self._older_fitting(dist)
+            if older is not None:
+                problem += (
+                    f"; the index has {name} {older}, which fits: install that version here,"
+                    " or pin it with additional_pypi_packages"
+                )
+            outcome.problems.append(problem)
+            return
+        self._ship(dist, _join(why, missing), found, outcome)
+
+    def _ship(self, dist: _Dist, missing: str, found: _Found, outcome: _Outcome) -> None:
+        """Ship ``dist``'s installed files (and its metadata) as local code, when it can run
+        on another platform."""
+        name = dist.name
+        shipped = self._dist_paths(dist, found)
+        if not shipped and dist.meta:
+            reason = f"{missing}; it is a meta-package without files, so nothing is shipped"
+            outcome.warn(f"{name} {dist.version}: {reason}")
+            outcome.decide(name, dist.version, Classification.LOCAL, reason)
+            return
+        if not [p for p in shipped if p != dist.metadata_dir]:
+            outcome.problems.append(f"{name} {dist.version}: {missing}, and none of its files can be shipped")
+            return
+        if dist.compiled:
+            compiled = (
+                f"{missing}; it contains compiled code ({dist.compiled[0]}),"
+                " which cannot be shipped to another platform"
+            )
+            if self.raise_on_binaries:
+                outcome.problems.append(
+                    f"{name} {dist.version}: {compiled}; publish a wheel for the target on the index,"
+                    " exclude it, or pass raise_on_binaries=False to ship it anyway"
+                )
+                return
+            reason = f"{compiled}; shipping it anyway because raise_on_binaries is False"
+        else:
+            reason = f"{missing}; it is pure Python, so its installed files and metadata are shipped"
+        outcome.warn(f"{name} {dist.version}: {reason}")
+        outcome.decide(name, dist.version, Classification.LOCAL, reason, shipped)
+
     # -- local code -----------------------------------------------------------------------
 
     def _dist_paths(self, dist: _Dist, found: _Found) -> tuple[str, ...]:
+        """What shipping ``dist`` means: its top-level files, and its metadata directory so
+        that ``importlib.metadata`` (versions, entry points) works on the target."""
         if dist.editable_dir is not None:
             entry = found.editables.get(dist.name)
-            return tuple(sorted(entry[1])) if entry else ()
-        return tuple(p for p in dist.paths if os.path.exists(p))
+            paths = set(entry[1]) if entry else set()
+        else:
+            paths = {p for p in dist.paths if os.path.exists(p)}
+        if dist.metadata_dir is not None and os.path.isdir(dist.metadata_dir):
+            paths.add(dist.metadata_dir)
+        return tuple(sorted(paths))
+
+    def _unreadable_near(self, shipped: Iterable[str], installed: _Installed) -> str:
+        """The unreadable metadata directories beside shipped paths (a hint for the reason)."""
+        folders = {os.path.dirname(path) for path in shipped}
+        near = [where for where in installed.unreadable if os.path.dirname(where) in folders]
+        return ", ".join(sorted(near))
 
     def _check_binaries(self, name: str, shipped: Iterable[str], outcome: _Outcome) -> None:
         """An error (or a warning) for shipped local paths that contain compiled code."""
@@ -961,6 +1279,10 @@ class AutoEnvExplorer(EnvExplorer):
                 outcome.warn(f"{what}; shipping it anyway because raise_on_binaries is False")
 
 
+def _join(why: str, reason: str) -> str:
+    return f"{why}; {reason}" if why else reason
+
+
 def _first_compiled(path: str) -> str | None:
     """The first compiled file in ``path`` (a file or a directory tree), or ``None``."""
     if not os.path.isdir(path):
@@ -971,13 +1293,3 @@ def _first_compiled(path: str) -> str | None:
             if _is_compiled(file):
                 return os.path.join(directory, file)
     return None
-
-
-def _major_minor(version: str | None) -> tuple[int, int]:
-    if version is None:
-        return sys.version_info.major, sys.version_info.minor
-    parts = version.split(".")
-    if len(parts) in {2, 3} and all(p.isdigit() for p in parts) and parts[0] == "3":
-        return int(parts[0]), int(parts[1])
-    msg = f"AutoEnvExplorer.python_version must look like '3.11' or '3.11.7', got {version!r}"
-    raise FieldValueError(msg)

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 import threading
 from collections.abc import Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
 from lzy.env._base import (
+    SHOWN,
+    URL,
     FrozenMap,
     describe,
     expect_bool,
     expect_callable,
-    expect_str,
     url,
     url_field,
     url_tuple,
 )
+from lzy.env.explorer._pip_config import pip_index
+from lzy.env.explorer._target import check_platform
 from lzy.env.explorer.auto import DEFAULT_INDEX_URL, DEFAULT_TARGET_PLATFORM, AutoEnvExplorer
 from lzy.env.explorer.base import (
     Classification,
@@ -35,7 +37,7 @@ from lzy.env.python.base import (
     package_names,
     running_python_version,
 )
-from lzy.exceptions import ConfigurationError, FieldValueError
+from lzy.exceptions import ConfigurationError
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoPythonEnv"]
 
@@ -58,11 +60,20 @@ class AutoPythonEnv(PythonEnv):
     module paths.
     """
 
-    #: The Python version to run remotely, ``"3.11"`` or ``"3.11.7"``; defaults to the
-    #: running interpreter's ``major.minor``.
+    #: The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python``
+    #: bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"``
+    #: (exactly); defaults to the running interpreter's ``major.minor``.
     python_version: str = dataclasses.field(default_factory=running_python_version)
-    #: The package index (PEP 503/691 simple API) that found packages are installed from.
-    pypi_index_url: str = url_field(default=DEFAULT_INDEX_URL)
+    #: The root of the package index (PEP 503/691 simple API, such as
+    #: ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index
+    #: the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then
+    #: ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's
+    #: extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before
+    #: :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as
+    #: HTTP authentication, never shown.
+    pypi_index_url: str | None = dataclasses.field(
+        default=None, metadata={URL: True, SHOWN: lambda: pip_index().describe()}
+    )
     #: Further indexes searched after :attr:`pypi_index_url`.
     extra_index_urls: Sequence[str] = url_field(default=())
     #: Packages to install whatever the exploration finds: name -> exact version. They are
@@ -70,8 +81,10 @@ class AutoPythonEnv(PythonEnv):
     additional_pypi_packages: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
     #: Distribution names the explorer must leave out (neither installed nor shipped).
     exclude_packages: Collection[str] = frozenset()
-    #: The wheel platform tag of the remote machines, used to check that a package has a
-    #: usable file on the index.
+    #: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``,
+    #: ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy
+    #: ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to
+    #: check that a package has a usable file on the index.
     target_platform: str = DEFAULT_TARGET_PLATFORM
     #: Builds the explorer. Its parameter names choose which of this env's settings it gets:
     #: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``,
@@ -89,14 +102,15 @@ class AutoPythonEnv(PythonEnv):
         name = type(self).__name__
         set_ = object.__setattr__
         set_(self, "python_version", check_python_version(name, self.python_version))
-        set_(self, "pypi_index_url", url(name, "pypi_index_url", self.pypi_index_url))
+        if self.pypi_index_url is not None:
+            set_(self, "pypi_index_url", url(name, "pypi_index_url", self.pypi_index_url))
         set_(self, "extra_index_urls", url_tuple(name, "extra_index_urls", self.extra_index_urls))
         additional = package_map(name, "additional_pypi_packages", self.additional_pypi_packages)
         set_(self, "additional_pypi_packages", additional)
         excluded = package_names(name, "exclude_packages", self.exclude_packages)
         set_(self, "exclude_packages", excluded)
         _check_forced_not_excluded(name, additional, excluded)
-        set_(self, "target_platform", _platform_tag(name, self.target_platform))
+        set_(self, "target_platform", check_platform(name, self.target_platform))
         expect_callable(f"{name}.explorer", self.explorer, "a callable that returns an EnvExplorer")
         set_(self, "raise_on_binaries", expect_bool(self, "raise_on_binaries", self.raise_on_binaries))
         set_(
@@ -105,12 +119,30 @@ class AutoPythonEnv(PythonEnv):
             expect_bool(self, "treat_editables_as_locals", self.treat_editables_as_locals),
         )
 
+    def indexes(self) -> tuple[str, tuple[str, ...], str]:
+        """The index, the extra indexes and where they came from, as resolving uses them:
+        :attr:`pypi_index_url` when set, else pip's configuration read now (see there)."""
+        extra = tuple(self.extra_index_urls)
+        if self.pypi_index_url is not None:
+            return self.pypi_index_url, extra, "pypi_index_url"
+        configured = pip_index()
+        if configured.index_url is None:
+            msg = (
+                f"{type(self).__name__}.pypi_index_url is not set and pip is configured with no index"
+                f" ({configured.index_source}), so there is nothing to install packages from;"
+                " set pypi_index_url"
+            )
+            raise ConfigurationError(msg)
+        extras = tuple(dict.fromkeys((*configured.extra_index_urls, *extra)))
+        return configured.index_url, extras, f"pip's configuration: {configured.describe()}"
+
     def explorer_settings(self) -> dict[str, object]:
         """Every setting an explorer factory may ask for, by parameter name."""
         excluded = frozenset(self.exclude_packages) | frozenset(self.additional_pypi_packages)
+        index, extra, _ = self.indexes()
         return {
-            "pypi_index_url": self.pypi_index_url,
-            "extra_index_urls": tuple(self.extra_index_urls),
+            "pypi_index_url": index,
+            "extra_index_urls": extra,
             "exclude_packages": excluded,
             "python_version": self.python_version,
             "target_platform": self.target_platform,
@@ -124,7 +156,9 @@ class AutoPythonEnv(PythonEnv):
 
     def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:
         """Explore ``namespace`` and pin what it needs, plus :attr:`additional_pypi_packages`."""
-        found = self.make_explorer().explore(namespace)
+        index, extra, source = self.indexes()
+        settings = {**self.explorer_settings(), "pypi_index_url": index, "extra_index_urls": extra}
+        found = make_explorer(self.explorer, settings, owner=type(self).__name__).explore(namespace)
         packages = dict(found.pypi_packages)
         # The explorer was told to leave these out; their decision is the one made here.
         forced = {canonicalize_name(name) for name in self.additional_pypi_packages}
@@ -142,8 +176,9 @@ class AutoPythonEnv(PythonEnv):
         return ResolvedPythonEnv(
             install=True,
             python_version=self.python_version,
-            pypi_index_url=self.pypi_index_url,
-            extra_index_urls=tuple(self.extra_index_urls),
+            pypi_index_url=index,
+            extra_index_urls=extra,
+            index_source=source,
             pypi_packages=FrozenMap(sorted(packages.items())),
             local_module_paths=found.local_module_paths,
             decisions=tuple(decisions),
@@ -167,23 +202,6 @@ def _check_forced_not_excluded(owner: str, additional: Mapping[str, str], exclud
             " the exploration finds) and in exclude_packages (never installed); keep each in one"
         )
         raise ConfigurationError(msg)
-
-
-# A wheel platform tag: lower-case ASCII letters, digits and "_" (``manylinux_2_28_x86_64``).
-_PLATFORM_TAG = re.compile(r"[a-z0-9_]+", re.ASCII)
-
-
-def _platform_tag(owner: str, value: object) -> str:
-    text = expect_str(owner, "target_platform", value)
-    if not _PLATFORM_TAG.fullmatch(text):
-        normalized = re.sub(r"[^a-z0-9_]", "_", text.strip().lower())
-        hint = f"; did you mean {normalized!r}?" if _PLATFORM_TAG.fullmatch(normalized) else ""
-        msg = (
-            f"{owner}.target_platform must be a wheel platform tag such as 'manylinux_2_28_x86_64'"
-            f" or 'macosx_11_0_arm64' (lower-case letters, digits and '_'), got {describe(text)}{hint}"
-        )
-        raise FieldValueError(msg)
-    return text
 
 
 def _check_explorer(owner: str, explorer: object) -> None:

@@ -12,7 +12,17 @@ from typing import ClassVar, TypeVar
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from lzy.env._base import EnvPart, FrozenMap, OpTarget, decorate_op, describe, str_map, str_tuple, url_field
+from lzy.env._base import (
+    EnvPart,
+    FrozenMap,
+    OpTarget,
+    decorate_op,
+    describe,
+    redact_url,
+    str_map,
+    str_tuple,
+    url_field,
+)
 from lzy.env.explorer.base import PackageDecision
 from lzy.exceptions import FieldTypeError, FieldValueError
 
@@ -156,6 +166,9 @@ class ResolvedPythonEnv(EnvPart):
     local_module_paths: tuple[str, ...] = ()
     #: Why each package and module was chosen (empty when nothing was explored).
     decisions: tuple[PackageDecision, ...] = ()
+    #: Where :attr:`pypi_index_url` and :attr:`extra_index_urls` came from (the env's
+    #: setting, or the user's pip configuration and which part of it); empty when not told.
+    index_source: str = ""
 
     def explain(self) -> str:
         """A table: one row per package or local module, with its classification and reason."""
@@ -173,7 +186,12 @@ class ResolvedPythonEnv(EnvPart):
         if not rows:
             rows = [(name, version, "pypi", "listed by hand") for name, version in self.pypi_packages.items()]
             rows += [(path, "", "local", "listed by hand") for path in self.local_module_paths]
-        return render_table(("package", "version", "kind", "why"), rows)
+        table = render_table(("package", "version", "kind", "why"), rows)
+        if self.pypi_index_url is None or not self.install:
+            return table
+        indexes = " ".join(redact_url(u) for u in (self.pypi_index_url, *self.extra_index_urls))
+        source = f" (from {self.index_source})" if self.index_source else ""
+        return f"index: {indexes}{source}\n{table}"
 
 
 class PythonEnv(EnvPart, abc.ABC):
