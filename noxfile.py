@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -12,10 +14,40 @@ import nox
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "ray", "typecheck", "lint", "docs"]
+nox.options.sessions = ["tests", "tests_explorer", "ray", "typecheck", "lint", "docs"]
 
 PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def _expose_pyenv_pythons(versions: list[str]) -> None:
+    """Let pyenv's shims answer ``python3.12`` and the like for every installed version wanted.
+
+    pyenv resolves a shim through ``PYENV_VERSION`` (several versions joined by ``:``, the first
+    one answering ``python3``); with only the selected version there, nox would find no other
+    interpreter. The selected version stays first.
+    """
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return
+    run = functools.partial(subprocess.run, capture_output=True, text=True, check=False)
+    selected = os.environ.get("PYENV_VERSION") or run([pyenv, "version-name"]).stdout.strip()
+    installed = run([pyenv, "versions", "--bare"]).stdout.split()
+    chosen = [v for v in selected.split(":") if v]
+    for version in versions:
+        matching = sorted(
+            (v for v in installed if v.startswith(f"{version}.") and v.replace(".", "").isdigit()),
+            key=lambda v: tuple(int(p) for p in v.split(".")),
+        )
+        if matching and matching[-1] not in chosen:
+            chosen.append(matching[-1])
+    if chosen:
+        os.environ["PYENV_VERSION"] = ":".join(chosen)
+
+
 PYTHON = "3.11"
+#: Every CPython the project supports: ``importlib.metadata`` differs from one to the next.
+SUPPORTED_PYTHONS = ["3.11", "3.12", "3.13"]
+_expose_pyenv_pythons(SUPPORTED_PYTHONS)
 
 
 def _install(session: nox.Session, *groups: str, editable: bool = True) -> None:
@@ -67,6 +99,13 @@ def ray(session: nox.Session) -> None:
     requirements = nox.project.dependency_groups(PYPROJECT, "test")
     session.install("-e.[ray]", *requirements)
     session.run("pytest", "tests/ray", *session.posargs)
+
+
+@nox.session(python=SUPPORTED_PYTHONS)
+def tests_explorer(session: nox.Session) -> None:
+    """Run the explorer's tests on every supported CPython."""
+    _install(session, "test")
+    session.run("pytest", "tests/explorer", *session.posargs)
 
 
 @nox.session(python=PYTHON)

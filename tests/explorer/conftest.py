@@ -87,11 +87,14 @@ def index() -> Iterator[IndexServer]:
 
 @pytest.fixture
 def make_explorer(index: IndexServer) -> Iterator[MakeExplorer]:
-    """Builds :class:`QuickExplorer` instances on :func:`index` unless told otherwise."""
+    """Builds :class:`QuickExplorer` instances on :func:`index`, for CPython 3.11, unless told
+    otherwise."""
     made: list[AutoEnvExplorer] = []
 
     def make(klass: type[AutoEnvExplorer] = QuickExplorer, **settings: Unpack[Settings]) -> AutoEnvExplorer:
         settings.setdefault("pypi_index_url", index.url())
+        # The wheels the tests publish are for CPython 3.11, whatever Python runs the tests.
+        settings.setdefault("python_version", "3.11")
         explorer = klass(**settings)
         made.append(explorer)
         return explorer

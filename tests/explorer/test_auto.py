@@ -398,10 +398,10 @@ def compiled_dist(site: Site) -> None:
 @pytest.mark.parametrize(
     "case",
     [
-        ([], None, "has no file of that version"),
+        ([], "3.11", "has no file of that version"),
         (
             [wheel("delta", "1.0", "cp311-cp311-win_amd64")],
-            None,
+            "3.11",
             "installs on CPython 3.11 on manylinux_2_28_x86_64: no wheel for manylinux_2_28_x86_64"
             " (only for win_amd64)",
         ),
@@ -412,19 +412,19 @@ def compiled_dist(site: Site) -> None:
         ),
         (
             [wheel("delta", "1.0", "cp311-cp311-manylinux_2_34_x86_64")],
-            None,
+            "3.11",
             "its wheels need glibc 2.34 or newer (manylinux_2_34)",
         ),
         (
             ["delta-1.0.tar.gz"],
-            None,
+            "3.11",
             "only a source distribution, and the installed package has compiled code",
         ),
     ],
     ids=["missing", "other-platform", "other-python", "newer-glibc", "sdist-only"],
 )
 def test_compiled_distribution_the_target_cannot_install_is_an_error(
-    case: tuple[list[str], str | None, str], site: Site, index: IndexServer, make_explorer: MakeExplorer
+    case: tuple[list[str], str, str], site: Site, index: IndexServer, make_explorer: MakeExplorer
 ) -> None:
     """Compiled code without a usable file on the index is an error saying why, in one line."""
     files, python_version, problem = case

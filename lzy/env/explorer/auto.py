@@ -336,7 +336,7 @@ class _Installed:
         key = tuple(sorted(markers.items()))
         parents = self._meta_parents.get(key)
         if parents is None:
-            parents = {}
+            parents = dict[str, list[_Dist]]()
             for dist in self.by_name.values():
                 if dist.meta:
                     for requirement in self.requirements(dist, markers):
@@ -1247,7 +1247,7 @@ class AutoEnvExplorer(EnvExplorer):
         that ``importlib.metadata`` (versions, entry points) works on the target."""
         if dist.editable_dir is not None:
             entry = found.editables.get(dist.name)
-            paths = set(entry[1]) if entry else set()
+            paths = set(entry[1]) if entry else set[str]()
         else:
             paths = {p for p in dist.paths if os.path.exists(p)}
         if dist.metadata_dir is not None and os.path.isdir(dist.metadata_dir):
