@@ -507,7 +507,8 @@ def _python_detail(env: PythonEnv, resolved: ResolvedPythonEnv, *, check_index: 
         else f"nothing installed, {local} local module{'s' * (local != 1)} shipped"
     )
     if isinstance(env, AutoPythonEnv):
-        indexes = ", ".join(redact_url(url) for url in (env.pypi_index_url, *env.extra_index_urls))
+        urls = (resolved.pypi_index_url, *resolved.extra_index_urls)
+        indexes = ", ".join(redact_url(url) for url in urls if url is not None)
         index = (
             f"each found on {indexes}" if check_index else "the index was not asked (--check-index asks it)"
         )
