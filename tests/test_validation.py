@@ -151,6 +151,7 @@ def test_an_accepted_index_url_can_be_shown_and_split(value: str) -> None:
     python_env = cast("AutoPythonEnv", made)
     _shown_everywhere(Env(python_env=python_env))
     accepted = python_env.pypi_index_url
+    assert accepted is not None
     bare, _ = split_credentials(accepted)
     assert "@" not in re.split(r"[/?#]", bare.partition("://")[2], maxsplit=1)[0]
     httpx.URL(bare)  # the index client's HTTP library takes it
