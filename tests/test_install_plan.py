@@ -102,7 +102,8 @@ def test_missing_interpreter_is_refused_with_what_the_target_has(install: bool) 
     whether the env is built (a virtualenv) or used as it is (OnlyLocalPythonEnv)."""
     env = _env(install=install, python="3.9", packages={})
     with pytest.raises(
-        InstallPlanError, match=r"has no CPython 3\.9 .*\(it has: 3\.11\.7, 3\.12\.1, 3\.12\.9\)"
+        InstallPlanError,
+        match=r"Python 3\.9: this machine has no CPython of that version \(it has 3\.11\.7, 3\.12\.1, 3\.12\.9\)",
     ):
         plan_install(env, FALLBACK)
 

@@ -113,14 +113,15 @@ class Interpreter:
         return wanted is None or python_version_matches(wanted, self.version)
 
 
-def _newest(interpreters: Sequence[Interpreter]) -> Interpreter:
-    def version(interpreter: Interpreter) -> Version:
-        try:
-            return Version(interpreter.version)
-        except InvalidVersion:
-            return Version("0")
+def _version_key(version: str) -> Version:
+    try:
+        return Version(version)
+    except InvalidVersion:
+        return Version("0")
 
-    return max(interpreters, key=version)
+
+def _newest(interpreters: Sequence[Interpreter]) -> Interpreter:
+    return max(interpreters, key=lambda interpreter: _version_key(interpreter.version))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -350,9 +351,9 @@ def _interpreter(env: ResolvedEnv, target: Target) -> Interpreter | None:
     fitting = [i for i in target.interpreters if i.implementation == "cpython" and i.matches(wanted)]
     if fitting:
         return _newest(fitting)
-    have = ", ".join(sorted({i.version for i in target.interpreters})) or "none"
+    versions = sorted({i.version for i in target.interpreters}, key=_version_key)
     msg = (
-        f"{target.name} has no CPython {wanted} for the env's Python version (it has: {have});"
+        f"Python {wanted}: {target.name} has no CPython of that version (it has {', '.join(versions)});"
         " install one (pyenv, uv python install, your package manager) or change python_version"
     )
     raise InstallPlanError(msg)

@@ -266,7 +266,7 @@ def test_no_interpreter_of_the_version_is_refused(runtime: IsolatedRuntime, inde
     ):
         probe("X")
     text = str(raised.value)
-    assert "this machine has no CPython 3.99 for the env's Python version (it has: " in text
+    assert "cannot provide Python 3.99: this machine has no CPython of that version (it has " in text
     assert RUNNING in text
     assert runtime.builds == 0
 
