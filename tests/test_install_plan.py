@@ -101,11 +101,10 @@ def test_missing_interpreter_is_refused_with_what_the_target_has(install: bool) 
     """A version no interpreter of the target provides is refused, listing the versions there,
     whether the env is built (a virtualenv) or used as it is (OnlyLocalPythonEnv)."""
     env = _env(install=install, python="3.9", packages={})
-    with pytest.raises(
-        InstallPlanError,
-        match=r"Python 3\.9: this machine has no CPython of that version \(it has 3\.11\.7, 3\.12\.1, 3\.12\.9\)",
-    ):
+    with pytest.raises(InstallPlanError) as raised:
         plan_install(env, FALLBACK)
+    expected = "Python 3.9: this machine has no CPython of that version (it has 3.11.7, 3.12.1, 3.12.9)"
+    assert expected in str(raised.value)
 
 
 def test_environment_yml_carries_python_indexes_and_pins_without_credentials() -> None:
