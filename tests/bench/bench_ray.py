@@ -1,15 +1,17 @@
 """Benchmark: a Ray task whose runtime_env is already built, against a bare Ray task.
 
-Run as ``python tests/bench/bench_ray.py`` (``nox -s bench`` runs it). It starts a local Ray
-cluster on loopback, serves one package from a simple index on loopback, and times, in rounds
-that interleave them so a busy machine slows all alike:
+Run as ``python tests/bench/bench_ray.py``; ``nox -s bench`` runs it after the explorer's, in a
+session of its own (``bench_ray``). It starts a local Ray cluster on loopback, serves one
+package from a simple index on loopback, and times, in rounds that interleave them so a busy
+machine slows all alike:
 
 * a bare Ray task (no runtime_env);
 * the same task with a ``uv`` runtime_env that installs the package, once Ray has built it;
 * an op called through :class:`~lzy.api.v1.RayRuntime` with the same package pinned, once built:
   the task plus lzy's work per call (reading the cluster's nodes, the checks, the outcome).
 
-Each figure is the median of the calls in a round; the ratios compare medians of one round.
+A first untimed round lets Ray start the workers each kind needs. Each figure is the median of
+the calls in a round; the ratios compare medians of one round.
 """
 
 from __future__ import annotations
@@ -99,6 +101,9 @@ def main() -> None:
                 f"local cluster started in {started:.1f} s; the runtime_env (uv, one package from"
                 f" a loopback index) built in {cold:.1f} s; medians of {args.calls} calls per round"
             )
+            # Untimed: Ray starts the workers each kind of task needs, and keeps them.
+            for call in (run_bare, run_with_env, lzy_task):
+                _median_seconds(call, args.calls)
             columns = ("bare task", "cached env", "lzy op")
             print(f"{'round':>5}", *(f"{c:>11}" for c in columns), f"{'env/bare':>9} {'lzy/bare':>9}")
             for round_ in range(1, args.rounds + 1):
