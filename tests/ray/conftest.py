@@ -19,6 +19,8 @@ import pytest
 # Before Ray is imported (it reads these once): loopback only, nothing reported.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+# The tests start their own clusters: a cluster named by the caller's environment is not theirs.
+os.environ.pop("RAY_ADDRESS", None)
 # The cluster's processes inherit this environment: its installers must not depend on how pip or
 # uv is configured on the machine that runs the tests.
 for _name in [n for n in os.environ if n.startswith(("PIP_", "UV_"))]:
