@@ -23,7 +23,7 @@ from typing import Final, TypeVar, cast
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
 from lzy.runtime._pickle import dumps_call
 
-__all__ = ["BOOTSTRAP", "LAUNCHER", "ChildProcess", "run_call"]
+__all__ = ["BOOTSTRAP", "LAUNCHER", "ChildProcess", "Outcome", "run_call", "settle"]
 
 
 def __dir__() -> list[str]:
@@ -43,6 +43,11 @@ LAUNCHER: Final = (
     "f = sys.argv[1]\n"
     "exec(compile(open(f, 'rb').read(), f, 'exec'), {'__name__': '__main__', '__file__': f})\n"
 )
+#: What a child sends back: ``(kind, payload, type name, text, remote traceback)``. ``kind`` is
+#: ``"ok"`` (the payload pickles the result), ``"error"`` (it pickles the exception the op
+#: raised, whose text is ``text``) or another word, with no payload and ``text`` saying what
+#: could not be sent.
+Outcome = tuple[str, bytes | None, str, str, str]
 #: The pickle protocol every supported child reads.
 _PROTOCOL: Final = 4
 
@@ -193,13 +198,18 @@ def run_call(
     finally:
         request_path.unlink(missing_ok=True)
         response_path.unlink(missing_ok=True)
-    kind, payload, type_name, text, remote_traceback = cast(
-        "tuple[str, bytes | None, str, str, str]", outcome
-    )
+    return cast("_R", settle(name, cast("Outcome", outcome), where="its process"))
+
+
+def settle(name: str, outcome: Outcome, *, where: str) -> object:
+    """The result an op's ``outcome`` carries, or the op's own exception raised with the remote
+    traceback attached as a note saying ``where`` it ran; :class:`~lzy.exceptions.OpExecutionError`
+    when neither can be had in this process."""
+    kind, payload, type_name, text, remote_traceback = outcome
     if kind == "ok":
         assert payload is not None
         try:
-            return cast("_R", pickle.loads(payload))
+            return pickle.loads(payload)
         except Exception as error:
             msg = (
                 f"op {name} returned a {type_name}, which cannot be loaded in this process"
@@ -216,7 +226,7 @@ def run_call(
             )
             raise OpExecutionError(msg) from None
         if isinstance(raised, BaseException):
-            raised.add_note(f"The op {name} raised it in its process:\n{remote_traceback}")
+            raised.add_note(f"The op {name} raised it in {where}:\n{remote_traceback}")
             raise raised
     msg = f"op {name} {text}" + (f"\n{remote_traceback}" if remote_traceback else "")
     raise OpExecutionError(msg)

@@ -14,9 +14,8 @@ import pickle
 import traceback
 from collections.abc import Callable, Mapping
 
-#: What a task sends back: ``(kind, payload, type name, text, remote traceback)``. ``kind`` is
-#: ``"ok"`` (the payload pickles the result), ``"error"`` (it pickles the exception the op raised,
-#: whose text is ``text``) or ``"unpicklable"`` (no payload; ``text`` says what could not be sent).
+#: What a task sends back, as a local runtime's child does (``lzy.runtime._process.Outcome``):
+#: ``(kind, payload, type name, text, remote traceback)``.
 Outcome = tuple[str, bytes | None, str, str, str]
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import pickle
 import threading
 import types
 import urllib.parse
@@ -29,8 +28,8 @@ from lzy.exceptions import (
     RuntimeRefusedError,
 )
 from lzy.runtime import _ray_cluster
+from lzy.runtime._process import Outcome, settle
 from lzy.runtime._ray_cluster import Connection, connect, release, require_ray
-from lzy.runtime._ray_task import Outcome
 from lzy.runtime.base import OpCall, Runtime
 
 __all__ = ["CPU_TYPE_LABEL", "Installer", "RayRuntime"]
@@ -304,7 +303,7 @@ class RayRuntime(Runtime):
             if failure is error:
                 raise
             raise failure from None
-        return cast("_R", _settle(call.name, cast("Outcome", outcome)))
+        return cast("_R", settle(call.name, cast("Outcome", outcome), where="its Ray task"))
 
 
 def _requirements(wanted: Resources) -> str:
@@ -414,31 +413,3 @@ def _setup_failure(error: BaseException) -> str:
         if at:
             return "\n".join(lines[at[-1] :])
     return "\n".join(lines[-40:])
-
-
-def _settle(name: str, outcome: Outcome) -> object:
-    """The op's result, or its own exception raised with the task's traceback as a note."""
-    kind, payload, type_name, text, remote_traceback = outcome
-    if kind == "ok" and payload is not None:
-        try:
-            return pickle.loads(payload)
-        except Exception as error:
-            msg = (
-                f"op {name} returned a {type_name}, which cannot be loaded in this process"
-                f" ({type(error).__name__}: {error}); return plain data, or types this process imports"
-            )
-            raise OpExecutionError(msg) from None
-    if kind == "error" and payload is not None:
-        try:
-            raised = pickle.loads(payload)
-        except Exception as error:
-            msg = (
-                f"op {name} raised {type_name}: {text}\n(its class cannot be loaded in this process:"
-                f" {type(error).__name__}: {error})\n{remote_traceback}"
-            )
-            raise OpExecutionError(msg) from None
-        if isinstance(raised, BaseException):
-            raised.add_note(f"The op {name} raised it in its Ray task:\n{remote_traceback}")
-            raise raised
-    msg = f"op {name} {text}" + (f"\n{remote_traceback}" if remote_traceback else "")
-    raise OpExecutionError(msg)
