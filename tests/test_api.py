@@ -319,7 +319,7 @@ def test_op_with_and_without_parentheses() -> None:
     assert plain.description == "Double a number."
     assert plain.function is double
     with pytest.raises(NotAnOpError, match="which is an op already"):
-        op(plain)
+        op(plain)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
     with pytest.raises(NotAnOpError, match="op decorates a function, got 42"):
         op(42)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
     with pytest.raises(FieldTypeError, match="op: env must be an Env"):

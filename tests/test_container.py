@@ -97,11 +97,11 @@ def test_default_pull_policy_follows_kubernetes(image: str, policy: PullPolicy) 
 def test_pull_policy_accepts_members_and_their_names() -> None:
     """A member, its name or its Kubernetes spelling is accepted; anything else is refused."""
     assert DockerContainer(image="a:1", pull_policy=PullPolicy.NEVER).pull_policy is PullPolicy.NEVER
-    assert DockerContainer(image="a:1", pull_policy="IfNotPresent").pull_policy is PullPolicy.IF_NOT_PRESENT  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert DockerContainer(image="a:1", pull_policy="IfNotPresent").pull_policy is PullPolicy.IF_NOT_PRESENT
     for spelled in ("always", "if_not_present", "ifnotpresent", "Never"):
-        assert isinstance(DockerContainer(image="a:1", pull_policy=spelled).pull_policy, PullPolicy)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        assert isinstance(DockerContainer(image="a:1", pull_policy=spelled).pull_policy, PullPolicy)
     with pytest.raises(FieldTypeError, match=re.escape("pull_policy must be one of PullPolicy.ALWAYS")):
-        DockerContainer(image="a:1", pull_policy="sometimes")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+        DockerContainer(image="a:1", pull_policy="sometimes")
 
 
 def test_password_never_shown() -> None:

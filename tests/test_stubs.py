@@ -14,7 +14,8 @@ import pytest
 
 from lzy.env import _stubgen
 from lzy.env._base import import_klass
-from lzy.env._catalog import POINTS, Point, dotted_paths
+from lzy.env._catalog import POINTS, Point, dotted_paths, field_docs
+from tests.editor_text import klass_meaning
 
 ROOT = Path(__file__).resolve().parents[1]
 OWNER_STUB = ROOT / "stubs" / "lzy" / "env" / "owner.pyi"
@@ -83,26 +84,26 @@ def test_checked_in_stubs_are_what_the_generator_writes() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_each_klass_has_one_overload_per_key_with_its_fields(case: tuple[Point, type[object]]) -> None:
-    """The class-object and the dotted-path overload take the klass's fields, required ones required."""
+def test_each_dotted_path_overload_takes_the_klass_fields(case: tuple[Point, type[object]]) -> None:
+    """The dotted-path overload of a klass takes its fields, required ones required."""
     point, klass = case
     aliases = _aliases()
-    by_class = [o for o in _overloads(point.method) if _klass_annotation(o) in _class_keys(point, klass)]
     by_path = [
         o for o in _overloads(point.method) if aliases.get(_klass_annotation(o) or "") == dotted_paths(klass)
     ]
-    assert len(by_class) == 1
     assert len(by_path) == 1
-    expected = _fields(klass)
-    for overload in (*by_class, *by_path):
-        assert _keywords(overload) == expected
-        assert overload.args.vararg is None
-        assert overload.args.kwarg is None
+    (overload,) = by_path
+    assert _keywords(overload) == _fields(klass)
+    assert overload.args.vararg is None
+    assert overload.args.kwarg is None
 
 
-def _class_keys(point: Point, klass: type[object]) -> set[str]:
-    del point
-    return {f"type[{klass.__qualname__}]"}
+@pytest.mark.parametrize("point", POINTS, ids=lambda p: p.method)
+def test_the_no_klass_overload_takes_the_default_klass_fields(point: Point) -> None:
+    """Without ``klass`` the keywords are the default klass's, and ``klass`` is no keyword there."""
+    overload = _overloads(point.method)[1]
+    assert _klass_annotation(overload) is None
+    assert _keywords(overload) == _fields(point.default)
 
 
 @pytest.mark.parametrize("case", CASES, ids=_ids)
@@ -114,35 +115,57 @@ def test_dotted_paths_in_the_stub_import_the_klass(case: tuple[Point, type[objec
 
 
 @pytest.mark.parametrize("point", POINTS, ids=lambda p: p.method)
-def test_overloads_go_from_the_instance_form_to_the_user_klass_fallback(point: Point) -> None:
-    """First the positional instance, then the built-in klasses, last the ParamSpec fallback."""
+def test_overloads_go_from_the_class_object_to_the_positional_instance(point: Point) -> None:
+    """First ``klass=`` a class (ParamSpec), then no klass, the dotted paths, last the instance."""
     overloads = _overloads(point.method)
-    assert len(overloads) == 2 + 2 * len(point.klasses)
+    assert len(overloads) == 3 + len(point.klasses)
     first, last = overloads[0], overloads[-1]
-    assert [a.arg for a in first.args.posonlyargs] == ["self", point.field]
-    assert not first.args.kwonlyargs
-    assert last.args.vararg is not None
-    assert last.args.kwarg is not None
-    assert ast.unparse(last.args.vararg.annotation or ast.Constant(None)) == "_FieldsP.args"
-    assert ast.unparse(last.args.kwarg.annotation or ast.Constant(None)) == "_FieldsP.kwargs"
+    assert first.args.vararg is not None
+    assert first.args.kwarg is not None
+    assert ast.unparse(first.args.vararg.annotation or ast.Constant(None)) == "_FieldsP.args"
+    assert ast.unparse(first.args.kwarg.annotation or ast.Constant(None)) == "_FieldsP.kwargs"
+    assert [a.arg for a in last.args.posonlyargs] == ["self", point.field]
+    assert not last.args.kwonlyargs
     for overload in overloads:
         names = {n.id for n in ast.walk(overload.args) if isinstance(n, ast.Name)}
         assert "Any" not in names, "no catch-all Any parameters"
         assert ast.get_docstring(overload), f"{point.method} overload without a docstring"
 
 
+@pytest.mark.parametrize("point", POINTS, ids=lambda p: p.method)
+def test_the_instance_overload_takes_none_only_when_the_default_needs_no_keyword(point: Point) -> None:
+    """``with_container(None)`` would build a DockerContainer without its required image."""
+    last = _overloads(point.method)[-1]
+    annotation = ast.unparse(last.args.posonlyargs[1].annotation or ast.Constant(None))
+    needs_keyword = _fields(point.default)[1] != set()
+    assert annotation == point.base.__qualname__ + ("" if needs_keyword else " | None")
+
+
+def _param_lines(overload: ast.FunctionDef) -> dict[str, str]:
+    doc = ast.get_docstring(overload) or ""
+    found: dict[str, str] = {}
+    for line in doc.splitlines():
+        name, separator, text = line.removeprefix(":param ").partition(": ")
+        if line.startswith(":param ") and separator:
+            found[name] = text
+    return found
+
+
 @pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_every_keyword_is_documented_in_the_overload_docstring(case: tuple[Point, type[object]]) -> None:
-    """Editors show ``:param name:`` lines while typing; every field has one."""
+def test_every_keyword_is_documented_with_the_klass_meaning(case: tuple[Point, type[object]]) -> None:
+    """Every overload that takes a field documents it, and the text names this klass's meaning.
+
+    The class-object overload and the instance overload (whose docstring jedi shows for every
+    overload) document every field of every klass of the point.
+    """
     point, klass = case
-    names, _ = _fields(klass)
-    for overload in _overloads(point.method):
-        keywords, _ = _keywords(overload)
-        if keywords != names:
-            continue
-        doc = ast.get_docstring(overload) or ""
-        for name in names:
-            assert f":param {name}: " in doc
+    overloads = _overloads(point.method)
+    for field in field_docs(klass):
+        for overload in overloads:
+            keywords, _ = _keywords(overload)
+            if field.name in keywords or overload in (overloads[0], overloads[-1]):
+                shown = _param_lines(overload)[field.name]
+                assert klass_meaning(point, klass, field, shown), (overload.lineno, field.name, shown)
 
 
 def _wheel_map() -> dict[str, str]:

@@ -1,9 +1,11 @@
-"""A user's project checked against the built wheel, as the user's own ``nox -s typecheck`` does.
+"""A user's project checked as the README says: its ``nox -s typecheck``, with lzy checked out beside it.
 
-The wheel is built from this checkout; ``examples/user_project``'s ``typecheck`` session installs
-it with mypy and pyright into a fresh virtualenv and checks the project: clean on its code, and on
-``mistakes/wrong_calls.py`` the errors its ``# expect:`` comments name. It needs PyPI (the build
-backend, the checkers and nodejs for pyright), hence the ``slow`` mark.
+The README's "Type checking your own project" section gives the checkers' settings and the nox
+session; ``examples/user_project`` holds exactly that text. The test lays out a fresh copy of
+lzy's checkout and of the project side by side, the way the README's default (``../lzy``)
+expects, and runs the session with no other configuration: nox installs lzy from the checkout
+(pip builds its wheel) and each checker into its own virtualenv. It needs PyPI (the build
+backend, the checkers and the Node.js wheel for pyright), hence the ``slow`` mark.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 from typing import Final
@@ -23,6 +26,7 @@ pytestmark = pytest.mark.slow
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 EXAMPLE: Final = ROOT / "examples" / "user_project"
+README: Final = ROOT / "README.md"
 WRONG: Final = "mistakes/wrong_calls.py"
 TIMEOUT: Final = 900
 
@@ -30,58 +34,84 @@ _EXPECT: Final = re.compile(r"#\s*expect:\s*mypy\[([\w,-]+)\]\s+pyright\[([\w,]+
 _MYPY_ERROR: Final = re.compile(r"^mistakes/wrong_calls\.py:(\d+): error: .*\[([\w-]+)\]\s*$")
 _PYRIGHT_ERROR: Final = re.compile(r"wrong_calls\.py:(\d+):\d+ - error: ")
 _PYRIGHT_RULE: Final = re.compile(r"\((report\w+)\)\s*$")
+# What a checkout holds that building lzy needs.
+_CHECKOUT: Final = ("pyproject.toml", "README.md", "lzy", "stubs")
+
+
+def _readme_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## Type checking your own project")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def _blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", _readme_section(), flags=re.DOTALL)
+
+
+def test_the_readme_session_is_the_example_project_noxfile() -> None:
+    """The README's noxfile is ``examples/user_project/noxfile.py``, character for character."""
+    (noxfile,) = _blocks("python")
+    assert noxfile == (EXAMPLE / "noxfile.py").read_text(encoding="utf-8")
+
+
+def test_the_readme_settings_are_the_example_project_settings() -> None:
+    """The README's checker settings are the example's, and strict is on in both checkers."""
+    (settings,) = _blocks("toml")
+    assert settings in (EXAMPLE / "pyproject.toml").read_text(encoding="utf-8")
+    tools = tomllib.loads(settings)["tool"]
+    assert tools["mypy"]["strict"] is True
+    assert tools["pyright"]["typeCheckingMode"] == "strict"
+
+
+def test_the_readme_commands_run_the_session() -> None:
+    """The console block installs nox and runs the session the noxfile defines."""
+    (commands,) = _blocks("console")
+    assert commands.splitlines() == ["python3 -m pip install nox", "python3 -m nox -s typecheck"]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The wheel of this checkout, built the way pip builds it (isolated, from PyPI's hatchling)."""
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(out), str(ROOT)],
-        check=True,
-        timeout=TIMEOUT,
-    )
-    (built,) = out.glob("lzy-*.whl")
-    return built
+def side_by_side(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh checkout of lzy at ``../lzy`` and the example project beside it."""
+    top = tmp_path_factory.mktemp("work")
+    (top / "lzy").mkdir()
+    for name in _CHECKOUT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, top / "lzy" / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(source, top / "lzy" / name)
+    ignored = shutil.ignore_patterns(".nox", "__pycache__", ".mypy_cache")
+    shutil.copytree(EXAMPLE, top / "project", ignore=ignored)
+    return top / "project"
 
 
-def test_the_wheel_ships_the_stubs_next_to_their_modules_with_py_typed(wheel: Path) -> None:
-    """PEP 561: ``py.typed`` and ``lzy/env/owner.pyi`` beside ``owner.py``; no generator."""
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"lzy/py.typed", "lzy/env/owner.py", "lzy/env/owner.pyi"} <= names
-    assert "lzy/env/_stubgen.py" not in names
-    assert not any(name.startswith(("stubs/", "tests/", "examples/")) for name in names)
-
-
-def _nox(project: Path, wheel: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _nox(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python3 -m nox -s typecheck`` in ``project``, as the README says, with the machine's own
+    pip configuration left out (a fresh machine has none)."""
     pytest.importorskip("nox", reason="nox is in the typecheck dependency group")
-    env = {**os.environ, "LZY_REQUIREMENT": str(wheel), "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
-    env.pop("VIRTUAL_ENV", None)
+    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
+    for name in ("VIRTUAL_ENV", "LZY"):
+        env.pop(name, None)
     command = [sys.executable, "-m", "nox", "--envdir", str(project / ".nox"), "-s", "typecheck", *args]
     return subprocess.run(
-        command,
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-        check=False,
+        command, cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
-    """A copy of the example project whose typecheck session has run once (clean)."""
-    copy = tmp_path_factory.mktemp("user") / "user_project"
-    shutil.copytree(EXAMPLE, copy, ignore=shutil.ignore_patterns(".nox", "__pycache__", ".mypy_cache"))
-    done = _nox(copy, wheel)
+def project(side_by_side: Path) -> Path:
+    """The project after its typecheck session ran once, clean in both checkers."""
+    done = _nox(side_by_side)
     assert done.returncode == 0, done.stdout + done.stderr
-    return copy
+    return side_by_side
 
 
-def test_the_project_is_clean_under_both_checkers(project: Path) -> None:
-    """mypy and pyright, strict, find nothing in a project using every form of the API."""
-    assert (project / ".nox" / "typecheck").is_dir()
+@pytest.mark.parametrize("checker", ["mypy", "pyright"])
+def test_each_checker_passes_the_project(project: Path, checker: str) -> None:
+    """Each checker ran in its own session, with lzy installed from the checkout beside it."""
+    site = next((project / ".nox").glob(f"typecheck-checker-{checker}/lib/python*/site-packages"))
+    assert (site / "lzy" / "env" / "owner.pyi").is_file()
+    assert (site / "lzy" / "py.typed").is_file()
 
 
 def _expected(path: Path) -> dict[int, tuple[set[str], set[str]]]:
@@ -110,12 +140,13 @@ def _reported(output: str) -> tuple[dict[int, set[str]], dict[int, set[str]]]:
     return mypy, pyright
 
 
-def test_each_mistake_is_reported_by_both_checkers(project: Path, wheel: Path) -> None:
-    """Every marked line gets errors from both checkers, with the codes its comment names."""
-    done = _nox(project, wheel, "--reuse-existing-virtualenvs", "--", WRONG)
+def test_each_mistake_is_reported_by_both_checkers(project: Path) -> None:
+    """Both sessions run and fail, though the first fails; every marked line gets both errors."""
+    done = _nox(project, "--reuse-existing-virtualenvs", "--", WRONG)
     output = done.stdout + done.stderr
     assert done.returncode != 0, output
-    assert "mypy and pyright found errors" in output
+    for checker in ("mypy", "pyright"):
+        assert f"Session typecheck(checker='{checker}') failed" in output, output
     expected = _expected(project / WRONG)
     mypy, pyright = _reported(output)
     assert set(mypy) == set(expected), output
@@ -123,3 +154,18 @@ def test_each_mistake_is_reported_by_both_checkers(project: Path, wheel: Path) -
     for line, (mypy_codes, pyright_rules) in expected.items():
         assert mypy[line] <= mypy_codes, f"line {line}: {mypy[line]}"
         assert pyright[line] <= pyright_rules, f"line {line}: {pyright[line]}"
+
+
+def test_the_wheel_ships_the_stubs_next_to_their_modules_with_py_typed(tmp_path: Path) -> None:
+    """PEP 561: ``py.typed`` and ``lzy/env/owner.pyi`` beside ``owner.py``; no generator."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
+    )
+    (built,) = tmp_path.glob("lzy-*.whl")
+    names = set(zipfile.ZipFile(built).namelist())
+    assert {"lzy/py.typed", "lzy/env/owner.py", "lzy/env/owner.pyi"} <= names
+    assert "lzy/env/_stubgen.py" not in names
+    assert not any(name.startswith(("stubs/", "tests/", "examples/")) for name in names)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Generic, ParamSpec, Self, TypeVar, overload
+from types import CodeType
+from typing import Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
 from lzy.env._base import OpTarget, describe
 from lzy.env.environment import EffectiveEnv, Env, Level
@@ -20,6 +21,20 @@ def __dir__() -> list[str]:
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+_R_co = TypeVar("_R_co", covariant=True)
+
+
+class _Function(Protocol[_P, _R_co]):
+    """What ``op()`` decorates, for checkers: a function (``def`` or ``lambda``).
+
+    Asking for the code object is what tells a function from an :class:`Op`, which is callable
+    too: an op passed to ``op()`` again is an error in mypy and pyright, as it is at run time.
+    """
+
+    @property
+    def __code__(self) -> CodeType: ...
+
+    def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R_co: ...
 
 
 def _check_env(owner: str, env: object) -> Env:
@@ -158,12 +173,12 @@ class OpBuilder(EnvOwner, OpTarget):
 
 @overload
 def op(
-    function: Callable[_P, _R], /, *, env: Env | None = None, description: str | None = None
+    function: _Function[_P, _R], /, *, env: Env | None = None, description: str | None = None
 ) -> Op[_P, _R]: ...
 @overload
 def op(*, env: Env | None = None, description: str | None = None) -> OpBuilder: ...
 def op(
-    function: Callable[_P, _R] | None = None,
+    function: _Function[_P, _R] | None = None,
     /,
     *,
     env: Env | None = None,

@@ -151,9 +151,34 @@ def _parameter(klass: type[object], field: FieldDoc, imports: _Imports) -> str:
     return text if field.required else f"{text} = {_default(field)}"
 
 
-def _field_doc(field: FieldDoc) -> str:
-    doc = field.doc or "Not documented."
-    return f"{doc} Required." if field.required else f"{doc} Default: ``{field.default}``."
+def _requirement(field: FieldDoc) -> str:
+    return "Required." if field.required else f"Default: ``{field.default}``."
+
+
+def _field_text(point: Point, name: str) -> str:
+    """What an editor shows for keyword ``name`` of ``point``'s ``with_*`` method.
+
+    pyright shows a keyword's text from the first overload that declares it, and jedi shows
+    the last overload's docstring for every overload, whichever ``klass`` the call names. So a
+    keyword that several klasses share is described the same way everywhere: each klass's
+    meaning, type and default in turn, named by its klass. A keyword of one klass shows its text.
+    """
+    owners = [(k, f) for k in point.klasses for f in field_docs(k) if f.name == name]
+    if len(owners) == 1:
+        _, field = owners[0]
+        return f"{field.doc or 'Not documented.'} {_requirement(field)}"
+    return " ".join(_klass_segment(klass, field) for klass, field in owners)
+
+
+def _klass_segment(klass: type[object], field: FieldDoc) -> str:
+    """One klass's part of a shared keyword's text: ``klass=K (type; default): meaning``."""
+    needed = "required" if field.required else f"default ``{field.default}``"
+    return f"``klass={klass.__qualname__}`` (``{field.annotation}``; {needed}): {field.doc}"
+
+
+def _point_fields(point: Point) -> list[str]:
+    """Every keyword of the point's built-in klasses, in the order they first appear."""
+    return list(dict.fromkeys(f.name for k in point.klasses for f in field_docs(k)))
 
 
 def _ref(klass: type[object]) -> str:
@@ -176,11 +201,37 @@ def _docstring(summary: str, params: Sequence[tuple[str, str]]) -> list[str]:
     lines = [f'{indent}"""{wrapped[0]}', *(indent + line for line in wrapped[1:])]
     if params:
         lines.append("")
-        lines.extend(f"{indent}:param {name}: {doc}" for name, doc in params)
+        ordered = sorted(params, key=lambda item: _suffixes(item[0], [name for name, _ in params]))
+        lines.extend(f"{indent}:param {name}: {doc}" for name, doc in ordered)
+        for name, doc in params:
+            found = _pyright_param_doc([line.strip() for line in lines], name)
+            if found != f"{name}: {doc}":
+                msg = f"pyright would show {found!r} for parameter {name!r}"
+                raise ValueError(msg)
     closing = f'{indent}"""'
     if any(len(line) > width for line in lines):
         closing += "  # noqa: E501 - one line per parameter, as editors read them"
     return [*lines, closing]
+
+
+def _suffixes(name: str, names: Sequence[str]) -> int:
+    """How many other ``names`` end ``name``: their lines must come first (see below)."""
+    return sum(other != name and name.endswith(other) for other in names)
+
+
+def _pyright_param_doc(lines: Sequence[str], name: str) -> str | None:
+    """The text pyright takes for parameter ``name`` from a docstring's lines.
+
+    pyright takes the first line holding ``:param name``, ``@param name``, ``name: `` or
+    ``name (``, so ``:param pypi_packages:`` must come before ``:param additional_pypi_packages:``.
+    """
+    for line in lines:
+        markers = ((f"@param {name}", 7), (f":param {name}", 7), (f"{name}: ", 0), (f"{name} (", 0))
+        for marker, skip in markers:
+            offset = line.find(marker)
+            if offset >= 0:
+                return line[offset + skip :].removesuffix('"""')
+    return None
 
 
 def _overload(comment: str, method: str, parameters: Sequence[str], doc: list[str]) -> str:
@@ -190,7 +241,9 @@ def _overload(comment: str, method: str, parameters: Sequence[str], doc: list[st
     else:
         listed = [f"{_INDENT * 2}{p}," for p in parameters]
         head = [f"{_INDENT}def {method}(", *listed, f"{_INDENT}) -> Self:"]
-    return "\n".join([f"{_INDENT}# {comment}", f"{_INDENT}@overload", *head, *doc])
+    width = _line_length() - len(_INDENT) - 2
+    comments = [f"{_INDENT}# {line}" for line in textwrap.wrap(comment, width=width, break_on_hyphens=False)]
+    return "\n".join([*comments, f"{_INDENT}@overload", *head, *doc])
 
 
 def _summary(point: Point, what: str | None = None) -> str:
@@ -202,48 +255,84 @@ def _summary(point: Point, what: str | None = None) -> str:
     return f"A copy with {what} made of these keywords; {combines}"
 
 
+def _instance_takes_none(point: Point) -> bool:
+    """Whether ``with_*(None)`` works: the default klass then needs no keyword."""
+    return not any(f.required for f in field_docs(point.default))
+
+
 def _point_overloads(point: Point, imports: _Imports) -> Iterator[str]:
-    """The overloads of one ``with_*`` method, from the most specific to the fallback."""
+    """The overloads of one ``with_*`` method, in the order checkers and editors need them.
+
+    1. ``klass=`` a class object: one overload binds the keywords to the class's own
+       constructor (ParamSpec), for a built-in klass and a user's alike. Coming first, it is
+       the signature pyright shows while a call with a class is typed (with that class's
+       keywords, types and defaults) and the one mypy's "missing argument" error names.
+    2. No ``klass``: the default klass's keywords.
+    3. ``klass=`` a dotted path of each built-in klass: its keywords.
+    4. The instance, positionally. jedi shows the last overload's docstring for all of them, so
+       this one documents every keyword of every built-in klass.
+    """
     base = imports.add(point.base.__module__, point.base.__qualname__)
-    yield _overload(
-        "An instance (or None: the default klass with no fields), positionally.",
-        point.method,
-        ["self", f"{point.field}: {base} | None", "/"],
-        _docstring(_summary(point), [(point.field, f"A {base} instance, used as it is.")]),
-    )
+    every_field = [(name, _field_text(point, name)) for name in _point_fields(point)]
     for klass in point.klasses:
-        name = imports.add(klass.__module__, klass.__qualname__)
         if not dataclasses.is_dataclass(klass):
-            msg = f"{name} is not a dataclass; its fields cannot be listed"
+            msg = f"{klass.__qualname__} is not a dataclass; its fields cannot be listed"
             raise TypeError(msg)
         fields = field_docs(klass)
         if {f.name for f in dataclasses.fields(klass) if f.init} != {f.name for f in fields}:
-            msg = f"{name}: field_docs() and dataclasses.fields() disagree"
+            msg = f"{klass.__qualname__}: field_docs() and dataclasses.fields() disagree"
             raise ValueError(msg)
-        parameters = [_parameter(klass, f, imports) for f in fields]
-        docs = [(f.name, _field_doc(f)) for f in fields]
-        summary = _summary(point, f"a {name}")
-        is_default = klass is point.default
-        yield _overload(
-            f"klass={name}" + (", or no klass (the default)" if is_default else "") + ": its fields.",
-            point.method,
-            ["self", "*", f"klass: type[{name}]" + (" = ..." if is_default else ""), *parameters],
-            _docstring(summary, [("klass", f"{_ref(klass)}."), *docs]),
-        )
-        paths = " or ".join(f'``"{p}"``' for p in dotted_paths(klass))
-        yield _overload(
-            f"klass=a dotted path of {name}: its fields.",
-            point.method,
-            ["self", "*", f"klass: {_alias(klass)}", *parameters],
-            _docstring(summary, [("klass", f"{_ref(klass)} by its dotted path: {paths}."), *docs]),
-        )
+    names = ", ".join(k.__qualname__ for k in point.klasses)
     yield _overload(
-        f"klass=a user-defined {base} subclass: the keywords of its own constructor.",
+        f"klass=a class as a keyword ({names}, or a {base} subclass of your own): the keywords"
+        " of its constructor.",
         point.method,
         ["self", "/", f"klass: Callable[_FieldsP, _{base}T]", *_PARAMSPEC_REST],
         _docstring(
             _summary(point, "a ``klass`` instance"),
-            [("klass", f"A subclass of {_ref(point.base)}, passed as a keyword.")],
+            [("klass", f"A concrete subclass of {_ref(point.base)}, passed as a keyword."), *every_field],
+        ),
+    )
+    default = point.default
+    default_name = default.__qualname__
+    yield _overload(
+        f"No klass: the default, {default_name}, with its fields.",
+        point.method,
+        ["self", "*", *(_parameter(default, f, imports) for f in field_docs(default))],
+        _docstring(
+            _summary(point, f"a {default_name}"),
+            [(f.name, _field_text(point, f.name)) for f in field_docs(default)],
+        ),
+    )
+    for klass in point.klasses:
+        fields = field_docs(klass)
+        name = klass.__qualname__
+        paths = " or ".join(f'``"{p}"``' for p in dotted_paths(klass))
+        yield _overload(
+            f"klass=a dotted path of {name}: its fields.",
+            point.method,
+            ["self", "*", f"klass: {_alias(klass)}", *(_parameter(klass, f, imports) for f in fields)],
+            _docstring(
+                _summary(point, f"a {name}"),
+                [
+                    ("klass", f"{_ref(klass)} by its dotted path: {paths}."),
+                    *((f.name, _field_text(point, f.name)) for f in fields),
+                ],
+            ),
+        )
+    instance = f"{base} | None" if _instance_takes_none(point) else base
+    none = f" (``None``: a {default_name} with no keywords)" if _instance_takes_none(point) else ""
+    yield _overload(
+        f"An instance{' (or None)' if _instance_takes_none(point) else ''}, positionally.",
+        point.method,
+        ["self", f"{point.field}: {instance}", "/"],
+        _docstring(
+            _summary(point),
+            [
+                (point.field, f"A {base} instance, used as it is{none}."),
+                ("klass", f"Instead of an instance: a subclass of {_ref(point.base)}, with its keywords."),
+                *every_field,
+            ],
         ),
     )
 

@@ -1,8 +1,9 @@
 """Calls both checkers must reject, each marked with both checkers' codes (checked, never run).
 
-mypy reports a call that matches no overload as ``call-overload`` (or, when one overload is
-the obvious candidate, the error inside it); pyright as ``reportCallIssue`` and, for a value of
-the wrong type, ``reportArgumentType``.
+mypy reports a call that matches no overload as ``call-overload``, or, when one overload is
+the obvious candidate, the error inside it; pyright as ``reportCallIssue`` and, for a value of
+the wrong type, ``reportArgumentType``. Each of these calls raises at run time too
+(``tests/test_api.py``); the typing page lists the few misuses only run time can catch.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from lzy.api.v1 import Lzy, op
 from lzy.api.v1 import env as lzenv
 from lzy.api.v1.env import (
     AutoPythonEnv,
+    Container,
     DockerContainer,
     ManualPythonEnv,
     NoContainer,
     OnlyLocalPythonEnv,
     Provisioning,
+    PythonEnv,
 )
 
 wf = Lzy().workflow("w")
@@ -26,7 +29,7 @@ wf.with_python_env(pypi_index="https://x")  # type: ignore[call-overload]  # pyr
 wf.with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_package={})  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 wf.with_python_env(klass=OnlyLocalPythonEnv, pythn_version="3.11")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 wf.with_container(image="ubuntu", pull="ALWAYS")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
-wf.with_container(klass=NoContainer, image="ubuntu")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue]
+wf.with_container(klass=NoContainer, image="ubuntu")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 
 # A value of the wrong type.
 Lzy().with_provisioning(cpu_count="2")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
@@ -35,25 +38,36 @@ wf.with_python_env(klass=AutoPythonEnv, raise_on_binaries="no")  # type: ignore[
 wf.with_container(klass="lzy.api.v1.env.DockerContainer", image=["ubuntu"])  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 wf.with_environ(PORT=8080)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
 
+# A single string where a list of strings is meant (a str is a Sequence[str] to a checker).
+wf.with_python_env(klass=ManualPythonEnv, python_version="3", pypi_packages={}, local_module_paths="src")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+wf.with_python_env(extra_index_urls="https://extra.example/simple")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+wf.with_python_env(exclude_packages="torch")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+ManualPythonEnv(python_version="3", pypi_packages={}, extra_index_urls="https://x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
 # A keyword of another klass of the same point.
 wf.with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_packages={}, explorer=print)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 wf.with_python_env(klass=OnlyLocalPythonEnv, pypi_packages={})  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 wf.with_python_env(klass="lzy.api.v1.env.AutoPythonEnv", local_module_paths=["src"])  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 # A required keyword left out.
-wf.with_python_env(klass=ManualPythonEnv, python_version="3.11")  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue]
+wf.with_python_env(klass=ManualPythonEnv, python_version="3.11")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 wf.with_python_env(klass="lzy.env.python.manual.ManualPythonEnv", pypi_packages={})  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 wf.with_container()  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
-wf.with_container(klass=DockerContainer)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue]
+wf.with_container(klass=DockerContainer)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+
+# None for a point whose default klass has a required keyword (DockerContainer needs an image).
+wf.with_container(None)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 # A dotted path that names no built-in klass (a custom class's path is only known at run time).
 wf.with_python_env(klass="lzy.api.v1.env.ManualPythonEnvv", python_version="3.11")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 wf.with_container(klass="lzy.env.container.DockerContainer", image="ubuntu")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
-# A klass that is not a subclass of the point's base.
+# A klass that is not a subclass of the point's base, or is the abstract base itself.
 wf.with_python_env(klass=DockerContainer, image="ubuntu")  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
 wf.with_container(klass=Provisioning, cpu_count=1)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
-wf.with_provisioning(klass=NoContainer)  # type: ignore[arg-type]  # pyright: ignore[reportCallIssue, reportArgumentType]
+wf.with_provisioning(klass=NoContainer)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+wf.with_python_env(klass=PythonEnv)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_container(klass=Container)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 
 # A class where an instance belongs, and keywords together with an instance.
 wf.with_python_env(ManualPythonEnv)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
@@ -64,3 +78,12 @@ lzenv.Env(python_env=ManualPythonEnv)  # type: ignore[arg-type]  # pyright: igno
 lzenv.Env(cpu_count=2)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
 op(env=lzenv.Provisioning(cpu_count=2))  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
 lzenv.Provisioning(cpu_count=2)(print)  # type: ignore[type-var]  # pyright: ignore[reportArgumentType]
+
+
+@op
+def train() -> int:
+    return 1
+
+
+# An op passed to op() again.
+op(train)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]

@@ -116,6 +116,18 @@ assert_type(wf.with_container(klass="lzy.env.container.base.NoContainer"), Workf
 assert_type(wf.with_container(klass="lzy.api.v1.env.NoContainer"), Workflow)
 assert_type(wf.with_container(klass=PodmanContainer, image="alpine"), Workflow)
 
+# What the run time accepts type-checks: a pull policy by name in any case, any list, tuple or set
+# of strings, and None for a point whose default klass needs no keyword.
+assert_type(wf.with_container(image="a", pull_policy="IfNotPresent"), Workflow)
+assert_type(wf.with_container(image="a", pull_policy="never"), Workflow)
+assert_type(
+    wf.with_python_env(extra_index_urls=("https://a.example/simple",), exclude_packages={"t"}), Workflow
+)
+assert_type(wf.with_python_env(exclude_packages=frozenset({"torch"}), extra_index_urls=[]), Workflow)
+assert_type(wf.with_python_env(None), Workflow)
+assert_type(wf.with_provisioning(None), Workflow)
+assert_type(op(lambda: 1), Op[[], int])
+
 # wf.env may be assigned: environments are resolved lazily, at the op call.
 env = Env(python_env=AutoPythonEnv(pypi_index_url="https://mirror.example/simple"))
 wf.env = env

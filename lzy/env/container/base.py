@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
-from typing import ClassVar, Final, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Final, Never, TypeVar
 
 from lzy.env._base import EnvPart, OpTarget, decorate_op, describe, secret
 from lzy.exceptions import UnsupportedContainerError
@@ -73,6 +73,11 @@ class Container(EnvPart, abc.ABC):
 
     _POINT: ClassVar[str | None] = "container"
 
+    if TYPE_CHECKING:
+        # Checkers see no usable constructor: Container is abstract, so ``klass=Container`` in a
+        # ``with_*`` call is an error there too (its dataclass implementations make their own).
+        def __init__(self, *, abstract_class_pass_an_implementation: Never) -> None: ...
+
     @property
     @abc.abstractmethod
     def container_type(self) -> str | None:
@@ -90,6 +95,11 @@ class Container(EnvPart, abc.ABC):
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
 class NoContainer(Container):
     """Run in the platform's default image (the local runtime: this machine, as it is)."""
+
+    if TYPE_CHECKING:
+        # mypy's dataclass plugin makes no __init__ for a dataclass without fields, which
+        # would leave Container's abstract one in place.
+        def __init__(self) -> None: ...
 
     @property
     def container_type(self) -> None:

@@ -260,9 +260,11 @@ class DockerContainer(Container):
     #: names none; ``None`` means the one in the image, else ``docker.io``.
     #: ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``.
     registry: str | None = None
-    #: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an
-    #: untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest).
-    pull_policy: PullPolicy | None = None
+    #: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or
+    #: Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None``
+    #: follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else
+    #: ``IF_NOT_PRESENT`` (so also for a pinned digest).
+    pull_policy: PullPolicy | str | None = None
     #: The user name to pull with; ``None`` looks in the Docker configuration.
     username: str | None = None
     #: The password or token to pull with. A secret: never shown in ``repr``, logs, messages
@@ -335,7 +337,7 @@ class DockerContainer(Container):
             # What a pull of an untagged image fetches, said explicitly.
             image=str(reference) if reference.tag or reference.digest else f"{reference}:latest",
             registry=reference.registry,
-            pull_policy=self.pull_policy or reference.default_pull_policy(),
+            pull_policy=_pull_policy(self.pull_policy) or reference.default_pull_policy(),
             username=credentials.username if credentials is not None else None,
             password=credentials.password if credentials is not None else None,
         )

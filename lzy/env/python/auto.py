@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 
 from packaging.utils import canonicalize_name
 
@@ -75,12 +75,12 @@ class AutoPythonEnv(PythonEnv):
         default=None, metadata={URL: True, SHOWN: lambda: pip_index().describe()}
     )
     #: Further indexes searched after :attr:`pypi_index_url`.
-    extra_index_urls: Sequence[str] = url_field(default=())
+    extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = url_field(default=())
     #: Packages to install whatever the exploration finds: name -> exact version. They are
     #: forced as index packages and excluded from exploration.
     additional_pypi_packages: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
     #: Distribution names the explorer must leave out (neither installed nor shipped).
-    exclude_packages: Collection[str] = frozenset()
+    exclude_packages: list[str] | tuple[str, ...] | set[str] | frozenset[str] = frozenset()
     #: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``,
     #: ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy
     #: ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to

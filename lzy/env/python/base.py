@@ -7,7 +7,7 @@ import dataclasses
 import re
 import sys
 from collections.abc import Mapping
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Never, TypeVar
 
 from packaging.utils import InvalidName, canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -205,6 +205,11 @@ class PythonEnv(EnvPart, abc.ABC):
     __slots__ = ()
 
     _POINT: ClassVar[str | None] = "python_env"
+
+    if TYPE_CHECKING:
+        # Checkers see no usable constructor: PythonEnv is abstract, so ``klass=PythonEnv`` in a
+        # ``with_*`` call is an error there too (its dataclass implementations make their own).
+        def __init__(self, *, abstract_class_pass_an_implementation: Never) -> None: ...
 
     @abc.abstractmethod
     def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:

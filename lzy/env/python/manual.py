@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 from lzy.env._base import local_paths, url, url_field, url_tuple
 from lzy.env.python.base import (
@@ -33,9 +33,9 @@ class ManualPythonEnv(PythonEnv):
     #: The package index to install from; ``None`` uses the remote side's default.
     pypi_index_url: str | None = url_field(default=None)
     #: Further indexes searched after :attr:`pypi_index_url`.
-    extra_index_urls: Sequence[str] = url_field(default=())
+    extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = url_field(default=())
     #: Local modules and packages (files or directories) shipped with the op.
-    local_module_paths: Sequence[str] = ()
+    local_module_paths: list[str] | tuple[str, ...] | set[str] | frozenset[str] = ()
 
     def __post_init__(self) -> None:
         name = type(self).__name__
@@ -60,7 +60,7 @@ class ManualPythonEnv(PythonEnv):
         )
 
 
-def existing_paths(owner: str, paths: Sequence[str]) -> tuple[str, ...]:
+def existing_paths(owner: str, paths: Iterable[str]) -> tuple[str, ...]:
     """``paths`` made absolute; a clear error for one that does not exist."""
     result: list[str] = []
     for path in paths:

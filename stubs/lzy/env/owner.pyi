@@ -9,18 +9,14 @@ table (:data:`~lzy.env.environment.MERGE_RULES`): ``with_provisioning`` merges f
 """
 
 import abc
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Literal, ParamSpec, Self, TypeAlias, TypeVar, overload
 
-from lzy.env.container.base import Container, NoContainer, PullPolicy
-from lzy.env.container.docker import DockerContainer
+from lzy.env.container.base import Container, PullPolicy
 from lzy.env.environment import Env
 from lzy.env.explorer.base import ExplorerFactory
 from lzy.env.provisioning import AnyValue, Provisioning
-from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv
-from lzy.env.python.local import OnlyLocalPythonEnv
-from lzy.env.python.manual import ManualPythonEnv
 
 __all__ = ["EnvOwner"]
 
@@ -58,19 +54,30 @@ class EnvOwner(abc.ABC):
     def _with_env(self, env: Env) -> Self:
         """A copy of this owner with ``env`` as its environment."""
 
-    # An instance (or None: the default klass with no fields), positionally.
+    # klass=a class as a keyword (Provisioning, or a Provisioning subclass of your own): the keywords of its
+    # constructor.
     @overload
-    def with_provisioning(self, provisioning: Provisioning | None, /) -> Self:
-        """A copy with provisioning fields set; they merge with those set before.
+    def with_provisioning(
+        self,
+        /,
+        klass: Callable[_FieldsP, _ProvisioningT],
+        *_args: _FieldsP.args,
+        **_fields: _FieldsP.kwargs,
+    ) -> Self:
+        """A copy with a ``klass`` instance made of these keywords; they merge with those set before.
 
-        :param provisioning: A Provisioning instance, used as it is.
-        """
-    # klass=Provisioning, or no klass (the default): its fields.
+        :param klass: A concrete subclass of :class:`~lzy.env.provisioning.Provisioning`, passed as a keyword.
+        :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
+        :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
+        :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
+        :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
+        :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
+        """  # noqa: E501 - one line per parameter, as editors read them
+    # No klass: the default, Provisioning, with its fields.
     @overload
     def with_provisioning(
         self,
         *,
-        klass: type[Provisioning] = ...,
         cpu_type: str | AnyValue | None = None,
         cpu_count: int | AnyValue | None = None,
         gpu_type: str | AnyValue | None = None,
@@ -79,7 +86,6 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a Provisioning made of these keywords; they merge with those set before.
 
-        :param klass: :class:`~lzy.env.provisioning.Provisioning`.
         :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
         :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
@@ -107,37 +113,54 @@ class EnvOwner(abc.ABC):
         :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
         :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=a user-defined Provisioning subclass: the keywords of its own constructor.
+    # An instance (or None), positionally.
     @overload
-    def with_provisioning(
+    def with_provisioning(self, provisioning: Provisioning | None, /) -> Self:
+        """A copy with provisioning fields set; they merge with those set before.
+
+        :param provisioning: A Provisioning instance, used as it is (``None``: a Provisioning with no keywords).
+        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.provisioning.Provisioning`, with its keywords.
+        :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
+        :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
+        :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
+        :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
+        :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
+        """  # noqa: E501 - one line per parameter, as editors read them
+    # klass=a class as a keyword (AutoPythonEnv, ManualPythonEnv, OnlyLocalPythonEnv, or a PythonEnv subclass
+    # of your own): the keywords of its constructor.
+    @overload
+    def with_python_env(
         self,
         /,
-        klass: Callable[_FieldsP, _ProvisioningT],
+        klass: Callable[_FieldsP, _PythonEnvT],
         *_args: _FieldsP.args,
         **_fields: _FieldsP.kwargs,
     ) -> Self:
-        """A copy with a ``klass`` instance made of these keywords; they merge with those set before.
+        """A copy with a ``klass`` instance made of these keywords; it replaces one set before.
 
-        :param klass: A subclass of :class:`~lzy.env.provisioning.Provisioning`, passed as a keyword.
-        """
-    # An instance (or None: the default klass with no fields), positionally.
-    @overload
-    def with_python_env(self, python_env: PythonEnv | None, /) -> Self:
-        """A copy with this Python env; it replaces one set before.
-
-        :param python_env: A PythonEnv instance, used as it is.
-        """
-    # klass=AutoPythonEnv, or no klass (the default): its fields.
+        :param klass: A concrete subclass of :class:`~lzy.env.python.base.PythonEnv`, passed as a keyword.
+        :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
+        :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
+        :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
+        :param exclude_packages: Distribution names the explorer must leave out (neither installed nor shipped). Default: ``frozenset()``.
+        :param target_platform: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to check that a package has a usable file on the index. Default: ``'manylinux_2_28_x86_64'``.
+        :param explorer: ``klass=AutoPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. ``klass=OnlyLocalPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`.
+        :param raise_on_binaries: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code is an error (else a warning).
+        :param treat_editables_as_locals: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether distributions installed in editable mode are shipped as local code rather than installed from the index. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether editable installs are shipped as local code.
+        :param pypi_packages: Distributions to install: name -> exact version (``{"numpy": "2.1.0"}``). Required.
+        :param local_module_paths: Local modules and packages (files or directories) shipped with the op. Default: ``()``.
+        :param additional_pypi_packages: Packages to install whatever the exploration finds: name -> exact version. They are forced as index packages and excluded from exploration. Default: ``{}``.
+        """  # noqa: E501 - one line per parameter, as editors read them
+    # No klass: the default, AutoPythonEnv, with its fields.
     @overload
     def with_python_env(
         self,
         *,
-        klass: type[AutoPythonEnv] = ...,
         python_version: str = ...,
         pypi_index_url: str | None = None,
-        extra_index_urls: Sequence[str] = (),
+        extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = (),
         additional_pypi_packages: Mapping[str, str] = ...,
-        exclude_packages: Collection[str] = ...,
+        exclude_packages: list[str] | tuple[str, ...] | set[str] | frozenset[str] = ...,
         target_platform: str = "manylinux_2_28_x86_64",
         explorer: ExplorerFactory = ...,
         raise_on_binaries: bool = True,
@@ -145,16 +168,15 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a AutoPythonEnv made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.python.auto.AutoPythonEnv`.
-        :param python_version: The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. Default: ``running_python_version()``.
-        :param pypi_index_url: The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. Default: ``None``.
-        :param extra_index_urls: Further indexes searched after :attr:`pypi_index_url`. Default: ``()``.
+        :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
+        :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
+        :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
         :param additional_pypi_packages: Packages to install whatever the exploration finds: name -> exact version. They are forced as index packages and excluded from exploration. Default: ``{}``.
         :param exclude_packages: Distribution names the explorer must leave out (neither installed nor shipped). Default: ``frozenset()``.
         :param target_platform: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to check that a package has a usable file on the index. Default: ``'manylinux_2_28_x86_64'``.
-        :param explorer: Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. Default: ``AutoEnvExplorer``.
-        :param raise_on_binaries: Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. Default: ``True``.
-        :param treat_editables_as_locals: Whether distributions installed in editable mode are shipped as local code rather than installed from the index. Default: ``True``.
+        :param explorer: ``klass=AutoPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. ``klass=OnlyLocalPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`.
+        :param raise_on_binaries: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code is an error (else a warning).
+        :param treat_editables_as_locals: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether distributions installed in editable mode are shipped as local code rather than installed from the index. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether editable installs are shipped as local code.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of AutoPythonEnv: its fields.
     @overload
@@ -164,9 +186,9 @@ class EnvOwner(abc.ABC):
         klass: _AutoPythonEnvPath,
         python_version: str = ...,
         pypi_index_url: str | None = None,
-        extra_index_urls: Sequence[str] = (),
+        extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = (),
         additional_pypi_packages: Mapping[str, str] = ...,
-        exclude_packages: Collection[str] = ...,
+        exclude_packages: list[str] | tuple[str, ...] | set[str] | frozenset[str] = ...,
         target_platform: str = "manylinux_2_28_x86_64",
         explorer: ExplorerFactory = ...,
         raise_on_binaries: bool = True,
@@ -175,36 +197,15 @@ class EnvOwner(abc.ABC):
         """A copy with a AutoPythonEnv made of these keywords; it replaces one set before.
 
         :param klass: :class:`~lzy.env.python.auto.AutoPythonEnv` by its dotted path: ``"lzy.env.python.auto.AutoPythonEnv"`` or ``"lzy.api.v1.env.AutoPythonEnv"``.
-        :param python_version: The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. Default: ``running_python_version()``.
-        :param pypi_index_url: The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. Default: ``None``.
-        :param extra_index_urls: Further indexes searched after :attr:`pypi_index_url`. Default: ``()``.
+        :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
+        :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
+        :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
         :param additional_pypi_packages: Packages to install whatever the exploration finds: name -> exact version. They are forced as index packages and excluded from exploration. Default: ``{}``.
         :param exclude_packages: Distribution names the explorer must leave out (neither installed nor shipped). Default: ``frozenset()``.
         :param target_platform: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to check that a package has a usable file on the index. Default: ``'manylinux_2_28_x86_64'``.
-        :param explorer: Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. Default: ``AutoEnvExplorer``.
-        :param raise_on_binaries: Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. Default: ``True``.
-        :param treat_editables_as_locals: Whether distributions installed in editable mode are shipped as local code rather than installed from the index. Default: ``True``.
-        """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=ManualPythonEnv: its fields.
-    @overload
-    def with_python_env(
-        self,
-        *,
-        klass: type[ManualPythonEnv],
-        python_version: str,
-        pypi_packages: Mapping[str, str],
-        pypi_index_url: str | None = None,
-        extra_index_urls: Sequence[str] = (),
-        local_module_paths: Sequence[str] = (),
-    ) -> Self:
-        """A copy with a ManualPythonEnv made of these keywords; it replaces one set before.
-
-        :param klass: :class:`~lzy.env.python.manual.ManualPythonEnv`.
-        :param python_version: The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). Required.
-        :param pypi_packages: Distributions to install: name -> exact version (``{"numpy": "2.1.0"}``). Required.
-        :param pypi_index_url: The package index to install from; ``None`` uses the remote side's default. Default: ``None``.
-        :param extra_index_urls: Further indexes searched after :attr:`pypi_index_url`. Default: ``()``.
-        :param local_module_paths: Local modules and packages (files or directories) shipped with the op. Default: ``()``.
+        :param explorer: ``klass=AutoPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. ``klass=OnlyLocalPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`.
+        :param raise_on_binaries: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code is an error (else a warning).
+        :param treat_editables_as_locals: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether distributions installed in editable mode are shipped as local code rather than installed from the index. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether editable installs are shipped as local code.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of ManualPythonEnv: its fields.
     @overload
@@ -215,36 +216,17 @@ class EnvOwner(abc.ABC):
         python_version: str,
         pypi_packages: Mapping[str, str],
         pypi_index_url: str | None = None,
-        extra_index_urls: Sequence[str] = (),
-        local_module_paths: Sequence[str] = (),
+        extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = (),
+        local_module_paths: list[str] | tuple[str, ...] | set[str] | frozenset[str] = (),
     ) -> Self:
         """A copy with a ManualPythonEnv made of these keywords; it replaces one set before.
 
         :param klass: :class:`~lzy.env.python.manual.ManualPythonEnv` by its dotted path: ``"lzy.env.python.manual.ManualPythonEnv"`` or ``"lzy.api.v1.env.ManualPythonEnv"``.
-        :param python_version: The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). Required.
+        :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
         :param pypi_packages: Distributions to install: name -> exact version (``{"numpy": "2.1.0"}``). Required.
-        :param pypi_index_url: The package index to install from; ``None`` uses the remote side's default. Default: ``None``.
-        :param extra_index_urls: Further indexes searched after :attr:`pypi_index_url`. Default: ``()``.
+        :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
+        :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
         :param local_module_paths: Local modules and packages (files or directories) shipped with the op. Default: ``()``.
-        """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=OnlyLocalPythonEnv: its fields.
-    @overload
-    def with_python_env(
-        self,
-        *,
-        klass: type[OnlyLocalPythonEnv],
-        python_version: str | None = None,
-        explorer: ExplorerFactory = ...,
-        raise_on_binaries: bool = True,
-        treat_editables_as_locals: bool = True,
-    ) -> Self:
-        """A copy with a OnlyLocalPythonEnv made of these keywords; it replaces one set before.
-
-        :param klass: :class:`~lzy.env.python.local.OnlyLocalPythonEnv`.
-        :param python_version: The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has. Default: ``None``.
-        :param explorer: Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`. Default: ``AutoEnvExplorer``.
-        :param raise_on_binaries: Whether a local module with compiled code is an error (else a warning). Default: ``True``.
-        :param treat_editables_as_locals: Whether editable installs are shipped as local code. Default: ``True``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of OnlyLocalPythonEnv: its fields.
     @overload
@@ -260,50 +242,67 @@ class EnvOwner(abc.ABC):
         """A copy with a OnlyLocalPythonEnv made of these keywords; it replaces one set before.
 
         :param klass: :class:`~lzy.env.python.local.OnlyLocalPythonEnv` by its dotted path: ``"lzy.env.python.local.OnlyLocalPythonEnv"`` or ``"lzy.api.v1.env.OnlyLocalPythonEnv"``.
-        :param python_version: The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has. Default: ``None``.
-        :param explorer: Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`. Default: ``AutoEnvExplorer``.
-        :param raise_on_binaries: Whether a local module with compiled code is an error (else a warning). Default: ``True``.
-        :param treat_editables_as_locals: Whether editable installs are shipped as local code. Default: ``True``.
+        :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
+        :param explorer: ``klass=AutoPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. ``klass=OnlyLocalPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`.
+        :param raise_on_binaries: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code is an error (else a warning).
+        :param treat_editables_as_locals: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether distributions installed in editable mode are shipped as local code rather than installed from the index. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether editable installs are shipped as local code.
         """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=a user-defined PythonEnv subclass: the keywords of its own constructor.
+    # An instance (or None), positionally.
     @overload
-    def with_python_env(
+    def with_python_env(self, python_env: PythonEnv | None, /) -> Self:
+        """A copy with this Python env; it replaces one set before.
+
+        :param python_env: A PythonEnv instance, used as it is (``None``: a AutoPythonEnv with no keywords).
+        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.python.base.PythonEnv`, with its keywords.
+        :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
+        :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
+        :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
+        :param exclude_packages: Distribution names the explorer must leave out (neither installed nor shipped). Default: ``frozenset()``.
+        :param target_platform: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to check that a package has a usable file on the index. Default: ``'manylinux_2_28_x86_64'``.
+        :param explorer: ``klass=AutoPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. ``klass=OnlyLocalPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`.
+        :param raise_on_binaries: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code is an error (else a warning).
+        :param treat_editables_as_locals: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether distributions installed in editable mode are shipped as local code rather than installed from the index. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether editable installs are shipped as local code.
+        :param pypi_packages: Distributions to install: name -> exact version (``{"numpy": "2.1.0"}``). Required.
+        :param local_module_paths: Local modules and packages (files or directories) shipped with the op. Default: ``()``.
+        :param additional_pypi_packages: Packages to install whatever the exploration finds: name -> exact version. They are forced as index packages and excluded from exploration. Default: ``{}``.
+        """  # noqa: E501 - one line per parameter, as editors read them
+    # klass=a class as a keyword (DockerContainer, NoContainer, or a Container subclass of your own): the
+    # keywords of its constructor.
+    @overload
+    def with_container(
         self,
         /,
-        klass: Callable[_FieldsP, _PythonEnvT],
+        klass: Callable[_FieldsP, _ContainerT],
         *_args: _FieldsP.args,
         **_fields: _FieldsP.kwargs,
     ) -> Self:
         """A copy with a ``klass`` instance made of these keywords; it replaces one set before.
 
-        :param klass: A subclass of :class:`~lzy.env.python.base.PythonEnv`, passed as a keyword.
-        """
-    # An instance (or None: the default klass with no fields), positionally.
-    @overload
-    def with_container(self, container: Container | None, /) -> Self:
-        """A copy with this container; it replaces one set before.
-
-        :param container: A Container instance, used as it is.
-        """
-    # klass=DockerContainer, or no klass (the default): its fields.
+        :param klass: A concrete subclass of :class:`~lzy.env.container.base.Container`, passed as a keyword.
+        :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
+        :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
+        :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
+        :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
+        :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+        """  # noqa: E501 - one line per parameter, as editors read them
+    # No klass: the default, DockerContainer, with its fields.
     @overload
     def with_container(
         self,
         *,
-        klass: type[DockerContainer] = ...,
         image: str,
         registry: str | None = None,
-        pull_policy: PullPolicy | None = None,
+        pull_policy: PullPolicy | str | None = None,
         username: str | None = None,
         password: str | None = None,
         pin_digest: bool = False,
     ) -> Self:
         """A copy with a DockerContainer made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.container.docker.DockerContainer`.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
         :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
-        :param pull_policy: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
+        :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
         :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
@@ -316,7 +315,7 @@ class EnvOwner(abc.ABC):
         klass: _DockerContainerPath,
         image: str,
         registry: str | None = None,
-        pull_policy: PullPolicy | None = None,
+        pull_policy: PullPolicy | str | None = None,
         username: str | None = None,
         password: str | None = None,
         pin_digest: bool = False,
@@ -326,18 +325,11 @@ class EnvOwner(abc.ABC):
         :param klass: :class:`~lzy.env.container.docker.DockerContainer` by its dotted path: ``"lzy.env.container.docker.DockerContainer"`` or ``"lzy.api.v1.env.DockerContainer"``.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
         :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
-        :param pull_policy: When the image is pulled; ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
+        :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
         :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=NoContainer: its fields.
-    @overload
-    def with_container(self, *, klass: type[NoContainer]) -> Self:
-        """A copy with a NoContainer made of these keywords; it replaces one set before.
-
-        :param klass: :class:`~lzy.env.container.base.NoContainer`.
-        """
     # klass=a dotted path of NoContainer: its fields.
     @overload
     def with_container(self, *, klass: _NoContainerPath) -> Self:
@@ -345,19 +337,20 @@ class EnvOwner(abc.ABC):
 
         :param klass: :class:`~lzy.env.container.base.NoContainer` by its dotted path: ``"lzy.env.container.base.NoContainer"`` or ``"lzy.api.v1.env.NoContainer"``.
         """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=a user-defined Container subclass: the keywords of its own constructor.
+    # An instance, positionally.
     @overload
-    def with_container(
-        self,
-        /,
-        klass: Callable[_FieldsP, _ContainerT],
-        *_args: _FieldsP.args,
-        **_fields: _FieldsP.kwargs,
-    ) -> Self:
-        """A copy with a ``klass`` instance made of these keywords; it replaces one set before.
+    def with_container(self, container: Container, /) -> Self:
+        """A copy with this container; it replaces one set before.
 
-        :param klass: A subclass of :class:`~lzy.env.container.base.Container`, passed as a keyword.
-        """
+        :param container: A Container instance, used as it is.
+        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.container.base.Container`, with its keywords.
+        :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
+        :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
+        :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
+        :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
+        :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+        """  # noqa: E501 - one line per parameter, as editors read them
     def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:
         """A copy with these environment variables; they merge with those set before."""
     def with_env(
