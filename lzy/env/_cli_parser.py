@@ -198,6 +198,12 @@ def _union_members(hint: object) -> tuple[object, ...]:
     return (hint,)
 
 
+def _is_str_collection(hint: object) -> bool:
+    origin = typing.get_origin(hint)
+    is_collection = isinstance(origin, type) and issubclass(origin, collections.abc.Collection)
+    return is_collection and typing.get_args(hint)[:1] == (str,)
+
+
 def _kind_of(
     klass: type[object], field: dataclasses.Field[object], hint: object
 ) -> tuple[Kind, bool, type[enum.Enum] | None]:
@@ -206,6 +212,11 @@ def _kind_of(
     accepts_any = AnyValue in members
     rest = [m for m in members if m is not type(None) and m is not AnyValue]
     where = f"{klass.__qualname__}.{field.name}"
+    if len(rest) > 1 and all(_is_str_collection(m) for m in rest):
+        rest = rest[:1]  # list[str] | tuple[str, ...] | ...: any of them, given item by item
+    enums = [m for m in rest if isinstance(m, type) and issubclass(m, enum.Enum)]
+    if len(enums) == 1 and set(rest) == {enums[0], str}:
+        rest = [enums[0]]  # an enum or its member's name: the option takes the name
     if len(rest) != 1:
         msg = f"no command-line option can be generated for {where}: {hint!r} is a union of types"
         raise TypeError(msg)
