@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 import warnings
 from pathlib import Path
 
@@ -18,6 +19,8 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT))
+
+from lzy_docs import shown_typehint  # noqa: E402 - from docs/_ext, put on the path above
 
 import lzy  # noqa: E402 - documents the checkout the docs belong to
 
@@ -35,14 +38,34 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
     "sphinx_autodoc_typehints",
+    "sphinx_copybutton",
     "lzy_docs",
     "lzy_cli_docs",
 ]
 
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_intersphinx"]
 html_theme = "furo"
 html_title = f"lzy {release}"
+html_static_path = ["_static"]
+# Tables and long messages wrap instead of being cut off at narrow widths.
+html_css_files = ["lzy.css"]
+
+# The Pythons lzy supports, from the project's metadata, for the install section.
+_PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+_PYTHONS = [
+    c.rpartition(" :: ")[2] for c in _PROJECT["classifiers"] if c.count("::") == 2 and "Python :: 3." in c
+]
+rst_epilog = f"""
+.. |requires-python| replace:: ``{_PROJECT["requires-python"]}``
+.. |tested-pythons| replace:: {", ".join(_PYTHONS)}
+"""
+
+# Copy buttons leave out console prompts and the output shown after them.
+copybutton_prompt_text = r"\$ |>>> |\.\.\. "
+copybutton_prompt_is_regexp = True
+copybutton_only_copy_prompt_lines = False
 
 # The reference is generated from the code: members in source order, defaults as written.
 autodoc_member_order = "bysource"
@@ -53,10 +76,15 @@ typehints_use_signature = False
 typehints_use_signature_return = False
 always_document_param_types = False
 typehints_defaults = "comma"
+# Type variables as what they stand for, never TypeVar(...) or ParamSpec(...).
+typehints_formatter = shown_typehint
+# A function in the configuration (the formatter above) only means the environment is not
+# cached between builds; the build is from scratch (-E) anyway.
+suppress_warnings = ["config.cache"]
 
-# The Python docs' inventory, read from the local python3-doc package: the build works offline.
-# The ``docs`` nox session installs the package when the file is missing.
-PYTHON_INVENTORY = Path("/usr/share/doc/python3.11/html/objects.inv")
+# The Python docs' inventory ships in the repository (docs/_intersphinx), so the build needs no
+# network and no system package; refresh it with the inventory of a newer Python's docs.
+PYTHON_INVENTORY = DOCS / "_intersphinx" / "python-3.11.inv"
 intersphinx_mapping = {"python": ("https://docs.python.org/3.11", str(PYTHON_INVENTORY))}
 
 # Every reference must resolve (``-n`` on the command line says the same).

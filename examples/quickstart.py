@@ -16,6 +16,8 @@ import os
 from lzy.api.v1 import IsolatedRuntime, LocalRuntime, Lzy, RayRuntime, Runtime, op
 from lzy.api.v1.env import ANY
 
+# The process that runs this script: the ops run in other processes, its children.
+PARENT = os.getpid()
 #: The runtimes ``--runtime`` chooses from.
 RUNTIMES = {"local": LocalRuntime, "isolated": IsolatedRuntime, "ray": RayRuntime}
 
@@ -26,20 +28,21 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
-@(
-    op()
-    .with_provisioning(cpu_count=ANY)
-    .with_environ(GREETING="hello from the op")
-)
+@(op().with_provisioning(cpu_count=ANY).with_environ(GREETING="hello from the op"))
 def greet(name: str) -> str:
     """Greet ``name`` with the variables this op's process sees."""
-    return f"{os.environ['GREETING']}, {name} (MODE={os.environ['MODE']}, pid {os.getpid()})"
+    where = "another process" if os.getpid() != PARENT else "this process"
+    return f"{os.environ['GREETING']}, {name} (MODE={os.environ['MODE']}, in {where})"
 
 
 def main() -> None:
     """Run both ops in one workflow and show where each setting came from."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--runtime", choices=sorted(RUNTIMES), default="local", help="where ops run")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument(
+        "--runtime", choices=sorted(RUNTIMES), default="local", help="where ops run"
+    )
     runtime: Runtime = RUNTIMES[parser.parse_args().runtime]()
     # The program-wide level: every workflow of this Lzy inherits these.
     lzy = (

@@ -192,8 +192,7 @@ def _args(*args: object, **kwargs: object) -> tuple[tuple[object, ...], dict[str
         (
             ("with_python_env", _args(klass=DockerContainer, image="a")),
             KlassError,
-            "with_python_env(): klass must be a subclass of lzy.env.python.base.PythonEnv,"
-            " got DockerContainer",
+            "with_python_env(): klass must be a subclass of PythonEnv, got DockerContainer",
         ),
         (
             ("with_python_env", _args(klass=PythonEnv)),

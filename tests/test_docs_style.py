@@ -1,9 +1,12 @@
-"""The docs show one formatting style for chains of ``with_*`` calls, and only that one.
+"""The docs show one formatting style, the one ``ruff format`` and ``black`` write and keep.
 
-A chain of two or more ``with_*`` calls is written inside parentheses with each ``.with_*`` call
-at the start of its own line. Every Python example on every page is checked: the content of
-``lzy-run``, ``lzy-typecheck``, ``testcode`` and Python ``code-block`` directives, and the
-files ``lzy-script``, ``lzy-typecheck`` and ``literalinclude`` show.
+A chain of ``with_*`` calls that does not fit on one line is written inside parentheses with each
+``.with_*`` call at the start of its own line; one that fits stays on one line. That is what
+both formatters write at their default settings (88 columns), so users who run either keep the
+style. Every Python example is checked with both: the content of ``lzy-run``,
+``lzy-typecheck``, ``testcode`` and Python ``code-block`` directives on every page, the files
+``lzy-script``, ``lzy-typecheck`` and ``literalinclude`` show, ``examples/`` and the README's
+Python blocks.
 """
 
 from __future__ import annotations
@@ -11,10 +14,14 @@ from __future__ import annotations
 import ast
 import dataclasses
 import re
+import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import black
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +59,13 @@ def _block(lines: list[str], start: int, indent: int) -> str:
 
 
 def _examples() -> Iterator[Example]:
+    seen: set[Path] = set()
+    for path in sorted((ROOT / "examples").rglob("*.py")):
+        seen.add(path)
+        yield Example(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for number, block in enumerate(re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)):
+        yield Example(f"README.md python block {number + 1}", block)
     for page in sorted(DOCS.rglob("*.rst")):
         if "_build" in page.parts:
             continue
@@ -59,8 +73,12 @@ def _examples() -> Iterator[Example]:
         for number, line in enumerate(lines):
             where = f"{page.relative_to(ROOT)}:{number + 1}"
             if match := _FILE_DIRECTIVE.match(line):
-                path = ROOT / match["path"]
-                yield Example(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))
+                path = (page.parent / match["path"]).resolve()
+                if not path.is_file():
+                    path = ROOT / match["path"]
+                if path not in seen:
+                    seen.add(path)
+                    yield Example(str(path.relative_to(ROOT)), path.read_text(encoding="utf-8"))
             elif match := _CODE_DIRECTIVE.match(line):
                 yield Example(where, _block(lines, number, len(match["indent"])))
 
@@ -80,7 +98,10 @@ def _chain(node: ast.expr) -> list[ast.Attribute]:
 
 
 def style_problems(code: str) -> list[str]:
-    """Why ``code`` breaks the chain style; empty when it follows it."""
+    """Why ``code`` breaks the chain style beyond what a formatter decides; empty when it follows it.
+
+    A chain of ``with_*`` calls spread over several lines has each call on its own line.
+    """
     tree = ast.parse(code)
     problems: list[str] = []
     inner: set[int] = set()
@@ -92,19 +113,40 @@ def style_problems(code: str) -> list[str]:
             inner.add(id(attribute))
             inner.add(id(attribute.value))
         calls = [attribute for attribute in chain if attribute.attr.startswith("with_")]
-        if len(calls) < 2:
+        if len(calls) < 2 or node.lineno == node.end_lineno:
             continue
         for attribute in calls:
+            if isinstance(attribute.value, ast.Name):
+                continue  # ``base.with_x(...)`` opens the chain on one line, as the formatters write it
             receiver_end = attribute.value.end_lineno or attribute.value.lineno
             if receiver_end >= (attribute.end_lineno or attribute.lineno):
                 problems.append(
-                    f"line {attribute.lineno}: .{attribute.attr}(...) continues a chain of"
-                    f" {len(calls)} with_* calls on the same line; put each call on its own line"
-                    " inside parentheses"
+                    f"line {attribute.lineno}: .{attribute.attr}(...) shares a line with the call before"
+                    f" it in a chain of {len(calls)} with_* calls written over several lines; put each"
+                    " call on its own line inside parentheses"
                 )
     if "\\\n" in code:
         problems.append("a backslash continues a line; use parentheses")
     return problems
+
+
+def black_formatted(code: str) -> str:
+    """``code`` as ``black`` writes it with its default settings."""
+    return black.format_str(code, mode=black.Mode())
+
+
+def ruff_formatted(code: str) -> str:
+    """``code`` as ``ruff format`` writes it with its default settings (no project configuration)."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    assert ruff is not None, "ruff is in the test dependency group"
+    done = subprocess.run(
+        [ruff, "format", "--isolated", "--stdin-filename", "example.py", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
 
 
 EXAMPLES = list(_examples())
@@ -117,22 +159,45 @@ def test_the_docs_have_examples() -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example.where for example in EXAMPLES])
 def test_example_uses_the_recommended_chain_style(example: Example) -> None:
-    """Every example writes a chain of ``with_*`` calls one call per line inside parentheses."""
+    """Every example writes a long chain of ``with_*`` calls one call per line inside parentheses."""
     assert style_problems(example.code) == [], example.where
+
+
+@pytest.mark.parametrize("formatted", [black_formatted, ruff_formatted], ids=["black", "ruff"])
+@pytest.mark.parametrize("example", EXAMPLES, ids=[example.where for example in EXAMPLES])
+def test_formatters_leave_the_example_as_it_is(formatted: object, example: Example) -> None:
+    """``black`` and ``ruff format`` (default settings) change nothing in the example."""
+    assert callable(formatted)
+    assert formatted(example.code) == example.code, example.where
 
 
 @pytest.mark.parametrize(
     ("code", "ok"),
     [
         ("x = a.with_b(1)\n", True),
+        ("x = a.with_b(1).with_c(2)\n", True),
         ("x = (\n    a\n    .with_b(1)\n    .with_c(2)\n)\n", True),
         ("with (\n    lzy.workflow('w')\n    .with_b(1)\n    .with_c(2)\n) as wf:\n    pass\n", True),
-        ("x = a.with_b(1).with_c(2)\n", False),
-        ("with lzy.workflow('w').with_b(1).with_c(2) as wf:\n    pass\n", False),
-        ("@op().with_b(1).with_c(2)\ndef f() -> None: ...\n", False),
-        ("x = (\n    a.with_b(1)\n    .with_c(2)\n)\n", False),
+        ("x = (\n    a.with_b(1)\n    .with_c(2)\n)\n", True),
+        ("x = (\n    a.b().with_b(1)\n    .with_c(2)\n)\n", False),
+        ("x = (\n    a\n    .with_b(1).with_c(2)\n)\n", False),
+        ("x = a.with_b(1) \\\n    .with_c(2)\n", False),
     ],
 )
 def test_style_check_tells_the_styles_apart(code: str, ok: bool) -> None:
-    """The check accepts the recommended layout and rejects one-line chains."""
+    """The check accepts the formatters' layouts and rejects a chain split in the middle."""
     assert (style_problems(code) == []) is ok
+
+
+def test_formatters_keep_a_long_chain_one_call_per_line() -> None:
+    """The recommended layout of a chain too long for one line is what both formatters keep."""
+    code = (
+        "with (\n"
+        '    lzy.workflow("train")\n'
+        '    .with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_packages={})\n'
+        '    .with_container(image="ubuntu:24.04")\n'
+        ") as wf:\n"
+        "    pass\n"
+    )
+    assert black_formatted(code) == code
+    assert ruff_formatted(code) == code

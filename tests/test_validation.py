@@ -508,7 +508,7 @@ _KLASS_PATHS = [
     ("lzy.env.provisioning.Provisioning.cpu_count.x", "has no attribute"),
     ("lzy.env.provisioning.Provisionin", "did you mean 'Provisioning'"),
     ("no_such_package.sub.Provisioning", "module 'no_such_package' not found"),
-    ("lzy.env.provisioning.ANY", "must be a subclass of lzy.env.provisioning.Provisioning"),
+    ("lzy.env.provisioning.ANY", "must be a subclass of Provisioning"),
 ]
 
 

@@ -46,12 +46,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import html
 import importlib
 import inspect
 import io
 import json
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -60,7 +62,7 @@ import tomllib
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Final, cast
+from typing import ClassVar, Final, ParamSpec, TypeVar, cast
 
 from docutils import nodes
 from docutils.parsers.rst import directives
@@ -77,9 +79,13 @@ from sphinx.util.typing import OptionSpec
 
 import lzy
 import lzy.exceptions
+from lzy.core import op as op_module
 from lzy.env import environment
+from lzy.env._base import OpTarget
 from lzy.env._catalog import POINTS, dotted_paths, field_docs
 from lzy.env.environment import MERGE_RULES, Level, MergeRule
+from lzy.env.provisioning import MachineSpec
+from lzy.runtime import local
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 LOGGER: Final = logging.getLogger(__name__)
@@ -124,6 +130,96 @@ def _public_path(klass: type[object]) -> str:
     """Where the reference documents ``klass``."""
     path = f"{klass.__module__}.{klass.__qualname__}"
     return _facade_names().get(path, path)
+
+
+#: Names of the implementation that a reader never meets, as the reference shows them instead.
+_SHOWN_AS: Final = {
+    # The immutable Mapping behind mapping-valued fields.
+    "FrozenMap": "Mapping",
+    # The explorer factory type: anything called with settings that returns an explorer.
+    "ExplorerFactory": "Callable[..., EnvExplorer]",
+    # How checkers tell a function from an op (lzy.core.op): what op() decorates.
+    "_Function": "function",
+}
+
+
+def _public_annotation(text: str) -> str:
+    """An annotation as written, with implementation-only names replaced by what they mean."""
+    for private, shown in _SHOWN_AS.items():
+        text = re.sub(rf"\b{private}\b", shown, text)
+    return text
+
+
+def _private_last(path: str) -> tuple[bool, str]:
+    """Sort key: public dotted paths (``lzy.api...``) before implementation ones."""
+    return (not path.startswith(FACADES), path)
+
+
+def _merge_rule(klass: type[object], field: str) -> str | None:
+    """The merge rule that applies to ``field`` of ``klass``, as RST, or ``None`` for a field
+    that is not a setting (an artifact's, a result's)."""
+    points = {point.base: point for point in POINTS}
+    if klass is environment.Env:
+        rule = MERGE_RULES[field]
+        return (
+            f"{rule.value} across levels (:attr:`~lzy.api.v1.env.MergeRule.{rule.name}`); see :doc:`/merge`"
+        )
+    for base, point in points.items():
+        if isinstance(klass, type) and issubclass(klass, base):
+            rule = MERGE_RULES[point.field]
+            if rule is MergeRule.FIELDS:
+                return (
+                    "merged field by field: this field comes from the highest level that sets it"
+                    f" (:attr:`~lzy.api.v1.env.Env.{point.field}` is"
+                    " :attr:`~lzy.api.v1.env.MergeRule.FIELDS`)"
+                )
+            return (
+                f"none of its own: the whole :attr:`~lzy.api.v1.env.Env.{point.field}` is replaced by"
+                " the highest level that sets one, with all its fields"
+                f" (:attr:`~lzy.api.v1.env.MergeRule.{rule.name}`)"
+            )
+    return None
+
+
+def _field_facts(klass: type[object], name: str) -> list[str]:
+    """A field entry's type, default and merge rule, as an RST field list."""
+    fields = {field.name: field for field in field_docs(klass)}
+    field = fields.get(name)
+    if field is None:
+        return []
+    default = "required" if field.required else _literal(field.default or "None")
+    rule = _merge_rule(klass, name) or "does not apply: this is part of a result, not a setting"
+    return [
+        "",
+        ".. rst-class:: lzy-field-facts",
+        "",
+        f":Type: {_literal(_public_annotation(field.annotation))}",
+        f":Default: {default}",
+        f":Merge rule: {rule}",
+        "",
+    ]
+
+
+def shown_typehint(annotation: object, config: object) -> str | None:
+    """How sphinx-autodoc-typehints shows a type variable (``typehints_formatter``).
+
+    A type variable is shown as what it stands for: the op an environment decorator returns,
+    the public class it is bound to, or its name (``P``, ``R``) where it stands for the
+    decorated function's own parameters and return type, never as ``TypeVar(...)``.
+    """
+    del config
+    if isinstance(annotation, ParamSpec):
+        return f"*{annotation.__name__.lstrip('_')}*"
+    if isinstance(annotation, TypeVar):
+        bound = annotation.__bound__
+        if bound is OpTarget:
+            return ":class:`~lzy.api.v1.Op`"
+        if isinstance(bound, type):
+            return f":class:`~{_public_path(bound)}`"
+        return f"*{annotation.__name__.lstrip('_').removesuffix('_co')}*"
+    if getattr(annotation, "__origin__", annotation) is getattr(op_module, "_Function", None):
+        return "a function"
+    return None
 
 
 def _literal(text: str) -> str:
@@ -230,7 +326,9 @@ class KeywordsDirective(_Directive):
             public = _public_path(klass)
             module, _, name = public.rpartition(".")
             default = " (the default)" if klass is point.default else ""
-            paths = " or ".join(_literal(repr(path)) for path in dotted_paths(klass))
+            paths = " or ".join(
+                _literal(repr(path)) for path in sorted(dotted_paths(klass), key=_private_last)
+            )
             lines = [f"**klass=**:class:`~{public}`{default}, or as a string {paths}.", ""]
             fields = field_docs(klass)
             if not fields:
@@ -254,8 +352,8 @@ class KeywordsDirective(_Directive):
                     raise self.error(msg)
                 default_text = "**required**" if field.required else _literal(field.default or "None")
                 lines += [
-                    f"   * - ``{field.name}``",
-                    f"     - {_literal(field.annotation)}",
+                    f"   * - :attr:`{field.name} <{public}.{field.name}>`",
+                    f"     - {_literal(_public_annotation(field.annotation))}",
                     f"     - {default_text}",
                     f"     - {_cell(field.doc)}",
                 ]
@@ -626,6 +724,39 @@ def _data_signature(  # noqa: PLR0917 - the signature of Sphinx's event
     return (None, None) if what == "data" else None
 
 
+def _dataclass_signature(  # noqa: PLR0917 - the signature of Sphinx's event
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str,
+) -> tuple[str, str] | None:
+    """A dataclass's signature with its defaults as a user writes them (never ``<factory>``)."""
+    if what != "class" or not isinstance(obj, type) or not dataclasses.is_dataclass(obj):
+        return None
+    fields = field_docs(obj)
+    shown = [f.name if f.required else f"{f.name}={f.default}" for f in fields]
+
+    return (f"(*, {', '.join(shown)})" if shown else "()"), return_annotation
+
+
+def _forget_dataclass_parameters(  # noqa: PLR0917 - the signature of Sphinx's event
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str,
+) -> None:
+    """Each field of a dataclass has an entry of its own (type, default, merge rule), so the class
+    does not list its keywords again as parameters: drop the types Sphinx recorded for them."""
+    if what == "class" and isinstance(obj, type) and dataclasses.is_dataclass(obj):
+        app.env.current_document.autodoc_annotations.pop(name, None)
+
+
 def _hide_private_bases(
     app: Sphinx, name: str, obj: object, options: object, bases: list[type[object]]
 ) -> None:
@@ -650,6 +781,16 @@ def _add_generated_text(  # noqa: PLR0917 - the signature of Sphinx's event
     app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
 ) -> None:
     """Add what autodoc cannot find itself: keyword tables, constants' comments, the hierarchy."""
+    if what == "attribute":
+        owner_path, _, field = name.rpartition(".")
+        module_name, _, class_name = owner_path.rpartition(".")
+        try:
+            owner = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError, ValueError):
+            owner = None
+        if isinstance(owner, type) and dataclasses.is_dataclass(owner):
+            lines += _field_facts(owner, field)
+        return
     if what == "module" and name == "lzy.exceptions":
         lines += ["", ".. rubric:: The hierarchy", "", ".. lzy-exception-tree::", ""]
     elif what == "data" and name.startswith(f"{FACADES[0]}."):
@@ -692,6 +833,109 @@ def _resolve_public(
     return None
 
 
+def _public_targets(app: Sphinx, doctree: nodes.document) -> None:
+    """Point every reference to an implementation path at the public path documenting it, so
+    links, their titles and the text shown for them name the public path."""
+    names = _facade_names()
+    for node in list(doctree.findall(pending_xref)):
+        target = node.get("reftarget", "")
+        if node.get("refdomain") != "py":
+            continue
+        shown = _SHOWN_AS.get(target.rpartition(".")[2])
+        if shown is not None and target.startswith(("lzy.", _SHOWN_AS_PREFIX)):
+            node.replace_self(_type_nodes(node, shown))
+            continue
+        name = target.rpartition(".")[2].lstrip("~")
+        if re.fullmatch(r"_[A-Z]\w*", name):  # a private type variable: shown by its name
+            node.replace_self(nodes.emphasis(name, name.lstrip("_").removesuffix("_co")))
+            continue
+        if not target.startswith("lzy."):
+            # A name relative to the module or class the text is written in (``RayRuntime`` in
+            # the docstring of ``lzy.runtime.ray``): its full implementation path, when public.
+            context = [node.get("py:module"), node.get("py:class")]
+            candidates = [".".join([*filter(None, context[:i]), target.lstrip("~.")]) for i in (2, 1)]
+            full = next((c for c in candidates if c in names), None)
+            if full is None:
+                continue
+            target = full
+        parts = target.split(".")
+        for cut in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:cut])
+            if prefix in names:
+                public = ".".join([names[prefix], *parts[cut:]])
+                node["reftarget"] = public
+                for text in node.findall(nodes.Text):
+                    if text.astext() == target:
+                        text.parent.replace(text, nodes.Text(public))
+                break
+
+
+_SHOWN_AS_PREFIX: Final = tuple(_SHOWN_AS)
+_PUBLIC_TYPES: Final = {"Mapping": "collections.abc.Mapping", "Callable": "collections.abc.Callable"}
+
+
+def _type_nodes(node: pending_xref, shown: str) -> list[nodes.Node]:
+    """``shown`` (``Callable[..., EnvExplorer]``) as text with references, in place of ``node``."""
+    result: list[nodes.Node] = []
+    for part in re.split(r"(\w+)", shown):
+        if not part:
+            continue
+        if not part[0].isupper():
+            result.append(nodes.Text(part))
+            continue
+        target = _PUBLIC_TYPES.get(part, f"lzy.api.v1.env.{part}")
+        reference = pending_xref("", refdomain="py", reftype="class", reftarget=target)
+        reference["refdoc"] = node.get("refdoc")
+        reference["py:module"] = node.get("py:module")
+        reference["py:class"] = node.get("py:class")
+        reference += nodes.literal(part, part, classes=["xref", "py", "py-class"])
+        result.append(reference)
+    return result
+
+
+#: The machine the examples' outputs are shown for, whatever machine builds the docs: the local
+#: runtime's checks (cores, memory, GPUs) then print the same on every machine.
+REFERENCE_MACHINE: Final = MachineSpec(
+    name="this machine", cpu_type="x86_64", cpu_count=8, ram_size_gb=16.0, gpu_type=None, gpu_count=0
+)
+
+
+def _reference_machine(app: Sphinx) -> None:
+    """Make the local runtime describe :data:`REFERENCE_MACHINE` while the examples run."""
+    local.this_machine = lambda: REFERENCE_MACHINE
+
+
+#: What a reader must never see on a page: the implementation behind the public names.
+_INTERNALS: Final = re.compile(
+    r"<factory>|<class '|\bTypeVar\(|\bParamSpec\(|\b(?:FrozenMap|OpTarget|ExplorerFactory|_Function)\b"
+)
+#: A link whose title names an implementation module, where a public path documents the name.
+_PRIVATE_TITLE: Final = re.compile(r'title="(lzy\.(?:env|core|runtime)\.[\w.]+)"')
+
+
+def _check_pages(app: Sphinx, exception: BaseException | None) -> None:
+    """Warn (so a ``-W`` build fails) for an internal name shown on a page, or a link titled
+    with an implementation path. The highlighted source pages (``_modules/``) are the code."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for page in sorted(out.rglob("*.html")):
+        relative = page.relative_to(out)
+        if relative.parts[0] in {"_modules", "_sources", "_static"}:
+            continue
+        raw = page.read_text(encoding="utf-8")
+        text = html.unescape(re.sub(r"<[^>]+>", " ", raw))
+        for match in _INTERNALS.finditer(text):
+            LOGGER.warning(
+                "%s shows %r, an internal of lzy", relative, match[0], type="lzy", subtype="internals"
+            )
+        for match in _PRIVATE_TITLE.finditer(raw):
+            if match[1] in _facade_names():
+                LOGGER.warning(
+                    "%s links %s by its private path", relative, match[1], type="lzy", subtype="internals"
+                )
+
+
 def _check_coverage(app: Sphinx, env: BuildEnvironment) -> None:
     """Warn (and so fail a ``-W`` build) for a public name or field the reference does not document."""
     documented = set(cast("PythonDomain", env.get_domain("py")).objects)
@@ -722,8 +966,14 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("autodoc-process-docstring", _add_generated_text)
     app.connect("autodoc-process-bases", _hide_private_bases)
     app.connect("autodoc-process-signature", _data_signature, priority=100)
+    app.connect("autodoc-process-signature", _dataclass_signature, priority=200)
+    # After Sphinx records the parameters' types (priority 500).
+    app.connect("autodoc-process-signature", _forget_dataclass_parameters, priority=600)
+    app.connect("doctree-read", _public_targets)
+    app.connect("builder-inited", _reference_machine)
     app.connect("missing-reference", _resolve_public)
     app.connect("env-purge-doc", _purge_namespaces)
     app.connect("env-check-consistency", _check_coverage)
+    app.connect("build-finished", _check_pages)
     # lzy-run blocks of a page share names, so pages are read one at a time.
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}

@@ -16,18 +16,10 @@ import os
 from lzy.api.v1 import Lzy, op
 from lzy.api.v1.env import OnlyLocalPythonEnv
 
-lzy = (
-    Lzy()
-    .with_cli_args()
-    .with_environ(MODE="careful")
-)
+lzy = Lzy().with_cli_args().with_environ(MODE="careful")
 
 
-@(
-    op()
-    .with_provisioning(cpu_count=1)
-    .with_environ(EPOCHS="3")
-)
+@(op().with_provisioning(cpu_count=1).with_environ(EPOCHS="3"))
 def train() -> str:
     """Train, the way the environment says."""
     return f"training for {os.environ['EPOCHS']} epochs in {os.environ['MODE']} mode"

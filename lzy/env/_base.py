@@ -863,7 +863,7 @@ def import_klass(value: object, base: type[T], point: str) -> type[T]:
         klass = _import_dotted(value, point)
     if not isinstance(klass, type) or not issubclass(klass, base):
         shown = klass.__qualname__ if isinstance(klass, type) else describe(klass)
-        msg = f"{point}: klass must be a subclass of {base.__module__}.{base.__qualname__}, got {shown}"
+        msg = f"{point}: klass must be a subclass of {base.__qualname__}, got {shown}"
         raise KlassError(msg)
     if inspect.isabstract(klass):
         msg = f"{point}: klass {klass.__qualname__} is abstract; pass one of its implementations"

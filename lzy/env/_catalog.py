@@ -87,8 +87,8 @@ class FieldDoc:
 
 
 def dotted_paths(klass: type[object]) -> tuple[str, ...]:
-    """The dotted paths naming ``klass``: its defining module's, then the facade's."""
-    return (f"{klass.__module__}.{klass.__qualname__}", f"{FACADE}.{klass.__qualname__}")
+    """The dotted paths naming ``klass``: the public facade's first, then its defining module's."""
+    return (f"{FACADE}.{klass.__qualname__}", f"{klass.__module__}.{klass.__qualname__}")
 
 
 _FIELD_DOCS: dict[type[object], tuple[FieldDoc, ...]] = {}

@@ -189,11 +189,16 @@ class Resources:
 class Provisioning(EnvPart):
     """The resources an operation needs; every field may be unset, set, or :data:`ANY`.
 
-    Used as a decorator above ``@op`` it sets the op's provisioning::
+    Used as a decorator above ``@op`` it sets the op's provisioning:
 
-        @Provisioning(cpu_count=2)
-        @op
-        def work() -> int: ...
+    >>> from lzy.api.v1 import op
+    >>> from lzy.api.v1.env import Provisioning
+    >>> @Provisioning(cpu_count=2)
+    ... @op
+    ... def work() -> int:
+    ...     return 1
+    >>> work.env.provisioning.cpu_count
+    2
     """
 
     #: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and

@@ -37,7 +37,9 @@ def predict() -> int:
     return 1
 
 
-ENV = Env(python_env=lzenv.AutoPythonEnv(pypi_index_url="https://mirror.example/simple"))
+ENV = Env(
+    python_env=lzenv.AutoPythonEnv(pypi_index_url="https://mirror.example/simple")
+)
 
 
 @op(env=ENV)
@@ -58,13 +60,21 @@ def run() -> tuple[int, int, str, int]:
     lzy = Lzy().with_provisioning(cpu_count=5, ram_size_gb=ANY)
     with (
         lzy.workflow("forecast")
-        .with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_packages={"numpy": "2.1.0"})
+        .with_python_env(
+            klass=ManualPythonEnv,
+            python_version="3.11",
+            pypi_packages={"numpy": "2.1.0"},
+        )
         .with_container(image="ubuntu:24.04", pull_policy=PullPolicy.IF_NOT_PRESENT)
         .with_environ(REGION="north")
     ) as wf:
         trained: int = train.with_provisioning(gpu_count=1, gpu_type="A100")(0.5)
         wf.env = ENV
-        local = wf.with_python_env(klass="lzy.api.v1.env.OnlyLocalPythonEnv", raise_on_binaries=False)
-        conda = local.with_python_env(klass=CondaPythonEnv, environment_file="environment.yml")
+        local = wf.with_python_env(
+            klass="lzy.api.v1.env.OnlyLocalPythonEnv", raise_on_binaries=False
+        )
+        conda = local.with_python_env(
+            klass=CondaPythonEnv, environment_file="environment.yml"
+        )
         conda.with_container(klass=NoContainer)
         return trained, predict(), report(), clean()

@@ -1,10 +1,16 @@
 """Mistakes both checkers report. Each ``# expect:`` line names the error codes that each
-checker gives for the line below it; the project's own code (``forecast/``) stays clean."""
+checker gives for the line below it; the project's own code (``forecast/``) stays clean.
+"""
 
 from __future__ import annotations
 
 from lzy.api.v1 import Lzy, op
-from lzy.api.v1.env import DockerContainer, ManualPythonEnv, OnlyLocalPythonEnv, PythonEnv
+from lzy.api.v1.env import (
+    DockerContainer,
+    ManualPythonEnv,
+    OnlyLocalPythonEnv,
+    PythonEnv,
+)
 
 wf = Lzy().workflow("w")
 
@@ -34,7 +40,7 @@ wf.with_python_env(klass=DockerContainer, image="ubuntu")
 
 # A single string where a list of strings is meant.
 # expect: mypy[call-overload] pyright[reportCallIssue,reportArgumentType]
-wf.with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_packages={}, local_module_paths="src")
+wf.with_python_env(exclude_packages="torch")
 
 # No image for the default container.
 # expect: mypy[call-overload] pyright[reportCallIssue,reportArgumentType]

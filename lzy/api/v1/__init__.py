@@ -1,8 +1,12 @@
 """lzy's public API, version 1: :class:`Lzy`, :func:`op`, workflows and :mod:`env <lzy.api.v1.env>`.
 
-.. code-block:: python
-
-    from lzy.api.v1 import Lzy, op, env as lzenv
+>>> from lzy.api.v1 import Lzy, op, env as lzenv
+>>> @op
+... def double(x: int) -> int:
+...     return 2 * x
+>>> with Lzy().workflow("example").with_environ(MODE="doc") as wf:
+...     print(wf.name, double(21))
+example 42
 """
 
 from lzy.api.v1 import env

@@ -1,12 +1,12 @@
 """Everything needed to describe an environment: the only import users need.
 
-.. code-block:: python
-
-    from lzy.api.v1 import env as lzenv
-
-    @lzenv.Provisioning(cpu_count=2)
-    @op
-    def work() -> int: ...
+>>> from lzy.api.v1 import env as lzenv, op
+>>> @lzenv.Provisioning(cpu_count=2)
+... @op
+... def work() -> int:
+...     return 1
+>>> work.env.provisioning
+Provisioning(cpu_type=None, cpu_count=2, gpu_type=None, gpu_count=None, ram_size_gb=None)
 """
 
 from lzy.env.cli import CliOverrides

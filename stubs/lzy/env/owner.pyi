@@ -27,21 +27,21 @@ _ProvisioningT = TypeVar("_ProvisioningT", bound=Provisioning)
 _PythonEnvT = TypeVar("_PythonEnvT", bound=PythonEnv)
 _ContainerT = TypeVar("_ContainerT", bound=Container)
 
-_ProvisioningPath: TypeAlias = Literal["lzy.env.provisioning.Provisioning", "lzy.api.v1.env.Provisioning"]
-_AutoPythonEnvPath: TypeAlias = Literal["lzy.env.python.auto.AutoPythonEnv", "lzy.api.v1.env.AutoPythonEnv"]
+_ProvisioningPath: TypeAlias = Literal["lzy.api.v1.env.Provisioning", "lzy.env.provisioning.Provisioning"]
+_AutoPythonEnvPath: TypeAlias = Literal["lzy.api.v1.env.AutoPythonEnv", "lzy.env.python.auto.AutoPythonEnv"]
 _ManualPythonEnvPath: TypeAlias = Literal[
-    "lzy.env.python.manual.ManualPythonEnv",
     "lzy.api.v1.env.ManualPythonEnv",
+    "lzy.env.python.manual.ManualPythonEnv",
 ]
 _OnlyLocalPythonEnvPath: TypeAlias = Literal[
-    "lzy.env.python.local.OnlyLocalPythonEnv",
     "lzy.api.v1.env.OnlyLocalPythonEnv",
+    "lzy.env.python.local.OnlyLocalPythonEnv",
 ]
 _DockerContainerPath: TypeAlias = Literal[
-    "lzy.env.container.docker.DockerContainer",
     "lzy.api.v1.env.DockerContainer",
+    "lzy.env.container.docker.DockerContainer",
 ]
-_NoContainerPath: TypeAlias = Literal["lzy.env.container.base.NoContainer", "lzy.api.v1.env.NoContainer"]
+_NoContainerPath: TypeAlias = Literal["lzy.api.v1.env.NoContainer", "lzy.env.container.base.NoContainer"]
 
 class EnvOwner(abc.ABC):
     """Something that has an :class:`~lzy.env.environment.Env` and ``with_*`` methods to change it."""
@@ -106,7 +106,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a Provisioning made of these keywords; they merge with those set before.
 
-        :param klass: :class:`~lzy.env.provisioning.Provisioning` by its dotted path: ``"lzy.env.provisioning.Provisioning"`` or ``"lzy.api.v1.env.Provisioning"``.
+        :param klass: :class:`~lzy.env.provisioning.Provisioning` by its dotted path: ``"lzy.api.v1.env.Provisioning"`` or ``"lzy.env.provisioning.Provisioning"``.
         :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
         :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
@@ -196,7 +196,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a AutoPythonEnv made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.python.auto.AutoPythonEnv` by its dotted path: ``"lzy.env.python.auto.AutoPythonEnv"`` or ``"lzy.api.v1.env.AutoPythonEnv"``.
+        :param klass: :class:`~lzy.env.python.auto.AutoPythonEnv` by its dotted path: ``"lzy.api.v1.env.AutoPythonEnv"`` or ``"lzy.env.python.auto.AutoPythonEnv"``.
         :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
         :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
         :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
@@ -221,7 +221,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a ManualPythonEnv made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.python.manual.ManualPythonEnv` by its dotted path: ``"lzy.env.python.manual.ManualPythonEnv"`` or ``"lzy.api.v1.env.ManualPythonEnv"``.
+        :param klass: :class:`~lzy.env.python.manual.ManualPythonEnv` by its dotted path: ``"lzy.api.v1.env.ManualPythonEnv"`` or ``"lzy.env.python.manual.ManualPythonEnv"``.
         :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
         :param pypi_packages: Distributions to install: name -> exact version (``{"numpy": "2.1.0"}``). Required.
         :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
@@ -241,7 +241,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a OnlyLocalPythonEnv made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.python.local.OnlyLocalPythonEnv` by its dotted path: ``"lzy.env.python.local.OnlyLocalPythonEnv"`` or ``"lzy.api.v1.env.OnlyLocalPythonEnv"``.
+        :param klass: :class:`~lzy.env.python.local.OnlyLocalPythonEnv` by its dotted path: ``"lzy.api.v1.env.OnlyLocalPythonEnv"`` or ``"lzy.env.python.local.OnlyLocalPythonEnv"``.
         :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
         :param explorer: ``klass=AutoPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. ``klass=OnlyLocalPythonEnv`` (``ExplorerFactory``; default ``AutoEnvExplorer``): Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`.
         :param raise_on_binaries: ``klass=AutoPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. ``klass=OnlyLocalPythonEnv`` (``bool``; default ``True``): Whether a local module with compiled code is an error (else a warning).
@@ -322,7 +322,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a DockerContainer made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.container.docker.DockerContainer` by its dotted path: ``"lzy.env.container.docker.DockerContainer"`` or ``"lzy.api.v1.env.DockerContainer"``.
+        :param klass: :class:`~lzy.env.container.docker.DockerContainer` by its dotted path: ``"lzy.api.v1.env.DockerContainer"`` or ``"lzy.env.container.docker.DockerContainer"``.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
         :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
@@ -335,7 +335,7 @@ class EnvOwner(abc.ABC):
     def with_container(self, *, klass: _NoContainerPath) -> Self:
         """A copy with a NoContainer made of these keywords; it replaces one set before.
 
-        :param klass: :class:`~lzy.env.container.base.NoContainer` by its dotted path: ``"lzy.env.container.base.NoContainer"`` or ``"lzy.api.v1.env.NoContainer"``.
+        :param klass: :class:`~lzy.env.container.base.NoContainer` by its dotted path: ``"lzy.api.v1.env.NoContainer"`` or ``"lzy.env.container.base.NoContainer"``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # An instance, positionally.
     @overload
