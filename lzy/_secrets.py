@@ -13,7 +13,8 @@ cloud SDKs (``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AZURE_CLIENT_SEC
 The rule for text (:func:`redact_text`) masks what a value carries whatever its name: the
 credentials of every URL in it (``PIP_EXTRA_INDEX_URL`` holds several), ``user:password@host``
 written without a scheme, secret-named parameters (``?token=...``, ``Password=...;``,
-``"private_key": "..."``) and HTTP ``Bearer``/``Basic`` credentials.
+``"private_key": "..."``), HTTP credentials, and tokens whose shape says what they are
+(``ghp_...``, ``AKIA...``, JSON Web Tokens, PEM private keys).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Final
 
 __all__ = [
     "GLUED_SECRET_SUFFIXES",
+    "KNOWN_TOKEN_SHAPES",
     "MASK",
     "SECRET_NAME_WORDS",
     "SECRET_PHRASES",
@@ -133,8 +135,10 @@ def is_secret_key(key: str) -> bool:
 # What ends a URL in running text: ASCII white space only, so that a password holding any
 # other character (a control, a Unicode space) is masked whole rather than cut short.
 _END = r" \t\n\r\x0b\x0c"
-# ``scheme://`` and the authority after it (up to the path, query, fragment or a space).
-_URL_AUTHORITY: Final = re.compile(rf"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*://)(?P<authority>[^{_END}/?#]*)")
+# The authority after any ``://`` (up to the path, query, fragment or a space). Matched by
+# look-behind so that URLs joined by a comma (``https://u:p@h1,https://u:q@h2``) are each masked:
+# the second ``://`` may lie inside the first URL's authority.
+_URL_AUTHORITY: Final = re.compile(rf"(?<=://)(?P<authority>[^{_END}/?#]*)")
 # ``user:password@host`` without a scheme, starting where a value starts (not inside a path).
 _BARE_CREDENTIALS: Final = re.compile(
     rf"(?<![^{_END}'\"(\[{{,;=<])(?P<user>[^{_END}:/@'\"]+):(?P<password>[^{_END}/@'\"]*)@(?P<host>[^{_END}@/'\"]+)"
@@ -153,13 +157,39 @@ _QUOTED_PAIR: Final = re.compile(
 )
 # HTTP credentials: ``Bearer <token>``, ``Basic <base64>``.
 _HTTP_CREDENTIALS: Final = re.compile(r"\b(?P<kind>Bearer|Basic)(?P<space>\s+)[A-Za-z0-9._~+/\-]{8,}=*")
+# An authorization header, whatever its scheme (GitHub's ``token ghp_...``).
+_AUTHORIZATION_HEADER: Final = re.compile(
+    rf"(?P<name>\b(?:Proxy-)?Authorization\s*:\s*)(?P<value>[^{_END}'\"]+(?:[ \t]+[^{_END}'\"]+)?)",
+    re.IGNORECASE,
+)
+#: Tokens whose shape says what they are, whatever their name, as secret scanners know them:
+#: GitHub, GitLab, Slack, AWS access key IDs, OpenAI and Anthropic, Hugging Face, Google API
+#: keys, Stripe, npm, PyPI, JSON Web Tokens and PEM private keys.
+KNOWN_TOKEN_SHAPES: Final = (
+    r"gh[pousr]_[A-Za-z0-9]{30,}",
+    r"github_pat_[A-Za-z0-9_]{22,}",
+    r"glpat-[A-Za-z0-9_\-]{20,}",
+    r"xox[abposr]-[A-Za-z0-9\-]{10,}",
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}",
+    r"sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}",
+    r"hf_[A-Za-z0-9]{30,}",
+    r"AIza[0-9A-Za-z_\-]{35}",
+    r"[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"npm_[A-Za-z0-9]{36}",
+    r"pypi-[A-Za-z0-9_\-]{50,}",
+    r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
+)
+_KNOWN_TOKEN: Final = re.compile(
+    "|".join(rf"(?<![A-Za-z0-9_\-])(?:{shape})" for shape in KNOWN_TOKEN_SHAPES), re.DOTALL
+)
 
 
 def _mask_authority(match: re.Match[str]) -> str:
     authority = match["authority"]
     if "@" not in authority:
-        return match[0]
-    return f"{match['scheme']}{MASK}@{authority.rpartition('@')[2]}"
+        return authority
+    return f"{MASK}@{authority.rpartition('@')[2]}"
 
 
 def _mask_bare(match: re.Match[str]) -> str:
@@ -185,11 +215,14 @@ def redact_text(text: str) -> str:
 
     Masked: the user name and password of every URL (``https://***@host/``), a
     ``user:password@host`` without a scheme, the value of every secret-named parameter
-    (``token=***``, ``Password=***;``, ``"api_key": "***"``) and HTTP ``Bearer``/``Basic``
-    credentials. Never raises: text that is no URL at all is returned as it is.
+    (``token=***``, ``Password=***;``, ``"api_key": "***"``), HTTP credentials (``Bearer``,
+    ``Basic``, an ``Authorization:`` header) and tokens of a known shape
+    (:data:`KNOWN_TOKEN_SHAPES`). Never raises: text that holds none is returned as it is.
     """
+    text = _KNOWN_TOKEN.sub(MASK, text)
     text = _URL_AUTHORITY.sub(_mask_authority, text)
     text = _BARE_CREDENTIALS.sub(_mask_bare, text)
     text = _KEY_VALUE.sub(_mask_pair, text)
     text = _QUOTED_PAIR.sub(_mask_pair, text)
+    text = _AUTHORIZATION_HEADER.sub(lambda m: f"{m['name']}{MASK}", text)
     return _HTTP_CREDENTIALS.sub(lambda m: f"{m['kind']}{m['space']}{MASK}", text)

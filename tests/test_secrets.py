@@ -226,7 +226,7 @@ def urls_with_credentials(draw: st.DrawFn) -> tuple[str, str, str]:
 
 @given(
     st.lists(urls_with_credentials(), min_size=1, max_size=4),
-    st.sampled_from([" ", "  ", "\n", ", ", " | "]),
+    st.sampled_from([" ", "  ", "\n", ", ", ",", ";", " | "]),
     st.text(max_size=10).filter(lambda t: "@" not in t and "://" not in t),
 )
 def test_every_url_in_a_value_has_its_credentials_masked(
@@ -269,7 +269,11 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
             '{"private_key": "***", "client_email": "a@b"}',
         ),
         ("--password=hunter2 --user=me", "--password=*** --user=me"),
-        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30", "Authorization: Bearer ***"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30", "Authorization: ***"),
+        ("Proxy-Authorization: token abc123", "Proxy-Authorization: ***"),
+        ("curl -H 'Authorization: Basic dXNlcjpwYXNz' x", "curl -H 'Authorization: ***' x"),
+        ("Bearer eyJhbGciOiJIUzI1NiJ9", "Bearer ***"),
+        ("https://u:p1@es1:9200,https://u:p2@es2:9200", "https://***@es1:9200,https://***@es2:9200"),
         # Not secrets: kept as they are.
         ("https://pypi.org/simple", "https://pypi.org/simple"),
         ("ubuntu:24.04@sha256:" + "a" * 64, "ubuntu:24.04@sha256:" + "a" * 64),
@@ -282,6 +286,36 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
 def test_masked_shapes(text: str, shown: str) -> None:
     """URL credentials, bare ``user:password@``, secret parameters, HTTP credentials."""
     assert redact_text(text) == shown
+
+
+#: Tokens of a known shape, under names that do not say they are secrets.
+KNOWN_TOKENS = [
+    "ghp_" + "a1B2" * 9,
+    "github_pat_" + "11ABCDEFG0" * 3,
+    "glpat-" + "x1Y2z3" * 4,
+    "xoxb-1234567890-abcdefghij",
+    "AKIAIOSFODNN7EXAMPLE",
+    "sk-proj-" + "Ab1" * 10,
+    "sk-ant-api03-" + "Zz9" * 10,
+    "hf_" + "AbCdEfGhIj" * 4,
+    "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q",
+    "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "npm_" + "a" * 36,
+    "pypi-AgEIcHlwaS5vcmc" + "A" * 40,
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----",
+]
+
+
+@pytest.mark.parametrize("token", KNOWN_TOKENS)
+@pytest.mark.parametrize("template", ["{0}", "config={0}", "use {0} here", "{{'value': {0!r}}}"])
+def test_tokens_of_a_known_shape_are_masked_whatever_their_name(template: str, token: str) -> None:
+    """GitHub, GitLab, Slack, AWS, OpenAI, Anthropic, Hugging Face, Google, Stripe, npm, PyPI
+    tokens, JSON Web Tokens and private keys, as secret scanners recognise them."""
+    masked = redact_text(template.format(token))
+    assert token not in masked
+    assert "***" in masked
+    assert token not in repr(Env(environ={"SETTING": token}))
 
 
 # -- a canary on every surface --------------------------------------------------------------------
