@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, Self, cast
 
 from lzy.env._base import (
     ENVIRON,
@@ -20,7 +21,7 @@ from lzy.env._base import (
 )
 from lzy.exceptions import FieldTypeError, FieldValueError
 
-__all__ = ["dump", "load"]
+__all__ = ["JsonDocument", "dump", "load"]
 
 
 def dump(value: object, *, include_secrets: bool) -> object:
@@ -88,3 +89,48 @@ def load(tp: Any, data: object, where: str) -> Any:
     if tp is float and isinstance(data, int) and not isinstance(data, bool):
         return float(data)
     return data
+
+
+class JsonDocument:
+    """A dataclass written as a versioned JSON document: ``to_dict``/``to_json`` and back.
+
+    Subclasses set :attr:`SCHEMA_VERSION` and are frozen dataclasses; secrets stay out of the
+    document unless asked for (see :func:`dump`).
+    """
+
+    __slots__ = ()
+
+    #: The version of the dictionary layout written by :meth:`to_dict`.
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    def to_dict(self, *, include_secrets: bool = False) -> dict[str, Any]:
+        """A JSON-ready dictionary with ``schema_version``.
+
+        Secrets are left out unless ``include_secrets``: secret fields are ``None``, secret
+        variables are dropped from ``environ``, and every string has the credentials of its
+        URLs and its secret parameters masked.
+        """
+        data = cast("dict[str, Any]", dump(self, include_secrets=include_secrets))
+        return {"schema_version": self.SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Rebuild a document from :meth:`to_dict`'s output (checks ``schema_version``)."""
+        version = data.get("schema_version")
+        if version != cls.SCHEMA_VERSION:
+            msg = (
+                f"{cls.__name__}.from_dict: schema_version {describe(version)} is not supported"
+                f" (this lzy reads {cls.SCHEMA_VERSION})"
+            )
+            raise FieldValueError(msg)
+        body = {k: v for k, v in data.items() if k != "schema_version"}
+        return cast("Self", load(cls, body, cls.__name__))
+
+    def to_json(self, *, include_secrets: bool = False) -> str:
+        """:meth:`to_dict` as a JSON string."""
+        return json.dumps(self.to_dict(include_secrets=include_secrets), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Self:
+        """The inverse of :meth:`to_json`."""
+        return cls.from_dict(json.loads(text))

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from lzy.env._base import (
     ENVIRON,
@@ -35,13 +34,13 @@ from lzy.env._base import (
     redact_text,
     shown_environ,
 )
-from lzy.env._serial import dump, load
+from lzy.env._serial import JsonDocument
 from lzy.env.container.base import Container, NoContainer, ResolvedContainer
 from lzy.env.explorer.base import namespace_of
 from lzy.env.provisioning import Provisioning, Resources
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
-from lzy.exceptions import FieldValueError, UnknownPathError
+from lzy.exceptions import UnknownPathError
 
 if TYPE_CHECKING:
     # argparse is loaded only when a command line is read (lzy.env._cli_parser).
@@ -419,11 +418,8 @@ class EffectiveEnv(EnvPart):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
-class ResolvedEnv(EnvPart):
+class ResolvedEnv(EnvPart, JsonDocument):
     """The artifacts of every point: all a runtime needs to run an op."""
-
-    #: The version of the dictionary layout written by :meth:`to_dict`.
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     #: The resource requirements.
     provisioning: Resources
@@ -441,38 +437,6 @@ class ResolvedEnv(EnvPart):
     def explain(self) -> str:
         """Why each package and local module of the Python env was chosen."""
         return self.python_env.explain()
-
-    def to_dict(self, *, include_secrets: bool = False) -> dict[str, Any]:
-        """A JSON-ready dictionary with ``schema_version``.
-
-        Secrets are left out unless ``include_secrets``: secret fields are ``None``, secret
-        variables are dropped from ``environ``, and every string has the credentials of its
-        URLs and its secret parameters masked.
-        """
-        data = cast("dict[str, Any]", dump(self, include_secrets=include_secrets))
-        return {"schema_version": self.SCHEMA_VERSION, **data}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ResolvedEnv:
-        """Rebuild a resolved env from :meth:`to_dict`'s output (checks ``schema_version``)."""
-        version = data.get("schema_version")
-        if version != cls.SCHEMA_VERSION:
-            msg = (
-                f"ResolvedEnv.from_dict: schema_version {describe(version)} is not supported"
-                f" (this lzy reads {cls.SCHEMA_VERSION})"
-            )
-            raise FieldValueError(msg)
-        body = {k: v for k, v in data.items() if k != "schema_version"}
-        return cast("ResolvedEnv", load(cls, body, "ResolvedEnv"))
-
-    def to_json(self, *, include_secrets: bool = False) -> str:
-        """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(include_secrets=include_secrets), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> ResolvedEnv:
-        """The inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
 
 
 def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

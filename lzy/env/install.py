@@ -49,7 +49,7 @@ import os
 import posixpath
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Final, cast
+from typing import Final
 
 from packaging.version import InvalidVersion, Version
 
@@ -62,10 +62,10 @@ from lzy.env._base import (
     split_credentials,
     url_field,
 )
-from lzy.env._serial import dump, load
+from lzy.env._serial import JsonDocument
 from lzy.env.environment import ResolvedEnv, render_table
 from lzy.env.python.base import python_version_matches
-from lzy.exceptions import FieldValueError, InstallPlanError
+from lzy.exceptions import InstallPlanError
 
 __all__ = [
     "InstallMethod",
@@ -142,11 +142,8 @@ class Target:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
-class InstallPlan(EnvPart):
+class InstallPlan(EnvPart, JsonDocument):
     """The steps that give an op its Python environment on one target: plain data."""
-
-    #: The version of the dictionary layout written by :meth:`to_dict`.
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     #: How the environment is provided.
     method: InstallMethod
@@ -294,34 +291,6 @@ class InstallPlan(EnvPart):
             lines.append("")
             lines.append(render_table(("package", "version"), sorted(self.packages.items())))
         return "\n".join(lines)
-
-    def to_dict(self, *, include_secrets: bool = False) -> dict[str, Any]:
-        """A JSON-ready dictionary with ``schema_version``; credentials in URLs and secret
-        variables are left out unless ``include_secrets``."""
-        data = cast("dict[str, Any]", dump(self, include_secrets=include_secrets))
-        return {"schema_version": self.SCHEMA_VERSION, **data}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> InstallPlan:
-        """Rebuild a plan from :meth:`to_dict`'s output (checks ``schema_version``)."""
-        version = data.get("schema_version")
-        if version != cls.SCHEMA_VERSION:
-            msg = (
-                f"InstallPlan.from_dict: schema_version {version!r} is not supported"
-                f" (this lzy reads {cls.SCHEMA_VERSION})"
-            )
-            raise FieldValueError(msg)
-        body = {k: v for k, v in data.items() if k != "schema_version"}
-        return cast("InstallPlan", load(cls, body, "InstallPlan"))
-
-    def to_json(self, *, include_secrets: bool = False) -> str:
-        """:meth:`to_dict` as a JSON string."""
-        return json.dumps(self.to_dict(include_secrets=include_secrets), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> InstallPlan:
-        """The inverse of :meth:`to_json`."""
-        return cls.from_dict(json.loads(text))
 
 
 def op_pythonpath(
