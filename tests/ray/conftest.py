@@ -45,12 +45,6 @@ _HEAD_CPUS = 2
 _WORKER_RESOURCES = {"accelerator_type:T4": 1}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Ray's own modules warn about their dependencies; those warnings say nothing about lzy."""
-    for item in items:
-        item.add_marker(pytest.mark.filterwarnings("ignore::DeprecationWarning"))
-
-
 def _worker_node(gcs_address: str) -> Any:
     """A second node on this machine, joined to the cluster the way Ray's own test clusters add
     one (``ray start`` refuses a second node while Ray keeps to loopback)."""

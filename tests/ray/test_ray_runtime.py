@@ -34,6 +34,7 @@ from lzy.exceptions import (
     RuntimeRefusedError,
 )
 from lzy.runtime import _ray_cluster
+from lzy.runtime.ray import Installer
 from tests.explorer.support import IndexServer
 from tests.ray.conftest import MODULE, PACKAGE, VERSION
 from tests.ray.support import Cluster, NothingExplorer, ray_module, resolved
@@ -102,11 +103,11 @@ def test_secret_variables_travel_apart_from_env_vars(cluster: Cluster) -> None:
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_packages_from_the_index_are_installed_for_the_task(
-    cluster: Cluster, index: IndexServer, installer: str
+    cluster: Cluster, index: IndexServer, installer: Installer
 ) -> None:
     """A pinned package that only the loopback index has is installed into the task's env by the
     chosen installer, and imported there."""
-    runtime = RayRuntime(installer="uv" if installer == "uv" else "pip")
+    runtime = RayRuntime(installer=installer)
     env = ManualPythonEnv(python_version="3", pypi_index_url=index.url(), pypi_packages={PACKAGE: VERSION})
     with Lzy(runtime=runtime).with_python_env(env).workflow("w"):
         version, where = probe()
@@ -115,25 +116,27 @@ def test_packages_from_the_index_are_installed_for_the_task(
     assert "runtime_resources" in where
 
 
+@pytest.mark.parametrize("installer", ["uv", "pip"])
 def test_index_credentials_reach_the_installer_through_a_private_netrc(
-    cluster: Cluster, index: IndexServer
+    cluster: Cluster, index: IndexServer, installer: Installer
 ) -> None:
-    """Credentials in the index URL reach the installers of the cluster lzy started through a
-    .netrc only it can read; no option, no log of Ray's session holds them."""
+    """Credentials in the index URL reach the installers (uv and pip) of the cluster lzy started
+    through a .netrc only it can read; no option, no log of Ray's session holds them."""
     password = "pw-of-the-private-index"
-    with IndexServer() as private:
+    with IndexServer() as private, RayRuntime(installer=installer) as runtime:
         private.state.files.update(index.state.files)
         for project, files in index.state.projects.items():
             private.add(project, *files)
         private.state.credentials = ("alice", password)
         url = private.url(credentials=("alice", password))
         env = ManualPythonEnv(python_version="3", pypi_index_url=url, pypi_packages={PACKAGE: VERSION})
-        options = cluster.runtime.task_options(resolved(python=env.resolve({})))
-        with Lzy(runtime=cluster.runtime).with_python_env(env).workflow("w"):
+        options = runtime.task_options(resolved(python=env.resolve({})))
+        with Lzy(runtime=runtime).with_python_env(env).workflow("w"):
             version, _ = probe()
-    assert version == VERSION
+        asked = private.requests_for(PACKAGE)
+    assert (version, asked > 0) == (VERSION, True)
     assert password not in repr(options)
-    assert private.url() in options["runtime_env"]["uv"]["uv_pip_install_options"]
+    assert private.url() in repr(options)
     assert _mentions(_session_logs(), password) == []
     netrc = _netrc()
     assert f"machine 127.0.0.1 login alice password {password}" in netrc.read_text()
