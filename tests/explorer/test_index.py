@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from packaging.tags import Tag, parse_tag
 
-from lzy.env.explorer._index import Listing, ProjectPage, parse_html, parse_json
+from lzy.env.explorer._pages import Listing, ProjectPage, parse_html, parse_json
 from lzy.env.explorer._target import Target
 
 TARGET = Target(python=(3, 11), patch=None, platform="manylinux_2_28_x86_64")

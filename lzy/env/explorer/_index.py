@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import html.parser
 import json
@@ -28,22 +27,14 @@ import threading
 import time
 import urllib.parse
 import weakref
-from collections.abc import Callable, Generator, Mapping
-from typing import TYPE_CHECKING, Final, cast
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Final
 
-from packaging.tags import Tag
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.utils import canonicalize_name
 
 from lzy.env._base import redact_url, split_credentials
 from lzy.env._cache import CACHE_DIR_ENV, cache_root
-from lzy.env.explorer._target import Target
+from lzy.env.explorer._pages import Listing, ProjectPage, file_url_path, parse_html, parse_json, url_for
 from lzy.exceptions import PackageIndexError
 
 if TYPE_CHECKING:
@@ -57,14 +48,7 @@ __all__ = [
     "IndexClient",
     "IndexRootError",
     "IndexSettings",
-    "Listing",
-    "ProjectPage",
-    "VersionFiles",
     "default_cache_dir",
-    "file_url_path",
-    "parse_html",
-    "parse_json",
-    "url_for",
 ]
 
 _log = logging.getLogger("lzy.env.explorer")
@@ -93,308 +77,6 @@ def default_cache_dir() -> pathlib.Path:
 
 class IndexRootError(PackageIndexError):
     """An index URL that is not the root of a simple repository."""
-
-
-# --------------------------------------------------------------------------------------------
-# Pages
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
-class VersionFiles:
-    """The files a project page holds for one version, and which of them the target can use."""
-
-    #: The first file the target can install, or ``None``.
-    usable: str | None
-    #: Every file of the version (for messages when none is usable).
-    files: tuple[str, ...]
-    #: When no file is usable: why, in short phrases (Requires-Python, platform, Python).
-    why: tuple[str, ...] = ()
-    #: Whether every file of the version was refused for its ``Requires-Python`` alone.
-    python_refused: bool = False
-    #: When the usable file's ``Requires-Python`` admits only some patch levels of the target's
-    #: ``X.Y``: the first one it admits.
-    patch_hint: str | None = None
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
-class ProjectPage:
-    """One project's page on one index, as far as the explorer needs it."""
-
-    #: Whether the index knows the project at all (``False`` for a 404).
-    found: bool
-    #: File names listed on the page.
-    filenames: tuple[str, ...] = ()
-    #: The ``Requires-Python`` specifiers the page gives, by file name (PEP 503 and 691).
-    requires_python: Mapping[str, str] = dataclasses.field(default_factory=dict[str, str])
-    #: The ``ETag`` the index sent with the page, to revalidate it.
-    etag: str | None = None
-    #: The ``Last-Modified`` the index sent with the page, to revalidate it.
-    last_modified: str | None = None
-    #: When the page was fetched or last revalidated (``time.time()``).
-    checked_at: float = 0.0
-
-    def version_files(self, project: str, version: str, target: Target, *, sdist: bool) -> VersionFiles:
-        """The files of ``project`` ``version``; usable means a wheel the target installs, or,
-        when ``sdist`` is true, a source distribution; either one whose ``Requires-Python``
-        (if the page gives it) admits the target Python. Yanked files count: a pin with ``==``
-        installs them (PEP 592)."""
-        wanted = _version(version)
-        name = canonicalize_name(project)
-        tags = target.tags()
-        files: list[str] = []
-        refused: dict[str, frozenset[Tag]] = {}
-        excluded: list[str] = []
-        usable_sdist: tuple[str, str | None] | None = None
-        for filename in self.filenames:
-            file_tags = _file_tags(filename, name, version, wanted)
-            if file_tags is None:
-                continue
-            files.append(filename)
-            specifier = self.requires_python.get(filename)
-            fit = target.fits(specifier) if specifier else None
-            if fit is not None and not fit.admitted:
-                excluded.append(specifier or "")
-                continue
-            hint = fit.patch_hint if fit is not None else None
-            if file_tags & tags:
-                return VersionFiles(usable=filename, files=(filename,), patch_hint=hint)
-            if not file_tags:
-                if sdist and usable_sdist is None:
-                    usable_sdist = (filename, hint)
-                elif not sdist:
-                    refused[filename] = file_tags
-            else:
-                refused[filename] = file_tags
-        if usable_sdist is not None:
-            return VersionFiles(usable=usable_sdist[0], files=tuple(files), patch_hint=usable_sdist[1])
-        why = _why_unusable(refused, excluded, target)
-        return VersionFiles(
-            usable=None, files=tuple(files), why=why, python_refused=bool(excluded) and not refused
-        )
-
-    def versions(self, project: str) -> list[str]:
-        """The versions the page has files of, newest first."""
-        name = canonicalize_name(project)
-        found: dict[Version, str] = {}
-        for filename in self.filenames:
-            parsed = _parse_filename(filename)
-            if parsed is not None and parsed[0] == name and parsed[1] not in found:
-                found[parsed[1]] = str(parsed[1])
-        return [found[v] for v in sorted(found, reverse=True)]
-
-    def older_fitting(self, project: str, version: str, target: Target, *, sdist: bool) -> str | None:
-        """The newest version before ``version`` with a file the target can use, or ``None``."""
-        installed = _version(version)
-        for candidate in self.versions(project):
-            parsed = _version(candidate)
-            if installed is not None and parsed is not None and parsed >= installed:
-                continue
-            if parsed is not None and parsed.is_prerelease:
-                continue
-            if self.version_files(project, candidate, target, sdist=sdist).usable is not None:
-                return candidate
-        return None
-
-
-def _why_unusable(
-    refused: Mapping[str, frozenset[Tag]], excluded: list[str], target: Target
-) -> tuple[str, ...]:
-    """Why none of a version's files installs on ``target``, one short phrase per cause."""
-    why: list[str] = []
-    if excluded:
-        shown = ", ".join(repr(s) for s in dict.fromkeys(excluded))
-        why.append(f"Requires-Python {shown} excludes Python {target.python_text}")
-    tags = target.tags()
-    pythons = {(t.interpreter, t.abi) for t in tags}
-    platforms = {t.platform for t in tags}
-    newer: dict[str, tuple[int, int]] = {}
-    other_pythons: set[str] = set()
-    other_platforms: set[str] = set()
-    sdists = 0
-    for file_tags in refused.values():
-        if not file_tags:
-            sdists += 1
-            continue
-        if not any((t.interpreter, t.abi) in pythons for t in file_tags):
-            other_pythons.update(t.interpreter for t in file_tags)
-            continue
-        for platform in {t.platform for t in file_tags} - platforms:
-            needed = _newer_needed(platform, target.platform)
-            if needed is not None:
-                family, version = needed
-                newer[family] = min(newer.get(family, version), version)
-            else:
-                other_platforms.add(platform)
-    for family, (major, minor) in sorted(newer.items()):
-        what = "glibc" if family == "manylinux" else "musl" if family == "musllinux" else "macOS"
-        why.append(
-            f"its wheels need {what} {major}.{minor} or newer ({family}_{major}_{minor}),"
-            f" newer than the target platform {target.platform}"
-        )
-    if other_pythons:
-        listing = ", ".join(sorted(other_pythons))
-        why.append(f"no wheel for CPython {target.python[0]}.{target.python[1]} (only for {listing})")
-    if other_platforms and not newer:
-        listing = ", ".join(sorted(other_platforms)[:6]) + (", ..." if len(other_platforms) > 6 else "")
-        why.append(f"no wheel for {target.platform} (only for {listing})")
-    if sdists:
-        why.append("only a source distribution, and the installed package has compiled code")
-    return tuple(why)
-
-
-def _newer_needed(platform: str, target: str) -> tuple[str, tuple[int, int]] | None:
-    """For a wheel platform of the target's family and architecture but a newer version, the
-    family and that version."""
-    wheel = _VERSIONED_PLATFORM.fullmatch(_legacy_to_pep600(platform))
-    mine = _VERSIONED_PLATFORM.fullmatch(target)
-    if wheel is None or mine is None or wheel[1] != mine[1]:
-        return None
-    arch_ok = wheel[4] == mine[4] or (mine[1] == "macosx" and wheel[4] in {"universal2", "universal"})
-    version = (int(wheel[2]), int(wheel[3]))
-    if not arch_ok or version <= (int(mine[2]), int(mine[3])):
-        return None
-    return wheel[1], version
-
-
-_VERSIONED_PLATFORM: Final = re.compile(r"(manylinux|musllinux|macosx)_(\d+)_(\d+)_(\w+)")
-_LEGACY_NAMES: Final = {
-    "manylinux1": "manylinux_2_5",
-    "manylinux2010": "manylinux_2_12",
-    "manylinux2014": "manylinux_2_17",
-}
-
-
-def _legacy_to_pep600(platform: str) -> str:
-    head, _, arch = platform.partition("_")
-    return f"{_LEGACY_NAMES[head]}_{arch}" if head in _LEGACY_NAMES else platform
-
-
-def _parse_filename(filename: str) -> tuple[str, Version] | None:
-    try:
-        if filename.endswith(".whl"):
-            name, version, _, _ = parse_wheel_filename(filename)
-        elif filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-        else:
-            return None
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-        return None
-    return name, version
-
-
-@functools.lru_cache(maxsize=4096)
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
-
-
-def _file_tags(filename: str, name: str, version: str, wanted: Version | None) -> frozenset[Tag] | None:
-    """The wheel tags of ``filename`` (empty for a source distribution) when it is a file of
-    ``name`` ``version``, else ``None``; the version in the name is compared before parsing."""
-    found: frozenset[Tag] = frozenset()
-    if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        if len(parts) < 5 or not _same_version(parts[1], version, wanted):
-            return None
-        try:
-            file_name, _, _, found = parse_wheel_filename(filename)
-        except (InvalidWheelFilename, InvalidVersion):
-            return None
-    elif filename.endswith((".tar.gz", ".zip")):
-        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
-        if not _same_version(stem.rpartition("-")[2], version, wanted):
-            return None
-        try:
-            file_name, _ = parse_sdist_filename(filename)
-        except (InvalidSdistFilename, InvalidVersion):
-            return None
-    else:
-        return None
-    return found if file_name == name else None
-
-
-def _same_version(text: str, version: str, wanted: Version | None) -> bool:
-    if text == version:
-        return True
-    parsed = _version(text)
-    return parsed is not None and parsed == wanted
-
-
-class _Anchors(html.parser.HTMLParser):
-    """Collects the file names of a PEP 503 page (the anchors' text, else their href)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.filenames: list[str] = []
-        self.requires_python: dict[str, str] = {}
-        self._href: str | None = None
-        self._requires: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            attributes = dict(attrs)
-            self._href = attributes.get("href") or ""
-            self._requires = attributes.get("data-requires-python")
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            text = "".join(self._text).strip()
-            if not text:
-                path = urllib.parse.urlsplit(self._href).path
-                text = urllib.parse.unquote(path.rsplit("/", 1)[-1])
-            if text:
-                self.filenames.append(text)
-                if self._requires:
-                    self.requires_python[text] = self._requires
-            self._href = None
-
-
-#: What a project page lists: file names, and the ``Requires-Python`` of those that give one.
-Listing = tuple[tuple[str, ...], dict[str, str]]
-
-
-def parse_json(body: bytes) -> Listing | None:
-    """The files of a PEP 691 project page, or ``None`` when it is not one."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    files = cast("dict[str, object]", data).get("files")
-    if not isinstance(files, list):
-        return None
-    names: list[str] = []
-    requires: dict[str, str] = {}
-    for item in cast("list[object]", files):
-        if isinstance(item, dict):
-            entry = cast("dict[str, object]", item)
-            filename, specifier = entry.get("filename"), entry.get("requires-python")
-            if isinstance(filename, str):
-                names.append(filename)
-                if isinstance(specifier, str) and specifier:
-                    requires[filename] = specifier
-    return tuple(names), requires
-
-
-def parse_html(body: bytes, charset: str | None) -> Listing:
-    """The files of a PEP 503 project page."""
-    parser = _Anchors()
-    parser.feed(body.decode(charset or "utf-8", errors="replace"))
-    parser.close()
-    return tuple(parser.filenames), parser.requires_python
-
-
-# --------------------------------------------------------------------------------------------
-# The client
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -815,23 +497,9 @@ def _write_atomically(path: pathlib.Path, text: str) -> None:
         raise
 
 
-def file_url_path(url: str) -> str:
-    """The local path a ``file://`` URL names."""
-    # Imported here: urllib.request brings in the HTTP and TLS modules, which most processes
-    # that import lzy never use.
-    from urllib.request import url2pathname  # noqa: PLC0415
-
-    return url2pathname(urllib.parse.urlsplit(url).path)
-
-
 def _close_all(pool: list[httpx.Client]) -> None:
     while pool:
         pool.pop().close()
-
-
-def url_for(index: str, project: str) -> str:
-    """The redacted URL of ``project``'s page on ``index``."""
-    return f"{redact_url(index).rstrip('/')}/{canonicalize_name(project)}/"
 
 
 def _scrub(text: str, index: str) -> str:
