@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import shutil
 import subprocess
@@ -179,13 +180,28 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Time the explorer against the previous generation's, the isolated runtime against plain
-    subprocesses and uv, then Ray tasks (``bench_ray``); not part of the test suite."""
+    """Run the benchmarks, ``tests/bench/bench_*.py`` (not part of the test suite): the explorer
+    against the previous generation's, the isolated runtime against plain subprocesses and uv;
+    then Ray tasks (``bench_ray``, a session of its own).
+
+    Each prints its numbers and its ratios against the reference it names. ``nox -s bench --
+    explorer`` runs those whose file name contains ``explorer``; arguments from the first one
+    starting with ``-`` on are passed to each script.
+    """
     _install(session, "bench")
-    session.run("python", "tests/bench/bench_explorer.py", *session.posargs)
-    session.run("python", "tests/bench/bench_runtime.py")
+    names = list(itertools.takewhile(lambda arg: not arg.startswith("-"), session.posargs))
+    options = session.posargs[len(names) :]
     # envzy needs packaging<24 and Ray packaging>=24.2: the Ray benchmark has an env of its own.
-    session.notify("bench_ray")
+    scripts = [
+        script for script in sorted(Path("tests/bench").glob("bench_*.py")) if script.stem != "bench_ray"
+    ]
+    chosen = [script for script in scripts if not names or any(name in script.stem for name in names)]
+    for script in chosen:
+        session.run("python", str(script), *options)
+    if not names or any(name in "bench_ray" for name in names):
+        session.notify("bench_ray")
+    elif not chosen:
+        session.error(f"no benchmark matches {names}; there are {[script.stem for script in scripts]}")
 
 
 @nox.session(python=PYTHON)

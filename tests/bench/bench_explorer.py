@@ -1,12 +1,20 @@
 """Benchmark: AutoEnvExplorer against envzy's AutoExplorer on the same namespace and index.
 
-Run as ``python tests/bench/bench_explorer.py``. It generates an environment of many installed
-distributions (unpacked wheels in a temporary directory put on ``sys.path``) and a local op
-module that uses all of them, serves a simple index on loopback that waits a while before each
-answer, and times each explorer in a fresh interpreter: the first exploration (cold: nothing
-cached, in process or on disk) and the next ones in the same process (warm). AutoEnvExplorer is
-also timed in a second fresh interpreter that finds its disk cache filled (cold process, warm
-disk).
+Run as ``python tests/bench/bench_explorer.py`` (``nox -s bench``). Two cases, side by side:
+
+* **synthetic**: an environment of many generated distributions (unpacked wheels in a
+  temporary directory put on ``sys.path``) and a local op module that uses all of them, with a
+  simple index on loopback that waits a while before each answer;
+* **recorded PyPI**: the data-science distributions installed in this environment (the bench
+  dependency group pins them) and an op using them, with real PyPI project pages recorded in
+  ``tests/bench/data`` (``--record`` records them again) served on loopback with PyPI's latency
+  and bandwidth as measured from a development machine.
+
+Each explorer runs in a fresh interpreter: the first exploration, importing the explorer
+included (cold: nothing cached, in process or on disk), then the next ones in the same process
+(warm). AutoEnvExplorer is also timed in a second fresh interpreter that finds its disk cache
+filled. Last, the cost of importing lzy's public API is compared with ``import envzy``, beyond
+the standard-library modules both load.
 """
 
 from __future__ import annotations
@@ -18,7 +26,9 @@ import hashlib
 import http.server
 import importlib
 import json
+import lzma
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -26,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import ClassVar, Final
@@ -38,6 +49,23 @@ DEFAULT_DELAY: Final = 0.02
 WARM_RUNS: Final = 5
 #: Versions listed on each project page besides the installed one, as real pages list many.
 OLD_VERSIONS: Final = 20
+#: Recorded PyPI project pages (PEP 691 JSON), by canonical project name, with the versions
+#: installed when they were recorded.
+RECORDED: Final = Path(__file__).parent / "data" / "pypi-datascience.json.xz"
+#: What the recorded op imports.
+DATA_SCIENCE: Final = (
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "sklearn.linear_model",
+    "matplotlib",
+    "pydantic",
+    "requests",
+)
+#: PyPI's time to first byte from a development machine (median of the recording's requests).
+PYPI_LATENCY: Final = 0.065
+#: PyPI's download rate from a development machine, bytes per second.
+PYPI_BANDWIDTH: Final = 100e6
 
 
 # -- the environment --------------------------------------------------------------------------
@@ -130,6 +158,12 @@ def _answers(pages: Mapping[str, list[str]]) -> dict[tuple[str, bool], _Answer]:
             (False, f"<html><body>{links}</body></html>".encode(), "text/html"),
         ):
             answers[project, wants_json] = (body, content_type, f'"{hashlib.sha256(body).hexdigest()[:16]}"')
+    # The root lists every project (PEP 691 JSON, or PEP 503 HTML).
+    root = {"meta": {"api-version": "1.0"}, "projects": [{"name": name} for name in pages]}
+    json_root = json.dumps(root).encode()
+    answers["/", True] = (json_root, "application/vnd.pypi.simple.v1+json", '"root"')
+    links = "".join(f'<a href="{name}/">{name}</a>\n' for name in pages)
+    answers["/html", False] = (f"<html><body>{links}</body></html>".encode(), "text/html", '"root-html"')
     return answers
 
 
@@ -148,9 +182,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         time.sleep(self.delay)
         parts = [p for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
         wants_json = "vnd.pypi.simple.v1+json" in self.headers.get("Accept", "")
-        answer = (
-            self.answers.get((parts[-1], wants_json)) if len(parts) == 2 and parts[0] == "simple" else None
-        )
+        if parts == ["simple"]:
+            project = "/" if wants_json else "/html"
+        else:
+            project = parts[-1] if len(parts) == 2 and parts[0] == "simple" else ""
+        answer = self.answers.get((project, wants_json))
         body, content_type, etag = answer or (b"not found", "text/plain", '"none"')
         self.send_response(200 if answer else 404)
         self.send_header("Content-Type", content_type)
@@ -181,44 +217,159 @@ def serve(pages: dict[str, list[str]], delay: float) -> Generator[str]:
         server.server_close()
 
 
+# -- the recorded PyPI ------------------------------------------------------------------------
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def record(out: Path) -> None:
+    """Record PyPI's project page (PEP 691 JSON) of every distribution installed here, and
+    pip's (which envzy asks for to validate an index), compressed into ``out``."""
+    import importlib.metadata
+
+    versions = {_canonical(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    versions.pop("lzy", None)
+    pages: dict[str, dict[str, object]] = {}
+    latencies: list[float] = []
+    for name in sorted({*versions, "pip"}):
+        request = urllib.request.Request(
+            f"https://pypi.org/simple/{name}/", headers={"Accept": "application/vnd.pypi.simple.v1+json"}
+        )
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            latencies.append(time.perf_counter() - start)
+            pages[name] = {"type": answer.headers.get("Content-Type"), "body": answer.read().decode()}
+    data = json.dumps({"versions": versions, "pages": pages}).encode()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(lzma.compress(data, preset=9 | lzma.PRESET_EXTREME))
+    print(
+        f"recorded {len(pages)} pages ({len(data) / 1e6:.1f} MB) into {out};"
+        f" median time to first byte {statistics.median(latencies) * 1000:.0f} ms"
+    )
+
+
+def load_recorded() -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """The recorded versions, and each project's page: content type and body."""
+    data = json.loads(lzma.decompress(RECORDED.read_bytes()))
+    pages = {name: (str(page["type"]), str(page["body"]).encode()) for name, page in data["pages"].items()}
+    return dict(data["versions"]), pages
+
+
+class _RecordedHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    pages: ClassVar[dict[str, tuple[str, bytes]]] = {}
+    latency: ClassVar[float] = PYPI_LATENCY
+    bandwidth: ClassVar[float] = PYPI_BANDWIDTH
+
+    def log_message(self, format: str, *args: object) -> None:
+        del format, args
+
+    def do_GET(self) -> None:
+        parts = [p for p in urllib.parse.urlsplit(self.path).path.split("/") if p]
+        if parts == ["simple"]:
+            names = sorted(self.pages)
+            root = {"meta": {"api-version": "1.1"}, "projects": [{"name": n} for n in names]}
+            answer: tuple[str, bytes] | None = (
+                "application/vnd.pypi.simple.v1+json",
+                json.dumps(root).encode(),
+            )
+        elif len(parts) == 2 and parts[0] == "simple":
+            answer = self.pages.get(_canonical(parts[1]))
+        else:
+            answer = None
+        content_type, body = answer or ("text/plain", b"not found")
+        time.sleep(self.latency + len(body) / self.bandwidth)
+        self.send_response(200 if answer else 404)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextlib.contextmanager
+def serve_recorded(pages: dict[str, tuple[str, bytes]], latency: float) -> Generator[str]:
+    """Serve the recorded pages as a simple index on loopback; yields its URL."""
+    handler = type("Handler", (_RecordedHandler,), {"pages": pages, "latency": latency})
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def recorded_mismatches(versions: dict[str, str]) -> list[str]:
+    """The bench group's pins (``pyproject.toml``) that are not installed here at the version
+    recorded: the recorded pages would not list what the explorers look for."""
+    import importlib.metadata
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    pins = [
+        str(item).partition("==") for item in pyproject["dependency-groups"]["bench"] if "==" in str(item)
+    ]
+    wrong: list[str] = []
+    for name, _, pinned in pins:
+        if _canonical(name) == "envzy":
+            continue
+        try:
+            installed = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed = "not installed"
+        recorded = versions.get(_canonical(name))
+        if installed != pinned or recorded != pinned:
+            wrong.append(f"{name} (pinned {pinned}, installed {installed}, recorded {recorded})")
+    return wrong
+
+
 # -- the workers (each in a fresh interpreter) -------------------------------------------------
 
 
-def worker(tool: str, site: str, project: str, index: str) -> dict[str, object]:
+def worker(tool: str, site: str, project: str, index: str, module: str) -> dict[str, object]:
     """Time one explorer on the op's namespace; runs in a fresh interpreter."""
-    sys.path[:0] = [project, site]
-    from lzy.env.explorer.auto import AutoEnvExplorer
+    sys.path[:0] = [p for p in (project, site) if p]
     from lzy.env.explorer.base import namespace_of
 
     # Imported by name: the op module is generated, and envzy is only in the bench environment.
-    namespace = namespace_of(importlib.import_module("benchop").op)
-    envzy = importlib.import_module("envzy") if tool == "envzy" else None
+    namespace = namespace_of(importlib.import_module(module).op)
 
-    def run(explorer: AutoEnvExplorer | None) -> tuple[int, int]:
-        if envzy is not None:
+    # Cold includes importing the explorer and building it, as envzy's run does.
+    start = time.perf_counter()
+    if tool == "envzy":
+        envzy = importlib.import_module("envzy")
+
+        def run() -> tuple[int, int]:
             spec = envzy.AutoExplorer(pypi_index_url=index, target_python=sys.version_info[:2])
             found = spec.get_environment_spec(namespace)
             return len(found.pypi_packages), len(found.local_module_paths)
-        assert explorer is not None
-        exploration = explorer.explore(namespace)
-        return len(exploration.pypi_packages), len(exploration.local_module_paths)
 
-    # Cold includes building the explorer, as envzy's run does.
-    start = time.perf_counter()
-    explorer = None if envzy is not None else AutoEnvExplorer(pypi_index_url=index)
-    pinned, local = run(explorer)
+    else:
+        from lzy.env.explorer.auto import AutoEnvExplorer
+
+        explorer = AutoEnvExplorer(pypi_index_url=index)
+
+        def run() -> tuple[int, int]:
+            exploration = explorer.explore(namespace)
+            return len(exploration.pypi_packages), len(exploration.local_module_paths)
+
+    pinned, local = run()
     cold = time.perf_counter() - start
     warm: list[float] = []
     for _ in range(WARM_RUNS):
         start = time.perf_counter()
-        run(explorer)
+        run()
         warm.append(time.perf_counter() - start)
     return {"cold": cold, "warm": statistics.median(warm), "pinned": pinned, "local": local}
 
 
-def _spawn(tool: str, site: Path, project: Path, index: str, cache: Path) -> dict[str, float]:
-    env = {**os.environ, "LZY_CACHE_DIR": str(cache)}
-    command = [sys.executable, __file__, "--worker", tool, str(site), str(project), index]
+def _spawn(tool: str, site: str, project: Path, index: str, *, cache: Path, module: str) -> dict[str, float]:
+    env = {**os.environ, "LZY_CACHE_DIR": str(cache), "PIP_CONFIG_FILE": os.devnull}
+    command = [sys.executable, __file__, "--worker", tool, site, str(project), index, module]
     done = subprocess.run(command, check=False, capture_output=True, text=True, env=env)
     if done.returncode:
         sys.exit(f"the {tool} worker failed:\n{done.stderr}")
@@ -226,52 +377,150 @@ def _spawn(tool: str, site: Path, project: Path, index: str, cache: Path) -> dic
     return result
 
 
+def _median(results: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(result[key] for result in results) for key in results[0]}
+
+
+def compare(
+    title: str, site: str, project: Path, index: str, *, module: str, root: Path, repeat: int
+) -> bool:
+    """Time envzy, lzy cold and lzy with its disk cache filled; print them; targets met?"""
+    runs = range(repeat)
+    envzy = _median(
+        [_spawn("envzy", site, project, index, cache=root / "unused", module=module) for _ in runs]
+    )
+    lzy_cold = _median(
+        [
+            _spawn("lzy", site, project, index, cache=root / f"cache-{title[:9]}-{run}", module=module)
+            for run in runs
+        ]
+    )
+    lzy_disk = _median(
+        [
+            _spawn("lzy", site, project, index, cache=root / f"cache-{title[:9]}-0", module=module)
+            for _ in runs
+        ]
+    )
+    print(f"\n{title}")
+    print(f"{'explorer':42} {'cold':>10} {'warm':>10} {'pinned':>7} {'local':>6}")
+    for label, result in (
+        ("envzy 0.3.1 AutoExplorer", envzy),
+        ("lzy AutoEnvExplorer", lzy_cold),
+        ("lzy AutoEnvExplorer, disk cache filled", lzy_disk),
+    ):
+        print(
+            f"{label:42} {result['cold'] * 1000:8.1f}ms {result['warm'] * 1000:8.1f}ms"
+            f" {int(result['pinned']):7d} {int(result['local']):6d}"
+        )
+    cold_ratio = envzy["cold"] / lzy_cold["cold"]
+    print(f"cold speed-up over envzy: {cold_ratio:.1f}x; warm: {envzy['warm'] / lzy_cold['warm']:.1f}x")
+    ok = cold_ratio >= 10 and lzy_disk["cold"] <= 0.1 and lzy_cold["warm"] <= 0.01
+    print(
+        "targets (cold >= 10x envzy, new process with the disk cache filled <= 100 ms,"
+        " same process <= 10 ms):",
+        "met" if ok else "NOT met",
+    )
+    return ok
+
+
+# -- import cost -------------------------------------------------------------------------------
+
+#: What a user imports: lzy's public API.
+LZY_IMPORT: Final = "from lzy.api.v1 import Lzy, op; from lzy.api.v1.env import AutoPythonEnv, Provisioning"
+
+
+def _modules_after(statement: str) -> set[str]:
+    code = f"{statement}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def import_cost(statement: str, preload: set[str], repeat: int) -> float:
+    """Median seconds ``statement`` takes in a fresh interpreter after ``preload`` is imported."""
+    before = "; ".join(f"import {name}" for name in sorted(preload))
+    code = (
+        f"import time\n{before}\nstart = time.perf_counter()\n{statement}\nprint(time.perf_counter() - start)"
+    )
+    times: list[float] = []
+    for _ in range(repeat):
+        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+        times.append(float(done.stdout.strip().splitlines()[-1]))
+    return statistics.median(times)
+
+
+def compare_imports(repeat: int) -> None:
+    """Print what importing lzy's public API costs against ``import envzy``, beyond the
+    standard-library modules both load (a baseline: the target is 10x)."""
+    stdlib = set(sys.stdlib_module_names)
+    common = {
+        name
+        for name in _modules_after(LZY_IMPORT) & _modules_after("import envzy")
+        if name.partition(".")[0] in stdlib and not name.startswith(("_", "encodings", "__"))
+    }
+    lzy_cost = import_cost(LZY_IMPORT, common, repeat * 2)
+    envzy_cost = import_cost("import envzy", common, repeat * 2)
+    print(
+        f"\nimport cost beyond {len(common)} shared standard-library modules:"
+        f" lzy public API {lzy_cost * 1000:.1f}ms, envzy {envzy_cost * 1000:.1f}ms,"
+        f" ratio {envzy_cost / lzy_cost:.1f}x (target >= 10x)"
+    )
+
+
 def main() -> None:
-    """Generate the environment, serve the index, time both explorers, print the numbers."""
+    """Run both cases and the import comparison; print the numbers and the ratios."""
     parser = argparse.ArgumentParser(description="Time AutoEnvExplorer against envzy's AutoExplorer.")
     parser.add_argument("--distributions", type=int, default=DEFAULT_DISTRIBUTIONS)
-    parser.add_argument("--delay", type=float, default=DEFAULT_DELAY, help="seconds per index answer")
+    parser.add_argument("--delay", type=float, default=DEFAULT_DELAY, help="seconds per synthetic answer")
+    parser.add_argument("--latency", type=float, default=PYPI_LATENCY, help="seconds per recorded answer")
     parser.add_argument("--repeat", type=int, default=5, help="fresh interpreters per measurement")
+    parser.add_argument("--case", choices=["synthetic", "recorded", "imports", "all"], default="all")
+    parser.add_argument("--record", action="store_true", help=f"record PyPI's pages again into {RECORDED}")
     parser.add_argument(
-        "--worker", nargs=4, metavar=("TOOL", "SITE", "PROJECT", "INDEX"), help=argparse.SUPPRESS
+        "--worker", nargs=5, metavar=("TOOL", "SITE", "PROJECT", "INDEX", "MODULE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(*args.worker)))
         return
+    if args.record:
+        record(RECORDED)
+        return
+    ok = True
     with tempfile.TemporaryDirectory(prefix="lzy-bench-") as temporary:
         root = Path(temporary)
-        site, project, pages = generate(root, args.distributions)
-        metas = len(pages) - args.distributions
-        print(
-            f"{args.distributions} generated distributions (+{metas} meta-packages),"
-            f" index answers delayed by {args.delay * 1000:g} ms; each line is the median of"
-            f" {args.repeat} fresh interpreters; warm = median of {WARM_RUNS} runs in one"
-        )
-        with serve(pages, args.delay) as index:
-            runs = range(args.repeat)
-            envzy = _median([_spawn("envzy", site, project, index, root / "unused") for _ in runs])
-            lzy_cold = _median([_spawn("lzy", site, project, index, root / f"cache{run}") for run in runs])
-            lzy_disk = _median([_spawn("lzy", site, project, index, root / "cache0") for _ in runs])
-    rows = [
-        ("envzy 0.3.1 AutoExplorer", envzy),
-        ("lzy AutoEnvExplorer", lzy_cold),
-        ("lzy AutoEnvExplorer, disk cache filled", lzy_disk),
-    ]
-    print(f"{'explorer':42} {'cold':>10} {'warm':>10} {'pinned':>7} {'local':>6}")
-    for label, result in rows:
-        print(
-            f"{label:42} {result['cold'] * 1000:8.1f}ms {result['warm'] * 1000:8.1f}ms"
-            f" {int(result['pinned']):7d} {int(result['local']):6d}"
-        )
-    print(f"cold speed-up over envzy: {envzy['cold'] / lzy_cold['cold']:.1f}x")
-    print(f"warm speed-up over envzy: {envzy['warm'] / lzy_cold['warm']:.1f}x")
-    ok = envzy["cold"] / lzy_cold["cold"] >= 10 and lzy_cold["warm"] < 0.1
-    print("targets (cold >= 10x faster than envzy, warm < 100 ms):", "met" if ok else "NOT met")
-
-
-def _median(results: list[dict[str, float]]) -> dict[str, float]:
-    return {key: statistics.median(result[key] for result in results) for key in results[0]}
+        if args.case in {"synthetic", "all"}:
+            site, project, pages = generate(root, args.distributions)
+            metas = len(pages) - args.distributions
+            title = (
+                f"synthetic: {args.distributions} generated distributions (+{metas} meta-packages),"
+                f" index answers after {args.delay * 1000:g} ms; median of {args.repeat} fresh"
+                f" interpreters, warm = median of {WARM_RUNS} runs in one"
+            )
+            with serve(pages, args.delay) as index:
+                ok &= compare(
+                    title, str(site), project, index, module="benchop", root=root, repeat=args.repeat
+                )
+        if args.case in {"recorded", "all"}:
+            versions, recorded = load_recorded()
+            wrong = recorded_mismatches(versions)
+            if wrong:
+                sys.exit(
+                    f"installed versions differ from the recording: {', '.join(wrong)}; rerun with --record"
+                )
+            (root / "ds").mkdir()
+            imports = "".join(f"import {name}\n" for name in DATA_SCIENCE)
+            uses = ", ".join(name.partition(".")[0] for name in DATA_SCIENCE)
+            (root / "ds" / "dsop.py").write_text(f"{imports}\n\ndef op(x):\n    return ({uses}, x)\n")
+            title = (
+                f"recorded PyPI: {len(recorded)} real project pages, answers after"
+                f" {args.latency * 1000:g} ms at {PYPI_BANDWIDTH / 1e6:g} MB/s; op imports"
+                f" {', '.join(DATA_SCIENCE)}"
+            )
+            with serve_recorded(recorded, args.latency) as index:
+                ok &= compare(title, "", root / "ds", index, module="dsop", root=root, repeat=args.repeat)
+        if args.case in {"imports", "all"}:
+            compare_imports(args.repeat)
+    print("\nall explorer targets met" if ok else "\nsome explorer targets NOT met")
 
 
 if __name__ == "__main__":
