@@ -45,7 +45,7 @@ def test_pypi_without_configuration(home: Path) -> None:
     found = pip_index()
     assert (found.index_url, found.index_source, found.extra_index_urls) == (
         PYPI_INDEX_URL,
-        "PyPI (pip's default)",
+        "pip's default: no index configured",
         (),
     )
 

@@ -12,7 +12,6 @@ an existing file), the site file (``pip.conf`` in ``sys.prefix``), then ``PIP_CO
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import os
 import sys
@@ -28,6 +27,7 @@ PYPI_INDEX_URL: Final = "https://pypi.org/simple"
 
 _NAME: Final = "pip.ini" if sys.platform == "win32" else "pip.conf"
 _TRUE: Final = frozenset({"y", "yes", "t", "true", "on", "1"})
+_DEFAULT_SOURCE: Final = "pip's default: no index configured"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,7 +37,8 @@ class PipIndex:
     #: The index URL (``None`` when pip is configured with ``no-index``).
     index_url: str | None
     #: Where :attr:`index_url` came from: ``"PIP_INDEX_URL"``,
-    #: ``"/etc/pip.conf [global] index-url"``, ``"PIP_NO_INDEX"`` or ``"PyPI (pip's default)"``.
+    #: ``"/etc/pip.conf [global] index-url"``, ``"PIP_NO_INDEX"`` or
+    #: ``"pip's default: no index configured"``.
     index_source: str
     #: Extra index URLs.
     extra_index_urls: tuple[str, ...] = ()
@@ -48,7 +49,8 @@ class PipIndex:
         """One line saying which indexes and why, credentials masked."""
         if self.index_url is None:
             return f"no index: pip is configured with no-index ({self.index_source})"
-        text = f"{redact_url(self.index_url)} (from {self.index_source})"
+        source = self.index_source if self.index_source == _DEFAULT_SOURCE else f"from {self.index_source}"
+        text = f"{redact_url(self.index_url)} ({source})"
         if self.extra_index_urls:
             extras = " ".join(redact_url(u) for u in self.extra_index_urls)
             text += f", extra indexes {extras} (from {self.extra_source})"
@@ -82,7 +84,7 @@ def pip_index(environ: Mapping[str, str] | None = None) -> PipIndex:
     extras = tuple(extra[0].split()) if extra is not None else ()
     return PipIndex(
         index_url=index[0].strip() if index is not None else PYPI_INDEX_URL,
-        index_source=index[1] if index is not None else "PyPI (pip's default)",
+        index_source=index[1] if index is not None else _DEFAULT_SOURCE,
         extra_index_urls=extras,
         extra_source=extra[1] if extra is not None and extras else "",
     )
@@ -134,6 +136,8 @@ def _read(path: str) -> Iterator[tuple[str, str, str]]:
     """``(section, option, value)`` of a configuration file, names normalized as pip does."""
     if not os.path.isfile(path):
         return
+    import configparser  # noqa: PLC0415 - only where a default index is looked up
+
     parser = configparser.RawConfigParser()
     try:
         parser.read(path, encoding="utf-8")
