@@ -816,12 +816,15 @@ def test_cache_dir_follows_the_environment(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """``LZY_CACHE_DIR`` chooses where pages are kept."""
+    """``LZY_CACHE_DIR`` chooses where index answers are kept; a usable file is kept as such,
+    not as the page that listed it."""
     monkeypatch.setenv("LZY_CACHE_DIR", str(tmp_path / "here"))
     site.install("gamma", "0.3", {"gamma.py": ""})
     index.add("gamma", wheel("gamma", "0.3"))
     make_explorer().explore({"gamma": module("gamma")})
-    assert "gamma.json" in [p.name for p in (tmp_path / "here").rglob("*.json")]
+    kept = {p.name: p.read_text() for p in (tmp_path / "here").rglob("*.json")}
+    assert "gamma.json" not in kept
+    assert "gamma-0.3-py3-none-any.whl" in kept["usable-cp3.11-manylinux_2_28_x86_64.json"]
 
 
 # -- credentials -------------------------------------------------------------------------------
@@ -1126,3 +1129,27 @@ def test_credentials_reach_no_log_record(
         assert password not in text, text
         assert user not in text, text
         assert encoded not in text, text
+
+
+def test_installed_summaries_are_kept_on_disk_and_refreshed(
+    site: Site,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A new process reads installed distributions' summaries from disk, and a distribution
+    whose metadata changed since is read again."""
+    from lzy.env.explorer import _installed
+
+    monkeypatch.setenv("LZY_CACHE_DIR", str(tmp_path / "cache"))
+    dist_info = site.install("gamma", "0.3", {"gamma.py": ""})
+    index.add("gamma", wheel("gamma", "0.3"), wheel("gamma", "0.4"))
+    namespace = {"gamma": module("gamma")}
+    assert dict(make_explorer().explore(namespace).pypi_packages) == {"gamma": "0.3"}
+    assert (tmp_path / "cache" / "explorer" / "installed-1.json").is_file()
+    metadata = dist_info / "METADATA"
+    metadata.write_text(metadata.read_text().replace("Version: 0.3", "Version: 0.4"))
+    os.utime(metadata, ns=(metadata.stat().st_atime_ns, metadata.stat().st_mtime_ns + 10**9))
+    _installed._installed_cache.clear()  # pyright: ignore[reportPrivateUsage] - a new process
+    assert dict(make_explorer().explore(namespace).pypi_packages) == {"gamma": "0.4"}

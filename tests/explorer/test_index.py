@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.tags import Tag, parse_tag
 
-from lzy.env.explorer._pages import Listing, ProjectPage, parse_html, parse_json
+from lzy.env.explorer._pages import Listing, ProjectPage, parse_html, parse_json, parse_json_version
 from lzy.env.explorer._target import Target
 
 TARGET = Target(python=(3, 11), patch=None, platform="manylinux_2_28_x86_64")
@@ -170,3 +172,20 @@ def test_older_fitting_version() -> None:
     names = ("a-2.0-py3-none-any.whl", "a-1.9-py3-none-any.whl", "a-1.8-py3-none-any.whl", "a-1.95rc1.tar.gz")
     page = ProjectPage(found=True, filenames=names, requires_python={names[0]: ">=3.12", names[1]: ">=3.12"})
     assert page.older_fitting("a", "2.0", TARGET, sdist=True) == "1.8"
+
+
+def test_one_version_is_read_from_a_json_page_without_parsing_it_whole() -> None:
+    """The entries of one version are found whatever the key order, nested objects and name
+    spelling; other versions (even ``1.0.post1``) are not taken; no entry means "parse it all"."""
+    files: list[dict[str, object]] = [
+        {"filename": "My_Pkg-1.0-py3-none-any.whl", "hashes": {}, "requires-python": ">=3.9"},
+        {"core-metadata": {"sha256": "ab"}, "filename": "my-pkg-1.0.tar.gz", "hashes": {"sha256": "cd"}},
+        {"filename": "my_pkg-1.0.post1-py3-none-any.whl", "hashes": {}},
+        {"filename": "my_pkg-1.01.tar.gz", "hashes": {}},
+    ]
+    body = json.dumps({"meta": {"api-version": "1.1"}, "name": "my-pkg", "files": files}).encode()
+    assert parse_json_version(body, "my.pkg", "1.0") == (
+        ("My_Pkg-1.0-py3-none-any.whl", "my-pkg-1.0.tar.gz"),
+        {"My_Pkg-1.0-py3-none-any.whl": ">=3.9"},
+    )
+    assert parse_json_version(body, "my-pkg", "2.0") is None

@@ -16,11 +16,9 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from packaging.utils import canonicalize_name
-
 from lzy.env._base import FrozenMap, redact_url
-from lzy.env.explorer._installed import Dist, Installed, is_compiled
-from lzy.env.explorer._pages import url_for
+from lzy.env.explorer._installed import Dist, Installed, is_compiled, satisfies
+from lzy.env.explorer._pages import canonical_name, url_for
 from lzy.env.explorer._target import Target
 from lzy.env.explorer._walk import Found
 from lzy.env.explorer.base import Classification, Exploration, PackageDecision
@@ -122,7 +120,7 @@ class Decider:
             outcome.decide(name, dist.version, Classification.EXCLUDED, reason)
         for top in sorted(found.excluded_local):
             reason = f"listed in exclude_packages; local module {top!r} is not shipped"
-            outcome.decide(canonicalize_name(top), None, Classification.EXCLUDED, reason)
+            outcome.decide(canonical_name(top), None, Classification.EXCLUDED, reason)
 
     def needed(
         self, found: Found, installed: Installed, outcome: Outcome
@@ -225,8 +223,6 @@ class Decider:
         self, needed: dict[str, tuple[Dist, str]], installed: Installed, outcome: Outcome
     ) -> None:
         """Add what ``needed`` requires, transitively, where this environment satisfies it."""
-        from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - lazy
-
         queue = sorted(needed)
         while queue:
             parent = needed[queue.pop()][0]
@@ -237,11 +233,7 @@ class Decider:
                 dist = installed.by_name.get(name)
                 if dist is None:
                     continue
-                try:
-                    satisfied = SpecifierSet(requirement.specifier).contains(dist.version, prereleases=True)
-                except InvalidSpecifier:
-                    satisfied = True
-                if not satisfied:
+                if not satisfies(dist.version, requirement.specifier):
                     continue
                 why = f"required by {parent.name} {parent.version}"
                 if name in self.exclude_packages:

@@ -14,30 +14,35 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import html.parser
 import json
-import logging
 import os
 import pathlib
 import re
-import ssl
-import tempfile
 import threading
 import time
 import urllib.parse
 import weakref
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Collection, Generator
 from typing import TYPE_CHECKING, Final
-
-from packaging.utils import canonicalize_name
 
 from lzy.env._base import redact_url, split_credentials
 from lzy.env._cache import CACHE_DIR_ENV, cache_root
-from lzy.env.explorer._pages import Listing, ProjectPage, file_url_path, parse_html, parse_json, url_for
+from lzy.env.explorer._pages import (
+    Listing,
+    ProjectPage,
+    canonical_name,
+    file_url_path,
+    parse_html,
+    parse_json,
+    parse_json_version,
+    url_for,
+)
 from lzy.exceptions import PackageIndexError
 
 if TYPE_CHECKING:
+    import logging
+    import ssl
+
     # Imported where used at run time: most processes that import lzy never query an index.
     import httpx
 
@@ -49,9 +54,15 @@ __all__ = [
     "IndexRootError",
     "IndexSettings",
     "default_cache_dir",
+    "write_atomically",
 ]
 
-_log = logging.getLogger("lzy.env.explorer")
+
+def _log() -> logging.Logger:
+    import logging  # noqa: PLC0415 - only to report a cache that cannot be written
+
+    return logging.getLogger("lzy.env.explorer")
+
 
 #: How long a cached project page that lacks the pinned version is trusted before it is
 #: revalidated with the index (seconds).
@@ -105,6 +116,8 @@ class IndexClient:
         self.settings = settings
         self._pages: dict[tuple[str, str], ProjectPage] = {}
         self._unsaved: dict[tuple[str, str], ProjectPage] = {}
+        self._usable: dict[tuple[str, str], dict[str, tuple[str, str | None]]] = {}
+        self._found_unsaved: set[tuple[str, str]] = set()
         self._not_on_disk: set[tuple[str, str]] = set()
         self._preparing: threading.Thread | None = None
         self._valid_roots: set[str] = set()
@@ -128,10 +141,11 @@ class IndexClient:
             self._idle.clear()
             _close_all(self._pool)
 
-    def prepare(self, index: str) -> None:
-        """Start building the first HTTP client in the background (importing it and loading
-        TLS certificates takes a while) when ``index`` has nothing cached on disk, so that it is
-        ready when the first request goes out. With a filled cache it is built only if needed.
+    def prepare(self, index: str, clients: int = 1) -> None:
+        """Start building up to ``clients`` HTTP clients in the background (importing the HTTP
+        library, loading TLS certificates and reading the proxy settings take a while) when
+        ``index`` has nothing cached on disk, so that they are ready when the requests go out.
+        With a filled cache they are built only if needed.
         """
         if urllib.parse.urlsplit(index).scheme == "file":
             return
@@ -141,13 +155,16 @@ class IndexClient:
         with self._client_lock:
             if self._pool or self._preparing is not None:
                 return
-            self._preparing = threading.Thread(target=self._warm_up, name="lzy-index-client", daemon=True)
+            self._preparing = threading.Thread(
+                target=self._warm_up, args=(clients,), name="lzy-index-client", daemon=True
+            )
             self._preparing.start()
 
-    def _warm_up(self) -> None:
-        client = self._new_client()
-        with self._client_lock:
-            self._idle.append(client)
+    def _warm_up(self, clients: int) -> None:
+        for _ in range(clients):
+            client = self._new_client()
+            with self._client_lock:
+                self._idle.append(client)
 
     def _new_client(self) -> httpx.Client:
         import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
@@ -156,13 +173,16 @@ class IndexClient:
             if not self._tls:
                 # Loading the certificates is the slow part of making a client: done once.
                 self._tls.append(httpx.create_ssl_context())
-            client = httpx.Client(
-                verify=self._tls[0],
-                timeout=httpx.Timeout(self.settings.timeout),
-                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                follow_redirects=True,
-                headers={"User-Agent": "lzy-explorer"},
-            )
+            tls = self._tls[0]
+        # Built outside the lock: other threads lend and return clients meanwhile.
+        client = httpx.Client(
+            verify=tls,
+            timeout=httpx.Timeout(self.settings.timeout),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+            follow_redirects=True,
+            headers={"User-Agent": "lzy-explorer"},
+        )
+        with self._client_lock:
             self._pool.append(client)
         return client
 
@@ -187,18 +207,22 @@ class IndexClient:
         *,
         settled: Callable[[ProjectPage], bool],
         offline: bool = False,
+        version: str | None = None,
     ) -> ProjectPage | None:
         """``project``'s page on ``index``, from cache when allowed.
 
         A cached page (in process, else on disk) is used when ``settled(page)`` is true, whatever
         its age, or when it is younger than the TTL; otherwise it is fetched or revalidated.
-        With ``offline``, ``None`` is returned instead of asking the index.
+        With ``offline``, ``None`` is returned instead of asking the index. With ``version``,
+        the page may hold only that version's files (a big JSON page is not parsed whole).
         """
-        name = canonicalize_name(project)
+        name = canonical_name(project)
         key = (index, name)
         with self._lock:
             cached = self._pages.get(key)
             on_disk = key not in self._not_on_disk
+        if cached is not None and cached.only_version not in {None, version}:
+            cached = None  # Another version's partial page: of no use here.
         if cached is None and on_disk:
             cached = self._load(index, name)
             with self._lock:
@@ -212,31 +236,82 @@ class IndexClient:
             return cached
         if offline:
             return None
-        page = self._fetch(index, name, cached)
+        page = self._fetch(index, name, cached, version)
         with self._lock:
             self._pages[key] = page
-            self._unsaved[key] = page
+            if page.only_version is None:
+                self._unsaved[key] = page
         return page
 
-    def save(self) -> None:
-        """Write the pages fetched since the last call to the disk cache.
+    def save(self, settled: Collection[tuple[str, str]] = ()) -> None:
+        """Write the pages fetched since the last call to the disk cache, except the
+        ``settled`` ones (``(index, project)``: a usable file was found, and remembered with
+        :meth:`remember`, so the page is not needed again), and the usable files remembered.
 
         Called once after a batch of concurrent lookups: writing from the fetching threads
         would make them contend for the interpreter lock at every system call.
         """
         with self._lock:
             unsaved, self._unsaved = self._unsaved, {}
+            found, self._found_unsaved = self._found_unsaved, set()
         for (index, name), page in unsaved.items():
-            self._store(index, name, page)
+            if (index, name) not in settled:
+                self._store(index, name, page)
+        for index, scope in found:
+            self._store_usable(index, scope)
+
+    def usable(self, index: str, scope: str, key: str) -> tuple[str, str | None] | None:
+        """A usable file found before on ``index`` for target ``scope`` and ``key``
+        (``name==version``, pure or not): its name and patch hint, or ``None``."""
+        with self._lock:
+            known = self._usable.get((index, scope))
+        if known is None:
+            known = self._load_usable(index, scope)
+            with self._lock:
+                known = self._usable.setdefault((index, scope), known)
+        return known.get(key)
+
+    def remember(self, index: str, scope: str, key: str, filename: str, hint: str | None) -> None:
+        """Remember a usable file (files never change once uploaded), on disk at :meth:`save`."""
+        self.usable(index, scope, key)
+        with self._lock:
+            self._usable[index, scope][key] = (filename, hint)
+            self._found_unsaved.add((index, scope))
+
+    def _usable_path(self, index: str, scope: str) -> pathlib.Path | None:
+        folder = self._folder(index)
+        return None if folder is None else folder / f"usable-{scope}.json"
+
+    def _load_usable(self, index: str, scope: str) -> dict[str, tuple[str, str | None]]:
+        path = self._usable_path(index, scope)
+        if path is None:
+            return {}
+        try:
+            data = json.loads(path.read_bytes())
+            return {str(k): (str(v[0]), None if v[1] is None else str(v[1])) for k, v in data.items()}
+        except (OSError, ValueError, TypeError, IndexError, AttributeError):
+            return {}
+
+    def _store_usable(self, index: str, scope: str) -> None:
+        path = self._usable_path(index, scope)
+        if path is None:
+            return
+        merged = self._load_usable(index, scope)  # What other processes found meanwhile.
+        with self._lock:
+            merged.update(self._usable.get((index, scope), {}))
+        try:
+            write_atomically(path, json.dumps({k: list(v) for k, v in merged.items()}))
+        except OSError as error:
+            _log().debug("cannot cache usable files from %s: %s", redact_url(index), error)
 
     # -- network ------------------------------------------------------------------------------
 
-    def _fetch(self, index: str, name: str, cached: ProjectPage | None) -> ProjectPage:
+    def _fetch(self, index: str, name: str, cached: ProjectPage | None, version: str | None) -> ProjectPage:
         if urllib.parse.urlsplit(index).scheme == "file":
             return self._fetch_file(index, name)
         url = f"{split_credentials(index)[0].rstrip('/')}/{name}/"
         headers = {"Accept": _ACCEPT}
-        if cached is not None and cached.found:
+        if cached is not None and cached.found and cached.only_version is None:
             if cached.etag:
                 headers["If-None-Match"] = cached.etag
             if cached.last_modified:
@@ -260,7 +335,7 @@ class IndexClient:
                 f" for {url_for(index, name)} while looking up package {name!r}"
             )
             raise PackageIndexError(msg)
-        filenames, requires_python = self._parse(response, index=index, project=name)
+        (filenames, requires_python), only = self._parse(response, index=index, project=name, version=version)
         return ProjectPage(
             found=True,
             filenames=filenames,
@@ -268,6 +343,7 @@ class IndexClient:
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
             checked_at=now,
+            only_version=only,
         )
 
     def _send(self, url: str, headers: dict[str, str], *, index: str, project: str) -> httpx.Response:
@@ -301,17 +377,24 @@ class IndexClient:
         )
         raise PackageIndexError(msg)
 
-    def _parse(self, response: httpx.Response, *, index: str, project: str) -> Listing:
+    def _parse(
+        self, response: httpx.Response, *, index: str, project: str, version: str | None
+    ) -> tuple[Listing, str | None]:
+        """The page's files, and the version they are limited to (``None``: all of them)."""
         content_type = response.headers.get("Content-Type", "")
         media = content_type.split(";", 1)[0].strip().lower()
         body = response.content
         if media in _JSON_TYPES:
+            if version is not None:
+                found = parse_json_version(body, project, version)
+                if found is not None:
+                    return found, version
             listing = parse_json(body)
             if listing is not None:
-                return listing
+                return listing, None
             problem = "a JSON answer without a 'files' list"
         elif media in _HTML_TYPES:
-            return parse_html(body, response.charset_encoding)
+            return parse_html(body, response.charset_encoding), None
         else:
             problem = f"content type {media or 'none'!r}"
         msg = (
@@ -409,7 +492,7 @@ class IndexClient:
         marker = self._root_marker(index)
         if marker is not None:
             with contextlib.suppress(OSError):
-                _write_atomically(marker, json.dumps({"index": redact_url(index), "checked_at": time.time()}))
+                write_atomically(marker, json.dumps({"index": redact_url(index), "checked_at": time.time()}))
 
     def _fetch_file(self, index: str, name: str) -> ProjectPage:
         root = pathlib.Path(file_url_path(index))
@@ -435,6 +518,8 @@ class IndexClient:
         if self.settings.cache_dir is None:
             return None
         bare = split_credentials(index)[0]
+        import hashlib  # noqa: PLC0415 - lazy
+
         return self.settings.cache_dir / hashlib.sha256(bare.encode()).hexdigest()[:24]
 
     def _path(self, index: str, name: str) -> pathlib.Path | None:
@@ -478,14 +563,16 @@ class IndexClient:
             "checked_at": page.checked_at,
         }
         try:
-            _write_atomically(path, json.dumps(data))
+            write_atomically(path, json.dumps(data))
         except OSError as error:
-            _log.debug("cannot cache the page of %s from %s: %s", name, redact_url(index), error)
+            _log().debug("cannot cache the page of %s from %s: %s", name, redact_url(index), error)
 
 
-def _write_atomically(path: pathlib.Path, text: str) -> None:
+def write_atomically(path: pathlib.Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file moved into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile  # noqa: PLC0415 - lazy
+
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -537,34 +624,6 @@ def _read_head(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:_ROOT_HEAD_BYTES]
 
 
-class _RootAnchors(html.parser.HTMLParser):
-    """The links of a page and whether it declares a repository version (PEP 629)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[tuple[str, str]] = []
-        self.repository_version = False
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "meta" and attributes.get("name") == "pypi:repository-version":
-            self.repository_version = True
-        elif tag == "a":
-            self._href = attributes.get("href") or ""
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            self.links.append((self._href, "".join(self._text).strip()))
-            self._href = None
-
-
 def _root_problem(head: bytes, media: str, charset: str | None) -> str | None:
     """Why the start of a root page is not a simple repository's root, or ``None`` if it is."""
     if media in _JSON_TYPES:
@@ -576,7 +635,9 @@ def _root_problem(head: bytes, media: str, charset: str | None) -> str | None:
         return "answers JSON without a 'projects' list"
     if media not in _HTML_TYPES:
         return f"answers with content type {media or 'none'!r}"
-    parser = _RootAnchors()
+    from lzy.env.explorer._html import RootLinks  # noqa: PLC0415 - only for HTML roots
+
+    parser = RootLinks()
     parser.feed(head.decode(charset or "utf-8", errors="replace"))
     files = [
         href for href, _ in parser.links if urllib.parse.urlsplit(href).path.lower().endswith(_FILE_ENDINGS)
@@ -588,10 +649,10 @@ def _root_problem(head: bytes, media: str, charset: str | None) -> str | None:
     strangers = [
         (href, text)
         for href, text in parser.links
-        if canonicalize_name(
+        if canonical_name(
             urllib.parse.unquote(urllib.parse.urlsplit(href).path.rstrip("/").rpartition("/")[2])
         )
-        != canonicalize_name(text)
+        != canonical_name(text)
     ]
     if strangers:
         href, text = strangers[0]

@@ -1,33 +1,41 @@
 """Installed distributions: which modules each owns, what it requires, where it came from.
 
-Each distribution on ``sys.path`` is read once per process (and again when ``sys.path`` or one
-of its directories changes): its name, version, ``Requires-Dist`` and ``Requires-Python``
-headers, the paths its ``RECORD`` lists (an ``.egg-info``'s ``installed-files.txt``), whether
-it holds compiled code, and PEP 610's ``direct_url.json`` (editable, directory, archive or VCS
-installs). Metadata that cannot be read is noted, never fatal by itself.
+The metadata directories (``.dist-info``, ``.egg-info``) of each ``sys.path`` directory are
+listed (zip files on ``sys.path`` go through :mod:`importlib.metadata`), and each distribution
+is summed up: its name, version, ``Requires-Dist`` and ``Requires-Python`` headers, the
+top-level names and paths its ``RECORD`` lists (an ``.egg-info``'s ``installed-files.txt``,
+read here because :attr:`importlib.metadata.Distribution.files` fails on some Pythons when it
+lists files outside the site directory), whether it holds compiled code, and PEP 610's
+``direct_url.json`` (editable, directory, archive or VCS installs). Metadata that cannot be
+read is noted, never fatal by itself.
+
+Summaries are kept per process and on disk (``installed.json`` under lzy's cache root), keyed
+by each metadata directory and the modification times of it and its files; a ``RECORD`` is read
+again only where two distributions share a top-level name.
 """
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import dataclasses
-import email.message
-import email.parser
-import importlib.metadata
 import json
 import os
+import re
 import sys
 import threading
 import types
 import urllib.parse
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Final, cast
-
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING, Final, Protocol, cast
 
 from lzy.env._base import redact_url
-from lzy.env.explorer._pages import file_url_path
+from lzy.env._cache import cache_root
+from lzy.env.explorer import _memo
+from lzy.env.explorer._pages import canonical_name, file_url_path
+
+if TYPE_CHECKING:
+    import pathlib
 
 __all__ = [
     "COMPILED_SUFFIXES",
@@ -40,6 +48,7 @@ __all__ = [
     "installed_distributions",
     "is_compiled",
     "parents",
+    "satisfies",
 ]
 
 #: File name endings of compiled code, which runs on one platform only.
@@ -87,7 +96,6 @@ class Dist:
     name: str
     version: str
     root: str
-    record: str
     top_levels: frozenset[str]
     paths: tuple[str, ...]
     compiled: tuple[str, ...]
@@ -102,24 +110,77 @@ class Dist:
         """The project directory of an editable install, else ``None``."""
         return None if self.direct_url is None else self.direct_url.editable_dir
 
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready summary, for the disk cache."""
+        data: dict[str, object] = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["top_levels"] = sorted(self.top_levels)
+        data["direct_url"] = None if self.direct_url is None else dataclasses.asdict(self.direct_url)
+        return data
 
-def _record(dist: importlib.metadata.Distribution, metadata_dir: str | None, root: str) -> str | None:
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Dist:
+        """The inverse of :meth:`to_json` (``KeyError``/``TypeError`` when it does not fit)."""
+        direct = data["direct_url"]
+        text = cast("dict[str, str | None]", data)
+        return cls(
+            name=str(data["name"]),
+            version=str(data["version"]),
+            root=str(data["root"]),
+            top_levels=frozenset(cast("list[str]", data["top_levels"])),
+            paths=tuple(cast("list[str]", data["paths"])),
+            compiled=tuple(cast("list[str]", data["compiled"])),
+            direct_url=None if direct is None else DirectUrl(**cast("dict[str, str]", direct)),
+            meta=bool(data["meta"]),
+            requires=tuple(cast("list[str]", data["requires"])),
+            requires_python=text["requires_python"],
+            metadata_dir=text["metadata_dir"],
+        )
+
+
+class _Source(Protocol):
+    """Where a distribution's metadata files are read from."""
+
+    def read_text(self, filename: str) -> str | None: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Folder:
+    """A metadata directory (or an ``.egg-info`` file, which is ``PKG-INFO`` itself)."""
+
+    path: str
+
+    def read_text(self, filename: str) -> str | None:
+        if not os.path.isdir(self.path):
+            return _read_file(self.path) if filename == "PKG-INFO" else None
+        return _read_file(os.path.join(self.path, filename))
+
+
+def _read_file(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
+        return None
+
+
+def _record(source: _Source, metadata_dir: str | None, root: str) -> str | None:
     """The installed paths of a distribution: lines that start with a path and a comma.
 
     The text of ``RECORD`` is kept as it is, hash and size columns included, after a leading
     newline: whether it lists a path is then a substring search for ``"\\n{path},"``, much
-    cheaper than building a set for every distribution. Only quoted rows (rare) and installs
-    without ``RECORD`` go through a parser. An ``.egg-info``'s ``installed-files.txt`` is read
-    here rather than through :attr:`importlib.metadata.Distribution.files`, which fails on some
-    Pythons when it lists files outside the site directory; those are left out.
+    cheaper than building a set. Only quoted rows (rare) and installs without ``RECORD`` go
+    through a parser; an ``.egg-info``'s ``installed-files.txt`` lists paths relative to it,
+    and those outside the site directory are left out.
     """
-    text = dist.read_text("RECORD")
+    text = source.read_text("RECORD")
     if text is not None:
         if '"' in text:
+            import csv  # noqa: PLC0415 - rare
+
             rows = csv.reader(text.splitlines())
             return "".join(f"\n{row[0]}," for row in rows if row and row[0]) + "\n"
         return "\n" + text.replace("\r\n", "\n")
-    listing = dist.read_text("installed-files.txt")
+    listing = source.read_text("installed-files.txt")
     if listing is None or metadata_dir is None:
         return None
     prefix = root.rstrip(os.sep) + os.sep
@@ -133,9 +194,9 @@ def _record(dist: importlib.metadata.Distribution, metadata_dir: str | None, roo
     return "".join(lines) + "\n"
 
 
-def _direct_url(dist: importlib.metadata.Distribution) -> DirectUrl | None:
+def _direct_url(source: _Source) -> DirectUrl | None:
     """Where a distribution was installed from, when not from an index (PEP 610)."""
-    text = dist.read_text("direct_url.json")
+    text = source.read_text("direct_url.json")
     if not text:
         return None
     try:
@@ -163,26 +224,34 @@ def _direct_url(dist: importlib.metadata.Distribution) -> DirectUrl | None:
     return DirectUrl(kind="archive", url=shown)
 
 
-def _metadata(dist: importlib.metadata.Distribution) -> email.message.Message | None:
-    """The core metadata headers; the long description after them is not parsed."""
-    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+def _headers(source: _Source) -> dict[str, list[str]] | None:
+    """The core metadata headers (lower-case names), folded lines joined; the description
+    after them is not read."""
+    text = source.read_text("METADATA") or source.read_text("PKG-INFO")
     if text is None:
         return None
-    headers = text.replace("\r\n", "\n").partition("\n\n")[0]
-    return email.parser.HeaderParser().parsestr(headers)
+    headers: dict[str, list[str]] = {}
+    last: list[str] | None = None
+    for line in text.replace("\r\n", "\n").partition("\n\n")[0].split("\n"):
+        if line[:1] in {" ", "\t"} and last:
+            last[-1] += " " + line.strip()
+            continue
+        name, colon, value = line.partition(":")
+        if colon:
+            last = headers.setdefault(name.strip().lower(), [])
+            last.append(value.strip())
+    return headers
 
 
-def _read_dist(dist: importlib.metadata.Distribution) -> Dist | None:
-    metadata = _metadata(dist)
-    name = None if metadata is None else metadata["Name"]
-    version = None if metadata is None else metadata["Version"]
-    if metadata is None or not name or not version:
+def _read_dist(source: _Source, metadata_dir: str | None, root: str) -> tuple[Dist, str | None] | None:
+    """The summary of a distribution, and its ``RECORD`` text (``None`` when it has none)."""
+    headers = _headers(source)
+    name = (headers or {}).get("name", [""])[0]
+    version = (headers or {}).get("version", [""])[0]
+    if headers is None or not name or not version:
         return None
-    root = os.path.realpath(str(dist.locate_file("")))
-    location = getattr(dist, "_path", None)  # PathDistribution's metadata directory
-    metadata_dir = os.path.realpath(str(location)) if location is not None else None
-    record = _record(dist, metadata_dir, root)
-    direct_url = _direct_url(dist)
+    record = _record(source, metadata_dir, root)
+    direct_url = _direct_url(source)
     editable_dir = None if direct_url is None else direct_url.editable_dir
     tops: set[str] = set()
     firsts: set[str] = set()
@@ -204,21 +273,21 @@ def _read_dist(dist: importlib.metadata.Distribution) -> Dist | None:
             if is_compiled(path) and path.partition("/")[0] in firsts:
                 compiled.append(path)
     meta = record is not None and not firsts and editable_dir is None
-    requires_python = metadata["Requires-Python"]
-    return Dist(
-        name=canonicalize_name(name),
-        version=version.strip(),
+    requires_python = headers.get("requires-python", [""])[0]
+    dist = Dist(
+        name=canonical_name(name),
+        version=version,
         root=root,
-        record=record or "",
         top_levels=frozenset(tops),
         paths=tuple(sorted(os.path.join(root, first) for first in firsts)),
         compiled=tuple(sorted(compiled)),
         direct_url=direct_url,
         meta=meta,
-        requires=tuple(metadata.get_all("Requires-Dist") or ()),
-        requires_python=requires_python.strip() if requires_python else None,
+        requires=tuple(headers.get("requires-dist", ())),
+        requires_python=requires_python or None,
         metadata_dir=metadata_dir,
     )
+    return dist, record
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -229,18 +298,67 @@ class Requirement:
     specifier: str
 
 
+#: A requirement without extras or URL, and its marker: ``name``, ``(specifier)``, ``; marker``.
+_SIMPLE_REQUIREMENT: Final = re.compile(
+    r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*\(?([<>=!~,.*+\w\s]*?)\)?\s*(?:;(.*))?"
+)
+#: A marker that only names an extra: never followed.
+_EXTRA_ONLY: Final = re.compile(r"""\s*extra\s*==\s*["'][^"']*["']\s*""")
+
+
 def _applying(requires: Iterable[str], markers: Mapping[str, str]) -> Iterator[Requirement]:
-    """The requirements whose markers hold on the target (extras are not followed)."""
+    """The requirements whose markers hold on the target (extras are not followed).
+
+    Most lines are a name, a specifier and at most an ``extra`` marker: those are read here;
+    the rest by :mod:`packaging`, whose answers are kept (:mod:`lzy.env.explorer._memo`).
+    """
+    scope = "requires " + json.dumps(sorted(markers.items()))
+    for text in requires:
+        simple = _SIMPLE_REQUIREMENT.fullmatch(text)
+        if simple is not None and (simple[3] is None or _EXTRA_ONLY.fullmatch(simple[3])):
+            if simple[3] is None:
+                yield Requirement(canonical_name(simple[1]), simple[2].replace(" ", ""))
+            continue
+        answer = _memo.get(scope, text)
+        if answer is _memo.MISSING:
+            answer = _parse_requirement(text, markers)
+            _memo.put(scope, text, answer)
+        pair = cast("list[str]", answer) if isinstance(answer, list) else []
+        if len(pair) == 2:
+            yield Requirement(str(pair[0]), str(pair[1]))
+
+
+def _parse_requirement(text: str, markers: Mapping[str, str]) -> list[str] | None:
+    """``[name, specifier]`` of a requirement that applies on the target, else ``None``."""
     from packaging.requirements import InvalidRequirement  # noqa: PLC0415 - lazy: a parser
     from packaging.requirements import Requirement as Parsed  # noqa: PLC0415
 
-    for text in requires:
-        try:
-            requirement = Parsed(text)
-        except InvalidRequirement:
-            continue
-        if requirement.marker is None or requirement.marker.evaluate(dict(markers)):
-            yield Requirement(canonicalize_name(requirement.name), str(requirement.specifier))
+    try:
+        requirement = Parsed(text)
+    except InvalidRequirement:
+        return None
+    if requirement.marker is None or requirement.marker.evaluate(dict(markers)):
+        return [canonical_name(requirement.name), str(requirement.specifier)]
+    return None
+
+
+def satisfies(version: str, specifier: str) -> bool:
+    """Whether ``version`` satisfies ``specifier`` (pre-releases allowed; an unparsable
+    specifier is satisfied, as pip ignores it)."""
+    if not specifier:
+        return True
+    key = f"{specifier} {version}"
+    answer = _memo.get("satisfies", key)
+    if isinstance(answer, bool):
+        return answer
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - lazy
+
+    try:
+        satisfied = SpecifierSet(specifier).contains(version, prereleases=True)
+    except InvalidSpecifier:
+        satisfied = True
+    _memo.put("satisfies", key, satisfied)
+    return satisfied
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -254,23 +372,18 @@ class Owner:
 class Installed:
     """The distributions visible on one ``sys.path``, and which of them owns each module."""
 
-    def __init__(self, distributions: Iterable[importlib.metadata.Distribution]) -> None:
+    def __init__(self, dists: Iterable[Dist], unreadable: Mapping[str, str]) -> None:
         self.by_name: dict[str, Dist] = {}
         self.by_top: dict[str, list[Dist]] = {}
         #: Metadata directories that could not be read, with why: never fatal by themselves.
-        self.unreadable: dict[str, str] = {}
-        for distribution in distributions:
-            try:
-                dist = _read_dist(distribution)
-            except Exception as error:  # Any broken metadata is reported, never fatal by itself.
-                where = str(getattr(distribution, "_path", "") or distribution)
-                self.unreadable[where] = f"{type(error).__name__}: {error}"
-                continue
-            if dist is None or dist.name in self.by_name:
+        self.unreadable = dict(unreadable)
+        for dist in dists:
+            if dist.name in self.by_name:
                 continue  # The first one on sys.path is the one imported.
             self.by_name[dist.name] = dist
             for top in dist.top_levels:
                 self.by_top.setdefault(top, []).append(dist)
+        self._records: dict[str, str] = {}
         self._requirements: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Requirement, ...]] = {}
         self._meta_parents: dict[tuple[tuple[str, str], ...], dict[str, list[Dist]]] = {}
         #: Directories distributions are installed into (site-packages and the like).
@@ -311,6 +424,15 @@ class Installed:
             self._owners[module] = owner
         return owner
 
+    def record(self, dist: Dist) -> str:
+        """``dist``'s ``RECORD`` text (see :func:`_record`), read when first needed."""
+        text = self._records.get(dist.name)
+        if text is None:
+            source = _Folder(dist.metadata_dir) if dist.metadata_dir is not None else None
+            text = (_record(source, dist.metadata_dir, dist.root) if source is not None else None) or ""
+            self._records[dist.name] = text
+        return text
+
     def owner_by_name(self, name: str) -> tuple[Dist, str] | None:
         """The distribution whose ``RECORD`` lists module ``name`` (or, for an attribute
         imported with ``from``, its closest parent), found without importing it."""
@@ -318,10 +440,13 @@ class Installed:
         candidates = self.by_top.get(top, ())
         if not candidates:
             return None
+        if len(candidates) == 1:
+            return candidates[0], name  # The only distribution with that top-level name.
         for candidate in (name, *parents(name)):
             relative = candidate.replace(".", "/")
             for dist in candidates:
-                if f"\n{relative}/" in dist.record or f"\n{relative}." in dist.record:
+                record = self.record(dist)
+                if f"\n{relative}/" in record or f"\n{relative}." in record:
                     return dist, candidate
         return None
 
@@ -335,14 +460,14 @@ class Installed:
         top = name.partition(".")[0]
         candidates = self.by_top.get(top, ())
         relatives = [(dist, _relative(real, dist.root)) for dist in candidates]
-        for dist, relative in relatives:
-            if relative is not None and f"\n{relative}," in dist.record:
-                return Owner(dist, None)
         if len(relatives) == 1:
-            # A file the only candidate did not record (generated at run time, say) inside a
-            # top-level directory it did record.
+            # The only distribution with that top-level name, and the file is inside it (it
+            # may be one the distribution did not record: generated at run time, say).
             dist, relative = relatives[0]
             if relative is not None and relative.partition("/")[0] in dist.top_levels:
+                return Owner(dist, None)
+        for dist, relative in relatives:
+            if relative is not None and f"\n{relative}," in self.record(dist):
                 return Owner(dist, None)
         top_path = _top_path(name, real, "__path__" in namespace)
         # A project directory may hold a virtual environment: what is installed there is not
@@ -393,10 +518,112 @@ def installed_distributions() -> Installed:
     with STATE_LOCK:
         installed = _installed_cache.get(frozen)
         if installed is None:
-            installed = Installed(importlib.metadata.distributions())
+            installed = _scan()
             _installed_cache.clear()
             _installed_cache[frozen] = installed
         return installed
+
+
+#: The layout of the summaries kept on disk.
+_SUMMARY_FORMAT: Final = 1
+
+
+def _summaries_path() -> pathlib.Path:
+    return cache_root() / "explorer" / f"installed-{_SUMMARY_FORMAT}.json"
+
+
+def _load_summaries() -> dict[str, list[object]]:
+    try:
+        data = json.loads(_summaries_path().read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return cast("dict[str, list[object]]", data) if isinstance(data, dict) else {}
+
+
+def _stamp(path: str) -> str | None:
+    """What changes when a distribution is installed, removed or rewritten at ``path``: the
+    modification times of the directory (files added or replaced in it, as installers write
+    them) and of its core metadata."""
+    try:
+        stamps = [os.stat(path).st_mtime_ns]
+        for name in ("METADATA", "PKG-INFO"):
+            try:
+                stamps.append(os.stat(os.path.join(path, name)).st_mtime_ns)
+                break
+            except OSError:
+                continue
+    except OSError:
+        return None
+    return ":".join(map(str, stamps))
+
+
+def _metadata_dirs(entry: str) -> Iterator[str]:
+    """The metadata directories (and ``.egg-info`` files) in a ``sys.path`` directory."""
+    try:
+        names = sorted(os.listdir(entry))
+    except OSError:
+        return
+    for name in names:
+        if name.endswith((".dist-info", ".egg-info")):
+            yield os.path.join(entry, name)
+
+
+def _scan() -> Installed:
+    """Sum up every distribution on ``sys.path``, from the disk cache where it is current."""
+    summaries = _load_summaries()
+    changed = False
+    dists: list[Dist] = []
+    unreadable: dict[str, str] = {}
+    for entry in sys.path:
+        folder = entry or "."
+        if not os.path.isdir(folder):
+            if os.path.isfile(folder):
+                dists.extend(_from_importlib(folder, unreadable))
+            continue
+        root = os.path.realpath(folder)
+        for path in _metadata_dirs(folder):
+            metadata_dir = os.path.realpath(path)
+            stamp = _stamp(metadata_dir)
+            cached = summaries.get(metadata_dir)
+            if cached is not None and len(cached) == 2 and cached[0] == stamp and isinstance(cached[1], dict):
+                try:
+                    dists.append(Dist.from_json(cast("dict[str, object]", cached[1])))
+                    continue
+                except (KeyError, TypeError, ValueError):
+                    pass
+            try:
+                read = _read_dist(_Folder(metadata_dir), metadata_dir, root)
+            except Exception as error:  # Any broken metadata is reported, never fatal by itself.
+                unreadable[metadata_dir] = f"{type(error).__name__}: {error}"
+                continue
+            if read is not None:
+                dists.append(read[0])
+                summaries[metadata_dir] = [stamp, read[0].to_json()]
+                changed = True
+    if changed:
+        _save_summaries(summaries)
+    return Installed(dists, unreadable)
+
+
+def _from_importlib(entry: str, unreadable: dict[str, str]) -> Iterator[Dist]:
+    """The distributions in a zip file on ``sys.path``, through :mod:`importlib.metadata`."""
+    import importlib.metadata  # noqa: PLC0415 - only for zip files on sys.path
+
+    for distribution in importlib.metadata.distributions(path=[entry]):
+        try:
+            read = _read_dist(distribution, None, os.path.realpath(entry))
+        except Exception as error:  # Any broken metadata is reported, never fatal by itself.
+            unreadable[f"{entry}:{distribution}"] = f"{type(error).__name__}: {error}"
+            continue
+        if read is not None:
+            yield read[0]
+
+
+def _save_summaries(summaries: dict[str, list[object]]) -> None:
+    from lzy.env.explorer._index import write_atomically  # noqa: PLC0415 - only when changed
+
+    with contextlib.suppress(OSError):  # A cache that cannot be written is only slower next time.
+        write_atomically(_summaries_path(), json.dumps(summaries))
 
 
 def parents(name: str) -> Iterator[str]:

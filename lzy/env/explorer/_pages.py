@@ -10,35 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import html.parser
 import json
 import re
 import urllib.parse
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, cast
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
-
 from lzy.env._base import redact_url
 from lzy.env.explorer._target import Target
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
+    from packaging.version import Version
 
 __all__ = [
     "Listing",
     "ProjectPage",
     "VersionFiles",
+    "canonical_name",
     "file_url_path",
     "parse_html",
     "parse_json",
+    "parse_json_version",
     "url_for",
 ]
 
@@ -76,6 +69,8 @@ class ProjectPage:
     last_modified: str | None = None
     #: When the page was fetched or last revalidated (``time.time()``).
     checked_at: float = 0.0
+    #: When only one version's files were read from the page: that version.
+    only_version: str | None = None
 
     def version_files(self, project: str, version: str, target: Target, *, sdist: bool) -> VersionFiles:
         """The files of ``project`` ``version``; usable means a wheel the target installs, or,
@@ -83,7 +78,7 @@ class ProjectPage:
         (if the page gives it) admits the target Python. Yanked files count: a pin with ``==``
         installs them (PEP 592)."""
         wanted = _version(version)
-        name = canonicalize_name(project)
+        name = canonical_name(project)
         tags = target.tags()
         files: list[str] = []
         refused: dict[str, frozenset[Tag]] = {}
@@ -118,7 +113,7 @@ class ProjectPage:
 
     def versions(self, project: str) -> list[str]:
         """The versions the page has files of, newest first."""
-        name = canonicalize_name(project)
+        name = canonical_name(project)
         found: dict[Version, str] = {}
         for filename in self.filenames:
             parsed = _parse_filename(filename)
@@ -214,6 +209,14 @@ def _legacy_to_pep600(platform: str) -> str:
 
 
 def _parse_filename(filename: str) -> tuple[str, Version] | None:
+    from packaging.utils import (  # noqa: PLC0415 - lazy: pages are parsed only after a download
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+    from packaging.version import InvalidVersion  # noqa: PLC0415
+
     try:
         if filename.endswith(".whl"):
             name, version, _, _ = parse_wheel_filename(filename)
@@ -228,6 +231,8 @@ def _parse_filename(filename: str) -> tuple[str, Version] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _version(text: str) -> Version | None:
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - lazy
+
     try:
         return Version(text)
     except InvalidVersion:
@@ -237,6 +242,14 @@ def _version(text: str) -> Version | None:
 def _file_tags(filename: str, name: str, version: str, wanted: Version | None) -> frozenset[Tag] | None:
     """The wheel tags of ``filename`` (empty for a source distribution) when it is a file of
     ``name`` ``version``, else ``None``; the version in the name is compared before parsing."""
+    from packaging.utils import (  # noqa: PLC0415 - lazy: pages are parsed only after a download
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
+    from packaging.version import InvalidVersion  # noqa: PLC0415
+
     found: frozenset[Tag] = frozenset()
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
@@ -264,41 +277,6 @@ def _same_version(text: str, version: str, wanted: Version | None) -> bool:
         return True
     parsed = _version(text)
     return parsed is not None and parsed == wanted
-
-
-class _Anchors(html.parser.HTMLParser):
-    """Collects the file names of a PEP 503 page (the anchors' text, else their href)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.filenames: list[str] = []
-        self.requires_python: dict[str, str] = {}
-        self._href: str | None = None
-        self._requires: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            attributes = dict(attrs)
-            self._href = attributes.get("href") or ""
-            self._requires = attributes.get("data-requires-python")
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            text = "".join(self._text).strip()
-            if not text:
-                path = urllib.parse.urlsplit(self._href).path
-                text = urllib.parse.unquote(path.rsplit("/", 1)[-1])
-            if text:
-                self.filenames.append(text)
-                if self._requires:
-                    self.requires_python[text] = self._requires
-            self._href = None
 
 
 #: What a project page lists: file names, and the ``Requires-Python`` of those that give one.
@@ -331,7 +309,9 @@ def parse_json(body: bytes) -> Listing | None:
 
 def parse_html(body: bytes, charset: str | None) -> Listing:
     """The files of a PEP 503 project page."""
-    parser = _Anchors()
+    from lzy.env.explorer._html import FileLinks  # noqa: PLC0415 - only for HTML pages
+
+    parser = FileLinks()
     parser.feed(body.decode(charset or "utf-8", errors="replace"))
     parser.close()
     return tuple(parser.filenames), parser.requires_python
@@ -348,4 +328,47 @@ def file_url_path(url: str) -> str:
 
 def url_for(index: str, project: str) -> str:
     """The redacted URL of ``project``'s page on ``index``."""
-    return f"{redact_url(index).rstrip('/')}/{canonicalize_name(project)}/"
+    return f"{redact_url(index).rstrip('/')}/{canonical_name(project)}/"
+
+
+_SEPARATORS: Final = re.compile(r"[-_.]+")
+
+
+def canonical_name(name: str) -> str:
+    """A distribution name in its PEP 503 normal form (``Foo_Bar`` is ``foo-bar``)."""
+    return _SEPARATORS.sub("-", name).lower()
+
+
+#: Where a file's object starts in a PEP 691 ``files`` array (nested objects follow a colon).
+_OBJECT_START: Final = re.compile(r"[\[,]\s*\{")
+
+
+def parse_json_version(body: bytes, project: str, version: str) -> Listing | None:
+    """The files of ``project`` ``version`` from a PEP 691 page, reading only their entries:
+    a multi-megabyte page is searched, not parsed. ``None`` when no entry of that version is
+    found this way (a version spelled differently, say): then parse the page whole."""
+    text = body.decode("utf-8", errors="replace")
+    name = "[-_.]+".join(re.escape(part) for part in _SEPARATORS.split(canonical_name(project)))
+    pattern = re.compile(
+        r'"filename"\s*:\s*"((?i:' + name + r")-" + re.escape(version) + r'(?:-[^"]*\.whl|\.tar\.gz|\.zip))"'
+    )
+    decoder = json.JSONDecoder()
+    names: list[str] = []
+    requires: dict[str, str] = {}
+    for match in pattern.finditer(text):
+        window = text[max(0, match.start() - 4096) : match.start()]
+        starts = list(_OBJECT_START.finditer(window))
+        if not starts:
+            return None
+        begin = match.start() - len(window) + starts[-1].end() - 1
+        try:
+            entry, _ = decoder.raw_decode(text, begin)
+        except ValueError:
+            return None
+        if not isinstance(entry, dict) or cast("dict[str, object]", entry).get("filename") != match[1]:
+            return None
+        names.append(match[1])
+        specifier = cast("dict[str, object]", entry).get("requires-python")
+        if isinstance(specifier, str) and specifier:
+            requires[match[1]] = specifier
+    return (tuple(names), requires) if names else None

@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import re
 import sys
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from lzy.exceptions import FieldTypeError, FieldValueError
 
@@ -166,6 +166,20 @@ class Target:
 
 @functools.lru_cache(maxsize=4096)
 def _fit(specifier: str, python: tuple[int, int], patch: int | None) -> Fit:
+    from lzy.env.explorer import _memo  # noqa: PLC0415 - the answers are kept across processes
+
+    key = f"{specifier} {python[0]}.{python[1]}.{'*' if patch is None else patch}"
+    answer = _memo.get("fits", key)
+    pair = cast("list[object]", answer) if isinstance(answer, list) else []
+    if len(pair) == 2:
+        admitted, hint = pair
+        return Fit(admitted=bool(admitted), patch_hint=hint if isinstance(hint, str) else None)
+    fit = _compute_fit(specifier, python, patch)
+    _memo.put("fits", key, [fit.admitted, fit.patch_hint])
+    return fit
+
+
+def _compute_fit(specifier: str, python: tuple[int, int], patch: int | None) -> Fit:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet  # noqa: PLC0415 - lazy
 
     try:

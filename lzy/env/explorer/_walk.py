@@ -11,21 +11,21 @@ owns is recorded and not walked through. The standard library and ``lzy`` are ne
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import importlib
 import itertools
 import os
 import sys
 import types
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Final, cast
-
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING, Final, cast
 
 from lzy.env.explorer._installed import STATE_LOCK, Dist, Installed, Owner, parents
+from lzy.env.explorer._pages import canonical_name
 from lzy.env.explorer.base import ImportStatement, import_targets
+
+if TYPE_CHECKING:
+    import ast
 
 __all__ = ["Found", "walk"]
 
@@ -123,7 +123,7 @@ def _place(module: types.ModuleType, name: str, owner: Owner, found: Found, excl
     if owner.dist is not None:
         return _place_dist(owner.dist, name, found, exclude, owner.top_path)
     top = name.partition(".")[0]
-    if canonicalize_name(top) in exclude:
+    if canonical_name(top) in exclude:
         found.excluded_local.add(top)
         return False
     file = vars(module).get("__file__")
@@ -205,6 +205,8 @@ def _source_imports(module: types.ModuleType) -> frozenset[str]:
     cached = _source_cache.get(key)
     if cached is not None:
         return cached
+    import ast  # noqa: PLC0415 - lazy: only local code's source is parsed
+
     try:
         with open(file, "rb") as handle:
             tree = ast.parse(handle.read(), filename=file)
@@ -233,6 +235,8 @@ def _source_imports(module: types.ModuleType) -> frozenset[str]:
 def _never_runs_remotely(test: ast.expr) -> bool:
     """Whether an ``if`` with this test guards code an op never runs: ``if TYPE_CHECKING:`` and
     ``if __name__ == "__main__":``."""
+    import ast  # noqa: PLC0415 - already loaded by the caller
+
     if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
     ):
@@ -252,6 +256,8 @@ def _never_runs_remotely(test: ast.expr) -> bool:
 def _import_quietly(name: str) -> types.ModuleType | None:
     """Import ``name`` for its owner; ``None`` when it does not import here (an optional
     import, or a module only the target has)."""
+    import importlib  # noqa: PLC0415 - lazy
+
     try:
         return importlib.import_module(name)
     except (Exception, SystemExit):  # Any failure means: not importable here.

@@ -18,13 +18,11 @@ process; index answers are cached in process and on disk, under ``$LZY_CACHE_DIR
 
 from __future__ import annotations
 
-import concurrent.futures
 from collections.abc import Collection, Mapping, Sequence
 from typing import ClassVar, Final
 
-from packaging.utils import canonicalize_name
-
 from lzy.env._base import redact_url
+from lzy.env.explorer import _memo
 from lzy.env.explorer._decide import Decider, Outcome, Verdict
 from lzy.env.explorer._index import (
     PAGE_TTL_SECONDS,
@@ -34,7 +32,7 @@ from lzy.env.explorer._index import (
     default_cache_dir,
 )
 from lzy.env.explorer._installed import Dist, installed_distributions
-from lzy.env.explorer._pages import ProjectPage, VersionFiles
+from lzy.env.explorer._pages import ProjectPage, VersionFiles, canonical_name
 from lzy.env.explorer._target import Target, check_platform, check_python
 from lzy.env.explorer._walk import walk
 from lzy.env.explorer.base import EnvExplorer, Exploration
@@ -98,7 +96,7 @@ class AutoEnvExplorer(EnvExplorer):
         #: Indexes checked, in order, when :attr:`pypi_index_url` lacks a distribution.
         self.extra_index_urls = tuple(extra_index_urls)
         #: Canonical names of distributions left out (and not walked through).
-        self.exclude_packages = frozenset(canonicalize_name(n) for n in exclude_packages)
+        self.exclude_packages = frozenset(canonical_name(n) for n in exclude_packages)
         #: The target Python version as given, or ``None`` for the running interpreter.
         self.python_version = python_version
         #: The target platform tag (legacy manylinux names translated to PEP 600 ones).
@@ -109,6 +107,8 @@ class AutoEnvExplorer(EnvExplorer):
         self.treat_editables_as_locals = treat_editables_as_locals
         self._target = Target(python=python, patch=patch, platform=platform)
         self._markers = self._target.markers()
+        # Usable files are remembered per target: Python (as given) and platform.
+        self._scope = f"cp{self._target.python_text}-{platform}"
         self._available: dict[tuple[str, str, bool], Verdict] = {}
         self._decider = Decider(
             exclude_packages=self.exclude_packages,
@@ -167,7 +167,7 @@ class AutoEnvExplorer(EnvExplorer):
         :class:`~lzy.exceptions.PackageIndexError`.
         """
         if self.pypi_index_url is not None:
-            self._client.prepare(self.pypi_index_url)
+            self._client.prepare(self.pypi_index_url, clients=self.max_workers // 2)
         installed = installed_distributions()
         found = walk(namespace, installed, self.exclude_packages)
         outcome = Outcome()
@@ -180,6 +180,7 @@ class AutoEnvExplorer(EnvExplorer):
             checked, verdicts=verdicts, metas=metas, installed=installed, found=found, outcome=outcome
         )
         decider.decide_local(found, installed, outcome)
+        _memo.save()
         return outcome.exploration()
 
     # -- index ----------------------------------------------------------------------------
@@ -218,6 +219,8 @@ class AutoEnvExplorer(EnvExplorer):
         if not pending:
             return verdicts
         workers = max(1, min(self.max_workers, len(pending) + len(self._indexes())))
+        import concurrent.futures  # noqa: PLC0415 - only when something is not cached
+
         executor = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="lzy-index")
         try:
             roots = [executor.submit(self._client.validate, index) for index in self._indexes()]
@@ -241,7 +244,8 @@ class AutoEnvExplorer(EnvExplorer):
                 raise failure
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
-            self._client.save()
+            settled = {(v.index, name) for name, v in verdicts.items() if v.index is not None and v.filename}
+            self._client.save(settled)
         return verdicts
 
     def _lookup(self, dist: Dist, *, offline: bool) -> Verdict | None:
@@ -251,6 +255,13 @@ class AutoEnvExplorer(EnvExplorer):
         known = self._available.get(key)
         if known is not None:
             return known
+        remembered = f"{dist.name}=={dist.version}{'' if pure else ' compiled'}"
+        for index in self._indexes():
+            found = self._client.usable(index, self._scope, remembered)
+            if found is not None:
+                verdict = Verdict(index=index, filename=found[0], patch_hint=found[1])
+                self._available[key] = verdict
+                return verdict
 
         read: list[tuple[ProjectPage, VersionFiles]] = []
 
@@ -266,7 +277,9 @@ class AutoEnvExplorer(EnvExplorer):
         why: list[str] = []
         listed = has_version = python_refused = False
         for index in self._indexes():
-            page = self._client.lookup(index, dist.name, settled=settled, offline=offline)
+            page = self._client.lookup(
+                index, dist.name, settled=settled, offline=offline, version=dist.version
+            )
             if page is None:
                 return None
             files = files_of(page)
@@ -274,6 +287,7 @@ class AutoEnvExplorer(EnvExplorer):
                 # Index files never change once uploaded, so a usable file stays usable.
                 verdict = Verdict(index=index, filename=files.usable, patch_hint=files.patch_hint)
                 self._available[key] = verdict
+                self._client.remember(index, self._scope, remembered, files.usable, files.patch_hint)
                 return verdict
             listed = listed or page.found
             if files.files:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import dis
 import enum
-import importlib.util
-import inspect
+import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import cast
 
@@ -111,6 +109,8 @@ def namespace_of(function: Callable[..., object]) -> dict[str, object]:
     Only globals the code actually names (including in nested functions) are taken, so a module
     that merely sits in the same file as the op does not drag in its imports.
     """
+    import inspect  # noqa: PLC0415 - lazy: resolving an env is rarer than importing lzy
+
     target = inspect.unwrap(function)
     namespace: dict[str, object] = {}
     code = getattr(target, "__code__", None)
@@ -143,7 +143,7 @@ def _referenced_names(code: object) -> set[str]:
     while stack:
         current = stack.pop()
         names.update(getattr(current, "co_names", ()))
-        stack.extend(c for c in getattr(current, "co_consts", ()) if inspect.iscode(c))
+        stack.extend(c for c in getattr(current, "co_consts", ()) if isinstance(c, types.CodeType))
     return names
 
 
@@ -153,11 +153,13 @@ def imported_modules(code: object, package: str | None) -> Iterator[str]:
 
     ``from m import a`` names ``m`` and ``m.a``: ``a`` may be a submodule.
     """
+    import dis  # noqa: PLC0415 - lazy: resolving an env is rarer than importing lzy
+
     stack = [code]
     while stack:
         current = stack.pop()
-        stack.extend(c for c in getattr(current, "co_consts", ()) if inspect.iscode(c))
-        if not inspect.iscode(current):
+        stack.extend(c for c in getattr(current, "co_consts", ()) if isinstance(c, types.CodeType))
+        if not isinstance(current, types.CodeType):
             continue
         previous: list[object] = [None, None]
         for instruction in dis.get_instructions(current):
@@ -181,6 +183,8 @@ def import_targets(name: str, level: int, fromlist: tuple[str, ...], package: st
     if level > 0:
         if not package:
             return
+        import importlib.util  # noqa: PLC0415 - lazy
+
         try:
             name = importlib.util.resolve_name("." * level + name, package)
         except ImportError:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import threading
 from collections.abc import Collection, Mapping
-
-from packaging.utils import canonicalize_name
 
 from lzy.env._base import (
     SHOWN,
@@ -20,6 +17,7 @@ from lzy.env._base import (
     url_field,
     url_tuple,
 )
+from lzy.env.explorer._pages import canonical_name
 from lzy.env.explorer._pip_config import pip_index
 from lzy.env.explorer._target import check_platform
 from lzy.env.explorer.auto import DEFAULT_INDEX_URL, DEFAULT_TARGET_PLATFORM, AutoEnvExplorer
@@ -161,8 +159,8 @@ class AutoPythonEnv(PythonEnv):
         found = make_explorer(self.explorer, settings, owner=type(self).__name__).explore(namespace)
         packages = dict(found.pypi_packages)
         # The explorer was told to leave these out; their decision is the one made here.
-        forced = {canonicalize_name(name) for name in self.additional_pypi_packages}
-        decisions = [d for d in found.decisions if canonicalize_name(d.name) not in forced]
+        forced = {canonical_name(name) for name in self.additional_pypi_packages}
+        decisions = [d for d in found.decisions if canonical_name(d.name) not in forced]
         for package, version in self.additional_pypi_packages.items():
             packages[package] = version
             decisions.append(
@@ -188,13 +186,11 @@ class AutoPythonEnv(PythonEnv):
 def _check_forced_not_excluded(owner: str, additional: Mapping[str, str], excluded: Collection[str]) -> None:
     """A package both forced (installed whatever is found) and excluded (never installed) is a
     contradiction, not a choice to make silently."""
-    forced = {canonicalize_name(name): name for name in additional}
+    forced = {canonical_name(name): name for name in additional}
     both = [
-        repr(name)
-        if forced[canonicalize_name(name)] == name
-        else f"{forced[canonicalize_name(name)]!r} ({name!r})"
+        repr(name) if forced[canonical_name(name)] == name else f"{forced[canonical_name(name)]!r} ({name!r})"
         for name in sorted(excluded)
-        if canonicalize_name(name) in forced
+        if canonical_name(name) in forced
     ]
     if both:
         msg = (
@@ -212,6 +208,8 @@ def _check_explorer(owner: str, explorer: object) -> None:
 
 def make_explorer(factory: ExplorerFactory, settings: Mapping[str, object], *, owner: str) -> EnvExplorer:
     """Call ``factory`` with the settings its parameters name; cached per process."""
+    import inspect  # noqa: PLC0415 - lazy: resolving an env is rarer than importing lzy
+
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError) as error:
