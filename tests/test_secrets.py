@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import os
 import urllib.parse
 import warnings
@@ -31,6 +30,8 @@ from lzy.api.v1.env import (
     ResolvedEnv,
 )
 from lzy.exceptions import LzyError, LzyWarning
+
+from .log_capture import every_log_record, shown
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:cloudpickle")
 
@@ -486,43 +487,13 @@ def test_lzy_errors_and_warnings_mask_any_message() -> None:
     assert all(CANARY not in str(w.message) for w in caught)
 
 
-class _Records(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.texts: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.texts.append(f"{record.name}: {record.getMessage()}")
-
-
-@pytest.fixture
-def all_records() -> Iterator[list[str]]:
-    """Every log record of every logger, at DEBUG."""
-    handler = _Records()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)]
-    levels = [(logger, logger.level) for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.DEBUG)
-    try:
-        yield handler.texts
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-        for logger, old in levels:
-            logger.setLevel(old)
-
-
 @op
 def read_secret() -> str:
     """What the op sees: the real value, which must not be logged on its way."""
     return os.environ["PGPASSWORD"]
 
 
-def test_no_log_record_warning_or_error_of_a_run_holds_the_canary(all_records: list[str]) -> None:
+def test_no_log_record_warning_or_error_of_a_run_holds_the_canary() -> None:
     """Describing, explaining, resolving and running an op with the canary everywhere: no log
     record of any logger at DEBUG, no warning and no refusal shows it; the op gets the value."""
     env = _everything()
@@ -533,7 +504,7 @@ def test_no_log_record_warning_or_error_of_a_run_holds_the_canary(all_records: l
         .with_python_env(local)
         .with_container(klass="lzy.api.v1.env.NoContainer")
     )
-    with warnings.catch_warnings(record=True) as caught:
+    with every_log_record() as records, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _, text in _surfaces(env):
             assert CANARY not in text
@@ -545,6 +516,4 @@ def test_no_log_record_warning_or_error_of_a_run_holds_the_canary(all_records: l
             read_secret()
     assert CANARY not in str(error.value)
     assert all(CANARY not in str(w.message) for w in caught)
-    assert all_records is not None
-    leaked = [text for text in all_records if CANARY in text]
-    assert not leaked
+    assert not [text for text in shown(records) if CANARY in text]

@@ -310,6 +310,18 @@ class UndeclaredProvisioning(Provisioning):
     disk_io: int | None = None
 
 
+class UndeclaredEnv(Env):
+    """An env subclass that declares a field without the decorator."""
+
+    labels: tuple[str, ...] = ()
+
+
+def test_an_env_subclass_that_cannot_work_is_refused_when_made() -> None:
+    """Its fields would silently not be fields: refused with what an env class needs."""
+    with pytest.raises(KlassError, match=r"declares UndeclaredEnv\.labels without being a dataclass"):
+        UndeclaredEnv()
+
+
 _BROKEN = [
     (UndecoratedContainer, "with_container", "is not a dataclass"),
     (MutableContainer, "with_container", "is a dataclass that is not frozen"),

@@ -131,6 +131,8 @@ class Env(EnvPart):
     environ: Mapping[str, str] = environ_field()
 
     def __post_init__(self) -> None:
+        # A subclass of Env is held to what a point class needs too (cached: checked once).
+        check_part_class(type(self), type(self).__name__)
         _expect_part("provisioning", self.provisioning, Provisioning)
         _expect_part("python_env", self.python_env, PythonEnv)
         _expect_part("container", self.container, Container)
