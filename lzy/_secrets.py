@@ -19,6 +19,7 @@ written without a scheme, secret-named parameters (``?token=...``, ``Password=..
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Final
 
@@ -107,6 +108,7 @@ def name_words(name: str) -> tuple[str, ...]:
     return tuple(word.upper() for word in _WORD.findall(name))
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_name(name: str) -> bool:
     """Whether a value called ``name`` (an environment variable, a field) is a secret.
 
@@ -180,8 +182,10 @@ KNOWN_TOKEN_SHAPES: Final = (
     r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
 )
-_KNOWN_TOKEN: Final = re.compile(
-    "|".join(rf"(?<![A-Za-z0-9_\-])(?:{shape})" for shape in KNOWN_TOKEN_SHAPES), re.DOTALL
+_KNOWN_TOKEN: Final = re.compile(rf"(?<![A-Za-z0-9_\-])(?:{'|'.join(KNOWN_TOKEN_SHAPES)})", re.DOTALL)
+# How each shape starts: text holding none of these is not searched for whole tokens.
+_TOKEN_START: Final = re.compile(
+    r"gh[pousr]_|github_pat_|glpat-|xox|AKIA|ASIA|sk-|hf_|AIza|k_live_|k_test_|npm_|pypi-|eyJ|-----BEGIN"
 )
 
 
@@ -219,10 +223,18 @@ def redact_text(text: str) -> str:
     ``Basic``, an ``Authorization:`` header) and tokens of a known shape
     (:data:`KNOWN_TOKEN_SHAPES`). Never raises: text that holds none is returned as it is.
     """
-    text = _KNOWN_TOKEN.sub(MASK, text)
-    text = _URL_AUTHORITY.sub(_mask_authority, text)
-    text = _BARE_CREDENTIALS.sub(_mask_bare, text)
-    text = _KEY_VALUE.sub(_mask_pair, text)
-    text = _QUOTED_PAIR.sub(_mask_pair, text)
-    text = _AUTHORIZATION_HEADER.sub(lambda m: f"{m['name']}{MASK}", text)
-    return _HTTP_CREDENTIALS.sub(lambda m: f"{m['kind']}{m['space']}{MASK}", text)
+    # Each pass runs only when the text holds what it looks for: most text holds none.
+    if _TOKEN_START.search(text):
+        text = _KNOWN_TOKEN.sub(MASK, text)
+    if "@" in text:
+        text = _URL_AUTHORITY.sub(_mask_authority, text)
+        text = _BARE_CREDENTIALS.sub(_mask_bare, text)
+    if "=" in text:
+        text = _KEY_VALUE.sub(_mask_pair, text)
+    if ":" in text:
+        text = _QUOTED_PAIR.sub(_mask_pair, text)
+        if "uthorization" in text or "UTHORIZATION" in text:
+            text = _AUTHORIZATION_HEADER.sub(lambda m: f"{m['name']}{MASK}", text)
+    if "Bearer" in text or "Basic" in text:
+        text = _HTTP_CREDENTIALS.sub(lambda m: f"{m['kind']}{m['space']}{MASK}", text)
+    return text

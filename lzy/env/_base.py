@@ -489,7 +489,9 @@ POINT_CLASS_NEEDS: Final = (
     " @dataclasses.dataclass(frozen=True, kw_only=True)"
 )
 
-_KEYWORDS: weakref.WeakKeyDictionary[type, tuple[dict[str, bool], bool]] = weakref.WeakKeyDictionary()
+_KEYWORDS: weakref.WeakKeyDictionary[type, tuple[dict[str, bool], frozenset[str], bool]] = (
+    weakref.WeakKeyDictionary()
+)
 _FINISHED: weakref.WeakSet[type] = weakref.WeakSet()
 _CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
 
@@ -499,8 +501,9 @@ def init_fields(klass: type[object]) -> dict[str, bool]:
     return _keywords(klass)[0]
 
 
-def _keywords(klass: type[object]) -> tuple[dict[str, bool], bool]:
-    """:func:`init_fields` and whether every field is keyword-only (cached per class)."""
+def _keywords(klass: type[object]) -> tuple[dict[str, bool], frozenset[str], bool]:
+    """:func:`init_fields`, the required ones, and whether every field is keyword-only (cached
+    per class)."""
     known = _KEYWORDS.get(klass)
     if known is not None:
         return known
@@ -510,7 +513,7 @@ def _keywords(klass: type[object]) -> tuple[dict[str, bool], bool]:
             f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             for f in fields
         }
-        found = (names, all(f.kw_only is True for f in fields))
+        keyword_only = all(f.kw_only is True for f in fields)
     else:
         params = inspect.signature(klass).parameters.values()
         names = {
@@ -518,7 +521,8 @@ def _keywords(klass: type[object]) -> tuple[dict[str, bool], bool]:
             for p in params
             if p.kind in {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD}
         }
-        found = (names, all(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params))
+        keyword_only = all(p.kind is not inspect.Parameter.POSITIONAL_OR_KEYWORD for p in params)
+    found = (names, frozenset(name for name, required in names.items() if required), keyword_only)
     _KEYWORDS[klass] = found
     return found
 
@@ -530,7 +534,9 @@ def check_keywords(klass: type[object], args: tuple[object, ...], fields: Mappin
     Direct construction (``Provisioning(cpu_cont=1)``) and the ``with_*`` methods give the same
     error through it.
     """
-    valid, keyword_only = _keywords(klass)
+    valid, required, keyword_only = _keywords(klass)
+    if not args and fields.keys() >= required and valid.keys() >= fields.keys():
+        return  # the common case, checked without building any message
     listing = ", ".join(valid) or "none"
     name = klass.__name__
     if args and keyword_only:
@@ -543,7 +549,7 @@ def check_keywords(klass: type[object], args: tuple[object, ...], fields: Mappin
         field = unknown[0]
         msg = f"{name} has no field {field!r}{closest(field, valid)} (valid fields: {listing})"
         raise UnknownFieldError(msg)
-    missing = [field for field, required in valid.items() if required and field not in fields]
+    missing = [field for field in valid if field in required and field not in fields]
     if missing and not args:
         msg = f"{name} requires {', '.join(map(repr, missing))}"
         raise FieldTypeError(msg)
