@@ -485,6 +485,14 @@ def main() -> None:
     if args.record:
         record(RECORDED)
         return
+    # An installed wheel's modules are byte-compiled (envzy's are); a source checkout's are only
+    # when Python may write them, which PYTHONDONTWRITEBYTECODE forbids. Compile lzy's here so
+    # that both are measured as installed.
+    import compileall
+
+    import lzy
+
+    compileall.compile_dir(str(Path(lzy.__file__).parent), quiet=1)
     ok = True
     with tempfile.TemporaryDirectory(prefix="lzy-bench-") as temporary:
         root = Path(temporary)
