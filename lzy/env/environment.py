@@ -235,6 +235,15 @@ class ExplainRow:
     level: Level
 
 
+def _callable_name(value: object) -> str:
+    """A class or function as a user names it: lzy's own by its name alone (its module is an
+    implementation detail; the public facades export it), anyone else's by its dotted path."""
+    module, qualname = getattr(value, "__module__", "?"), getattr(value, "__qualname__", "?")
+    if module == "lzy" or str(module).startswith("lzy."):
+        return str(qualname)
+    return f"{module}.{qualname}"
+
+
 def _show(value: object, field: dataclasses.Field[object]) -> str:
     """A field's value for :meth:`EffectiveEnv.explain`: secrets masked, readable forms for
     sets, callables and enums, and what an unset value stands for where it says so."""
@@ -245,7 +254,7 @@ def _show(value: object, field: dataclasses.Field[object]) -> str:
     if isinstance(value, frozenset):
         text = repr(sorted(map(str, cast("frozenset[object]", value))))
     elif callable(value) and hasattr(value, "__qualname__"):
-        text = f"{getattr(value, '__module__', '?')}.{getattr(value, '__qualname__', '?')}"
+        text = _callable_name(value)
     elif isinstance(value, enum.Enum) and not isinstance(value, Level):
         text = f"{type(value).__name__}.{value.name}" if repr(value).startswith("<") else repr(value)
     else:
