@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import types
 from collections.abc import Callable
 from types import CodeType
 from typing import Generic, ParamSpec, Protocol, Self, TypeVar, overload
@@ -138,6 +139,18 @@ class Op(EnvOwner, OpTarget, Generic[_P, _R]):
         if workflow is None:
             return self._function(*args, **kwargs)
         return workflow.call(self, args, kwargs)
+
+    @overload
+    def __get__(self, instance: None, owner: type[object] | None = None, /) -> Self: ...
+    @overload
+    def __get__(self, instance: object, owner: type[object] | None = None, /) -> Callable[..., _R]: ...
+    def __get__(self, instance: object, owner: type[object] | None = None, /) -> Self | Callable[..., _R]:
+        """An op defined in a class is a method: on an instance, the instance is its first
+        argument (as for the function it wraps)."""
+        del owner
+        if instance is None:
+            return self
+        return types.MethodType(self, instance)
 
     def __repr__(self) -> str:
         return f"<op {self.name} env={self._env!r}>"

@@ -10,15 +10,20 @@ The request is a plain pickle (protocol 4) of a dictionary:
 - ``support``: directories appended to ``sys.path`` (lzy and its requirements, for an
   interpreter that lacks them); the environment's own packages come first.
 - ``mode`` ``"value"``: ``payload`` is the call pickled by value with cloudpickle (same Python
-  version only: bytecode does not cross versions).
-- ``mode`` ``"reference"``: the function is ``qualname`` in module ``module`` (or in the script
-  ``main_file`` when the caller ran one), imported here; ``payload`` is ``(args, kwargs)``
-  pickled with protocol 4.
+  version only: bytecode does not cross versions). The cloudpickle that reads it is lzy's own,
+  taken from ``support`` and put back out of ``sys.modules`` before the op runs, so a version
+  the environment pins neither breaks the call nor is hidden from the op.
+- ``mode`` ``"reference"``: the function is ``qualname`` in module ``module`` (or in the
+  caller's script ``main_file``, or its ``python -m`` module ``main_module``), reached through
+  ``unwrap`` levels of ``__wrapped__`` (an op object stands where the function was defined;
+  decorators under it stay); ``payload`` is ``(args, kwargs)`` pickled with protocol 4, or
+  ``(instance, args, kwargs)`` when ``bound`` names the method of ``instance`` to call.
 
 The response is a plain pickle (protocol 4) of ``(kind, payload, type_name, text, traceback)``:
 ``kind`` is ``"ok"`` (``payload`` pickles the result), ``"error"`` (``payload`` pickles the
-exception, or is ``None`` when it does not pickle) or ``"unpicklable"`` (the result or exception
-cannot travel; ``text`` says why).
+exception the op raised, or is ``None`` when it does not pickle), ``"unpicklable"`` (the result
+or exception cannot travel; ``text`` says why) or ``"cannot-start"`` (the op could not be
+loaded: ``text`` and ``traceback`` say why, and the op never ran).
 """
 
 from __future__ import annotations
@@ -37,10 +42,11 @@ if TYPE_CHECKING:
     #: What the response holds: ``(kind, payload, type_name, text, traceback)``.
     Outcome = tuple[str, Any, str, str, str]
 
-#: The protocol both sides read, whichever Python runs here.
+#: The protocol both sides read, whichever Python runs here (and whichever numpy: protocol 5
+#: pickles arrays through module paths older releases lack).
 PROTOCOL = 4
 #: The name a caller's script is imported under (its ``if __name__ == "__main__":`` block
-#: stays asleep).
+#: stays asleep); what it defines is renamed back to ``__main__``, as the caller names it.
 MAIN_ALIAS = "__lzy_main__"
 
 
@@ -48,6 +54,26 @@ def _type_name(value: object) -> str:
     kind = type(value)
     module = kind.__module__
     return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception as problem:  # a broken __str__ must not hide the op's own failure
+        return f"<str() failed: {type(problem).__name__}>"
+
+
+def _as_main(module: types.ModuleType) -> types.ModuleType:
+    """Let the caller's ``__main__`` objects resolve here: classes and functions the module
+    defines say ``__main__``, as they do in the caller, and ``__main__`` names the module."""
+    for value in list(vars(module).values()):
+        if callable(value) and getattr(value, "__module__", None) == module.__name__:
+            try:  # a builtin type or a C function does not take the assignment: it is not ours
+                value.__module__ = "__main__"
+            except (AttributeError, TypeError):
+                continue
+    sys.modules["__main__"] = module
+    return module
 
 
 def _import_main(path: str) -> types.ModuleType:
@@ -58,65 +84,123 @@ def _import_main(path: str) -> types.ModuleType:
         raise ImportError(f"cannot load the caller's script {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[MAIN_ALIAS] = module
-    # Objects of the caller's __main__ are pickled as __main__.X: let them resolve here too.
-    sys.modules["__main__"] = module
     spec.loader.exec_module(module)
-    return module
+    return _as_main(module)
 
 
-def _function(request: dict[str, Any]) -> Callable[..., object]:
-    main_file = request.get("main_file")
-    module = _import_main(main_file) if main_file else importlib.import_module(request["module"])
+def _module(request: dict[str, Any]) -> types.ModuleType:
+    """The module that defines the op's function (or the bound method's class)."""
+    if request.get("main_file"):
+        return _import_main(request["main_file"])
+    if request.get("main_module"):
+        return _as_main(importlib.import_module(request["main_module"]))
+    return importlib.import_module(request["module"])
+
+
+def _function(request: dict[str, Any], module: types.ModuleType, instance: object) -> Callable[..., object]:
+    if request.get("bound") is not None:
+        return getattr(instance, request["bound"])  # type: ignore[no-any-return]  # a method
     target: object = module
     for part in str(request["qualname"]).split("."):
         target = getattr(target, part)
-    # An op object stands where its function was defined: run the function it wraps.
-    while hasattr(target, "__wrapped__"):
-        target = getattr(target, "__wrapped__")  # noqa: B009 - the loop checked it exists
+    for _ in range(int(request.get("unwrap", 0))):  # as far as the caller unwrapped, no further
+        target = getattr(target, "__wrapped__")  # noqa: B009 - the caller saw it there
     if not callable(target):
         raise TypeError(f"{request['qualname']} in {request['module']} is not callable")
     return target
 
 
-def _load(request: dict[str, Any]) -> tuple[Callable[..., object], Any, Any]:
+_CLOUDPICKLE = ("cloudpickle", "cloudpickle.cloudpickle", "cloudpickle.cloudpickle_fast")
+
+
+class _Swap:
+    """While entered, ``sys.modules`` holds ``modules`` as cloudpickle (none: left alone)."""
+
+    def __init__(self, modules: dict[str, types.ModuleType] | None) -> None:
+        self.modules = modules
+        self.saved: dict[str, types.ModuleType] = {}
+
+    def __enter__(self) -> None:
+        if self.modules is not None:
+            self.saved = {name: sys.modules.pop(name) for name in _CLOUDPICKLE if name in sys.modules}
+            sys.modules.update(self.modules)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.modules is not None:
+            for name in _CLOUDPICKLE:
+                sys.modules.pop(name, None)
+            sys.modules.update(self.saved)
+
+
+def _own_cloudpickle(support: list[str]) -> _Swap:
+    """lzy's cloudpickle, imported from ``support`` ahead of the environment's own, as a swap
+    to enter while lzy reads or writes with it; without ``support`` (this interpreter's own
+    path) whatever ``import cloudpickle`` finds is lzy's."""
+    if not support:
+        return _Swap(None)
+    with _Swap({}):
+        sys.path[:0] = support
+        try:
+            importlib.import_module("cloudpickle")
+        finally:
+            del sys.path[: len(support)]
+        modules = {name: sys.modules[name] for name in _CLOUDPICKLE if name in sys.modules}
+    return _Swap(modules)
+
+
+def _load(request: dict[str, Any], own: _Swap) -> tuple[Callable[..., object], Any, Any]:
     if request["mode"] == "value":
-        from lzy.runtime._pickle import loads_call  # noqa: PLC0415 - importable only now
+        with own:
+            from lzy.runtime._pickle import loads_call  # noqa: PLC0415 - importable only now
 
-        function, _, args, kwargs = loads_call(request["payload"])
+            function, _, args, kwargs = loads_call(request["payload"])
         return function, args, kwargs
-    function = _function(request)
-    args, kwargs = pickle.loads(request["payload"])
-    return function, args, kwargs
+    # The module first: the arguments may be objects of its classes (the caller's __main__ too).
+    module = _module(request)
+    instance = None
+    if request.get("bound") is not None:
+        instance, args, kwargs = pickle.loads(request["payload"])
+    else:
+        args, kwargs = pickle.loads(request["payload"])
+    return _function(request, module, instance), args, kwargs
 
 
-def _dumps(value: object, by_value: bool) -> bytes:
+def _dumps(value: object, own: _Swap, by_value: bool) -> bytes:
+    """``value`` pickled for the caller, checked to load back."""
     if by_value:
-        from lzy.runtime._pickle import dumps  # noqa: PLC0415 - importable only now
+        with own:
+            from lzy.runtime._pickle import dumps  # noqa: PLC0415 - importable only now
 
-        return dumps(value)
-    return pickle.dumps(value, protocol=PROTOCOL)
+            data = dumps(value, protocol=PROTOCOL)
+            pickle.loads(data)
+            return data
+    data = pickle.dumps(value, protocol=PROTOCOL)
+    pickle.loads(data)
+    return data
 
 
 def _outcome(request: dict[str, Any]) -> Outcome:
+    import traceback  # noqa: PLC0415 - only once the call is read
+
     by_value = request["mode"] == "value"
     try:
-        function, args, kwargs = _load(request)
+        own = _own_cloudpickle(list(request.get("support", ())) if by_value else [])
+        function, args, kwargs = _load(request, own)
+    except BaseException as error:  # the op could not even be loaded: it never ran
+        return ("cannot-start", None, _type_name(error), _text(error), traceback.format_exc())
+    try:
         result = function(*args, **kwargs)
     except BaseException as error:  # the op's own exception, whatever it is, goes back
-        import traceback  # noqa: PLC0415 - only when the op raised
-
         text = traceback.format_exc()
         try:
-            data = _dumps(error, by_value)
-            pickle.loads(data)
+            data = _dumps(error, own, by_value)
         except Exception as problem:  # it does not travel: say so in words
-            what = f"raised {type(error).__qualname__}: {error}, which"
+            what = f"raised {type(error).__qualname__}: {_text(error)}, which"
             why = f"{what} cannot be sent back to the caller ({type(problem).__name__}: {problem})"
             return ("unpicklable", None, _type_name(error), why, text)
-        return ("error", data, _type_name(error), str(error), text)
+        return ("error", data, _type_name(error), _text(error), text)
     try:
-        data = _dumps(result, by_value)
-        pickle.loads(data)
+        data = _dumps(result, own, by_value)
     except Exception as problem:
         what = f"returned a {type(result).__qualname__}, which"
         why = f"{what} cannot be sent back to the caller ({type(problem).__name__}: {problem})"

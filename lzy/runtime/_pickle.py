@@ -15,9 +15,10 @@ import cloudpickle  # type: ignore[import-untyped]  # no type information shippe
 Call = tuple[Callable[..., object], str | None, tuple[object, ...], dict[str, object]]
 
 
-def dumps(value: object) -> bytes:
-    """Pickle ``value`` by value where plain pickle would go by reference (``__main__`` functions)."""
-    data: bytes = cloudpickle.dumps(value)
+def dumps(value: object, *, protocol: int | None = None) -> bytes:
+    """Pickle ``value`` by value where plain pickle would go by reference (``__main__``
+    functions), with ``protocol`` (cloudpickle's default when ``None``)."""
+    data: bytes = cloudpickle.dumps(value, protocol=protocol)
     return data
 
 

@@ -7,7 +7,9 @@ Shared by :class:`~lzy.runtime.local.LocalRuntime` and
 from __future__ import annotations
 
 import atexit
+import codecs
 import dataclasses
+import errno
 import itertools
 import os
 import pickle
@@ -16,14 +18,25 @@ import subprocess
 import sys
 import tempfile
 import threading
+import types
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Final, TypeVar, cast
+from typing import IO, Final, TypeVar, cast
 
+from lzy.env._base import describe
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
 from lzy.runtime._pickle import dumps_call
 
-__all__ = ["BOOTSTRAP", "LAUNCHER", "ChildProcess", "Outcome", "run_call", "settle"]
+__all__ = [
+    "BOOTSTRAP",
+    "LAUNCHER",
+    "ChildProcess",
+    "Outcome",
+    "make_request",
+    "run_call",
+    "run_request",
+    "settle",
+]
 
 
 def __dir__() -> list[str]:
@@ -69,6 +82,9 @@ class ChildProcess:
     main_file: str | None = None
     #: The working directory of the child; ``None`` keeps the caller's.
     cwd: str | None = None
+    #: The caller's ``python -m`` module, when the op was defined in it and the function travels
+    #: by reference: imported in the child under its own name.
+    main_module: str | None = None
     #: Where a module must live for the child to import it: ``None`` for anywhere (the child
     #: has this process's ``sys.path``), else the shipped local module paths. A function of such
     #: a module travels by reference even to the same Python, so the child needs no cloudpickle.
@@ -91,53 +107,110 @@ def _calls_dir() -> Path:
         return _CALLS[0]
 
 
-def _resolves_in_child(function: Callable[..., object], child: ChildProcess) -> bool:
-    """Whether the child can import ``function`` by its module and qualified name."""
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class _Reference:
+    """How the child reaches the op's function by name."""
+
+    #: The module that defines it (``__main__`` for the caller's script).
+    module: str
+    #: Its qualified name in the module.
+    qualname: str
+    #: How many ``__wrapped__`` levels lead from that name to the function (an op object
+    #: stands where its function was defined; decorators under the op stay).
+    unwrap: int = 0
+    #: For a bound method: its name, called on :attr:`instance` (which travels by pickle).
+    bound: str | None = None
+    #: The instance of a bound method.
+    instance: object = None
+
+
+def _reference(function: Callable[..., object], child: ChildProcess) -> _Reference | str:
+    """How the child reaches ``function`` by its module and name, or why it cannot."""
+    if isinstance(function, types.MethodType):
+        owner = type(function.__self__)
+        if owner.__module__ == "__main__" and child.main_file is None and child.main_module is None:
+            return "it is a method of an object of the interactive session"
+        return _Reference(
+            module=owner.__module__,
+            qualname=function.__name__,
+            bound=function.__name__,
+            instance=function.__self__,
+        )
     module_name = getattr(function, "__module__", None)
-    qualname = getattr(function, "__qualname__", "")
-    if not isinstance(module_name, str) or module_name == "__main__" or "<" in qualname:
-        return False
-    module = sys.modules.get(module_name)
-    file = getattr(module, "__file__", None)
-    if not isinstance(file, str):
-        return False
-    found: object = module
+    qualname = getattr(function, "__qualname__", None)
+    if not isinstance(module_name, str) or not isinstance(qualname, str) or not qualname:
+        return f"it has no module and name to be found by ({describe(function)})"
+    if "<locals>" in qualname or "<lambda>" in qualname:
+        return f"it is defined inside a function or as a lambda ({qualname})"
+    if module_name == "__main__" and child.main_file is None and child.main_module is None:
+        return "it is defined in an interactive session, not in a file the other interpreter can import"
+    found: object = sys.modules.get(module_name)
     for part in qualname.split("."):
         found = getattr(found, part, None)
-    while hasattr(found, "__wrapped__") and found is not function:
-        found = getattr(found, "__wrapped__")  # noqa: B009 - an op stands where its function was
-    if found is not function:
+    for depth in range(100):
+        if found is function:
+            return _Reference(module=module_name, qualname=qualname, unwrap=depth)
+        if not hasattr(found, "__wrapped__"):
+            break
+        found = getattr(found, "__wrapped__")  # noqa: B009 - checked on the line above
+    return (
+        f"{module_name}.{qualname} names something else than the function called (a decorator"
+        " above the op that keeps no __wrapped__?)"
+    )
+
+
+def _importable(reference: _Reference, child: ChildProcess) -> bool:
+    """Whether the child, of the same Python, can import the reference's module."""
+    if reference.module == "__main__":
+        return False  # by value: the caller's script is not run again in the child
+    file = getattr(sys.modules.get(reference.module), "__file__", None)
+    if not isinstance(file, str):
         return False
     if child.importable_from is None:
         return True
     absolute = os.path.abspath(file)
-    return any(
-        absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep)
-        for root in child.importable_from
-    )
+    roots = child.importable_from
+    return any(absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
-def _by_reference(name: str, function: Callable[..., object], child: ChildProcess) -> dict[str, object]:
-    module = getattr(function, "__module__", None)
-    qualname = getattr(function, "__qualname__", "")
+#: The oldest Python lzy itself imports under: an op's module that imports lzy runs only there.
+_LZY_OLDEST: Final = (3, 11)
+
+
+def _imports_lzy(reference: _Reference, child: ChildProcess) -> str | None:
+    """The file of the reference's module when its top level imports lzy, else ``None``."""
+    import ast  # noqa: PLC0415 - only for an op under an old Python
+
+    if reference.module == "__main__":
+        file = child.main_file or getattr(sys.modules.get("__main__"), "__file__", None)
+    else:
+        file = getattr(sys.modules.get(reference.module), "__file__", None)
+    if not isinstance(file, str) or not file.endswith(".py"):
+        return None
+    try:
+        tree = ast.parse(Path(file).read_bytes())
+    except (OSError, SyntaxError, ValueError):
+        return None
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Import) and any(a.name.split(".")[0] == "lzy" for a in node.names):
+            return file
+        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").split(".")[0] == "lzy":
+            return file
+        if isinstance(node, ast.If | ast.Try | ast.With):
+            pending += [
+                child_node for child_node in ast.iter_child_nodes(node) if isinstance(child_node, ast.stmt)
+            ]
+    return None
+
+
+def _refuse(name: str, child: ChildProcess, why: str) -> RuntimeRefusedError:
     version = ".".join(map(str, child.python_version))
-    if not isinstance(module, str) or not qualname or "<locals>" in qualname or "<lambda>" in qualname:
-        msg = (
-            f"op {name} cannot run under Python {version}: only a function defined at the top level"
-            " of a module travels to another Python version (by its module and name), and this one"
-            f" is {qualname or 'unnamed'}"
-        )
-        raise RuntimeRefusedError(msg)
-    if module == "__main__" and child.main_file is None:
-        msg = (
-            f"op {name} cannot run under Python {version}: it is defined in an interactive session,"
-            " not in a file the other interpreter can import"
-        )
-        raise RuntimeRefusedError(msg)
-    return {"mode": "reference", "module": module, "qualname": qualname, "main_file": child.main_file}
+    return RuntimeRefusedError(f"op {name} cannot run under Python {version}: {why}")
 
 
-def _request(
+def make_request(
     name: str,
     function: Callable[..., object],
     args: tuple[object, ...],
@@ -145,28 +218,111 @@ def _request(
     child: ChildProcess,
 ) -> bytes:
     """The request for the child: the function by reference when the child can import it (its
-    arguments by plain pickle), else by value (same Python only)."""
+    arguments by plain pickle), else by value (same Python only), or a clear refusal."""
     request: dict[str, object] = {"support": list(child.support)}
     same_python = child.python_version == sys.version_info[:2]
+    reference = _reference(function, child)
     arguments: bytes | None = None
     problem: Exception | None = None
-    if not same_python or _resolves_in_child(function, child):
+    if isinstance(reference, _Reference) and (not same_python or _importable(reference, child)):
+        data = (reference.instance, args, dict(kwargs)) if reference.bound else (args, dict(kwargs))
         try:
-            arguments = pickle.dumps((args, dict(kwargs)), protocol=_PROTOCOL)
+            arguments = pickle.dumps(data, protocol=_PROTOCOL)
         except Exception as error:  # lambdas and the like: only cloudpickle carries them
             problem = error
-    if same_python and (arguments is None or not _resolves_in_child(function, child)):
+    if arguments is not None and isinstance(reference, _Reference):
+        if not same_python and child.python_version < _LZY_OLDEST:
+            importer = _imports_lzy(reference, child)
+            if importer is not None:
+                oldest = ".".join(map(str, _LZY_OLDEST))
+                why = (
+                    f"its module ({importer}) imports lzy, which runs on Python {oldest} and newer;"
+                    " define the function in a module that does not import lzy, and make it an op"
+                    " where you call it: op(function)"
+                )
+                raise _refuse(name, child, why)
+        request |= dataclasses.asdict(reference) | {
+            "mode": "reference",
+            "instance": None,
+            "payload": arguments,
+            "main_file": child.main_file,
+            "main_module": child.main_module,
+        }
+        return pickle.dumps(request, protocol=_PROTOCOL)
+    if not same_python:
+        if isinstance(reference, str):
+            raise _refuse(
+                name, child, f"only a function of a module travels to another Python, and {reference}"
+            )
+        why = f"its arguments do not pickle ({type(problem).__name__}: {problem}); pass plain data"
+        raise _refuse(name, child, why) from problem
+    try:
         request |= {"mode": "value", "payload": dumps_call(function, args, kwargs)}
-    elif arguments is None:
-        version = ".".join(map(str, child.python_version))
+    except Exception as error:
         msg = (
-            f"the arguments of op {name} cannot travel to Python {version} by pickle"
-            f" ({type(problem).__name__}: {problem}); pass plain data"
+            f"op {name} cannot be sent to its process: its function or arguments do not pickle"
+            f" ({type(error).__name__}: {error}); pass plain data, and define the function at the"
+            " top level of a module"
         )
-        raise RuntimeRefusedError(msg) from problem
-    else:
-        request |= {**_by_reference(name, function, child), "payload": arguments}
+        raise RuntimeRefusedError(msg) from error
     return pickle.dumps(request, protocol=_PROTOCOL)
+
+
+def _forward(source: IO[bytes], target_name: str) -> None:
+    """Copy a child's output to this process's ``sys.stdout`` or ``sys.stderr`` as it comes,
+    decoded as text (a notebook or a test's capture shows it where the caller's own goes)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with source:
+        while chunk := os.read(source.fileno(), 65536):
+            target = getattr(sys, target_name)
+            target.write(decoder.decode(chunk))
+            target.flush()
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            getattr(sys, target_name).write(tail)
+
+
+def _inherits(stream_name: str) -> bool:
+    """Whether the child may write straight to this process's stream: it is the real one."""
+    stream = getattr(sys, stream_name)
+    if stream is not getattr(sys, f"__{stream_name}__"):
+        return False
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
+
+
+def _run_child(name: str, command: list[str], child: ChildProcess) -> int:
+    """Run the child; its output goes where this process's own goes. Returns its exit code."""
+    out = None if _inherits("stdout") else subprocess.PIPE
+    err = None if _inherits("stderr") else subprocess.PIPE
+    try:
+        process = subprocess.Popen(command, env=dict(child.environ), cwd=child.cwd, stdout=out, stderr=err)
+    except OSError as error:
+        hint = ""
+        if error.errno == errno.E2BIG:
+            hint = "; the op's environment variables are too large for this system"
+        msg = f"op {name} could not start its process with {child.python} ({error}){hint}"
+        raise OpExecutionError(msg) from error
+    pumps = [
+        threading.Thread(target=_forward, args=(pipe, target), daemon=True)
+        for pipe, target in ((process.stdout, "stdout"), (process.stderr, "stderr"))
+        if pipe is not None
+    ]
+    for pump in pumps:
+        pump.start()
+    try:
+        returncode = process.wait()
+    except BaseException:  # Ctrl-C or the like: the op's process goes too
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        for pump in pumps:
+            pump.join()
+    return returncode
 
 
 def run_call(
@@ -178,27 +334,27 @@ def run_call(
 ) -> _R:
     """Run ``function(*args, **kwargs)`` in a child process and return its result, or raise the
     op's own exception with the child's traceback attached as a note."""
-    request = _request(name, function, args, kwargs, child)
+    return cast("_R", run_request(name, make_request(name, function, args, kwargs, child), child))
+
+
+def run_request(name: str, request: bytes, child: ChildProcess) -> object:
+    """Run a request made by :func:`make_request` in a child process, as :func:`run_call`."""
     directory = _calls_dir()
     stem = f"{os.getpid()}-{next(_CALL_NUMBERS)}"
     request_path = directory / f"{stem}.request"
     response_path = directory / f"{stem}.response"
     try:
         request_path.write_bytes(request)
-        done = subprocess.run(
-            [child.python, "-c", LAUNCHER, BOOTSTRAP, str(request_path), str(response_path)],
-            env=dict(child.environ),
-            cwd=child.cwd,
-            check=False,
-        )
+        command = [child.python, "-c", LAUNCHER, BOOTSTRAP, str(request_path), str(response_path)]
+        returncode = _run_child(name, command, child)
         if not response_path.exists():
-            msg = f"op {name} died without a result (exit code {done.returncode})"
+            msg = f"op {name} died without a result (exit code {returncode})"
             raise OpExecutionError(msg)
         outcome = pickle.loads(response_path.read_bytes())
     finally:
         request_path.unlink(missing_ok=True)
         response_path.unlink(missing_ok=True)
-    return cast("_R", settle(name, cast("Outcome", outcome), where="its process"))
+    return settle(name, cast("Outcome", outcome), where="its process")
 
 
 def settle(name: str, outcome: Outcome, *, where: str) -> object:
@@ -221,12 +377,21 @@ def settle(name: str, outcome: Outcome, *, where: str) -> object:
             raised = pickle.loads(payload)
         except Exception as error:
             msg = (
-                f"op {name} raised {type_name}: {text}\n(its class cannot be loaded in this process:"
-                f" {type(error).__name__}: {error})\n{remote_traceback}"
+                f"op {name} raised {type_name}: {text}\n(the exception cannot be rebuilt in this"
+                f" process: {type(error).__name__}: {error})\n{remote_traceback}"
             )
             raise OpExecutionError(msg) from None
         if isinstance(raised, BaseException):
             raised.add_note(f"The op {name} raised it in {where}:\n{remote_traceback}")
             raise raised
+    if kind == "cannot-start":
+        hint = ""
+        if type_name in {"ModuleNotFoundError", "ImportError"}:
+            hint = (
+                "\nThe op's module, or one it imports, is not in the op's environment: ship it as a"
+                " local module (local_module_paths) or pin its distribution (pypi_packages)."
+            )
+        msg = f"op {name} could not start in {where}: {type_name}: {text}{hint}\n{remote_traceback}"
+        raise OpExecutionError(msg)
     msg = f"op {name} {text}" + (f"\n{remote_traceback}" if remote_traceback else "")
     raise OpExecutionError(msg)

@@ -24,7 +24,7 @@ from typing import Final
 
 from lzy.env.install import Interpreter
 
-__all__ = ["OLDEST_CHILD", "find_interpreters", "running_interpreter"]
+__all__ = ["OLDEST_CHILD", "find_interpreters", "forget_interpreters", "running_interpreter"]
 
 
 def __dir__() -> list[str]:
@@ -132,6 +132,12 @@ def find_interpreters() -> tuple[Interpreter, ...]:
         _log.debug("found Python interpreters: %s", ", ".join(f"{i.version} ({i.path})" for i in result))
         _FOUND.append(result)
         return result
+
+
+def forget_interpreters() -> None:
+    """Look for interpreters again at the next :func:`find_interpreters` (one has gone)."""
+    with _LOCK:
+        _FOUND.clear()
 
 
 def _version(interpreter: Interpreter) -> tuple[int, ...]:

@@ -8,12 +8,16 @@ only its own environment variables.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime
 import os
 import sys
+from collections.abc import Generator
 from pathlib import Path
-from typing import Final, Literal, TypeVar
+from typing import Final, Literal, TypeVar, cast
 
+from lzy.env._base import describe, expect_instance
 from lzy.env._cache import cache_root
 from lzy.env.environment import ResolvedEnv
 from lzy.env.install import (
@@ -25,10 +29,10 @@ from lzy.env.install import (
     plan_install,
 )
 from lzy.env.provisioning import MachineSpec
-from lzy.exceptions import InstallPlanError, RuntimeRefusedError
-from lzy.runtime._process import ChildProcess, run_call
-from lzy.runtime._python import OLDEST_CHILD, find_interpreters, running_interpreter
-from lzy.runtime._store import CachedEnv, EnvStore
+from lzy.exceptions import FieldTypeError, FieldValueError, InstallPlanError, RuntimeRefusedError
+from lzy.runtime._process import ChildProcess, make_request, run_request
+from lzy.runtime._python import OLDEST_CHILD, find_interpreters, forget_interpreters, running_interpreter
+from lzy.runtime._store import CachedEnv, EnvStore, InterpreterGoneError
 from lzy.runtime._support import support_dir
 from lzy.runtime.base import OpCall, Runtime
 from lzy.runtime.local import container_problems, this_machine
@@ -105,11 +109,13 @@ class IsolatedRuntime(Runtime):
         machine: MachineSpec | None = None,
     ) -> None:
         if installer not in ("auto", "uv", "pip"):
-            msg = f"IsolatedRuntime.installer must be 'auto', 'uv' or 'pip', got {installer!r}"
-            raise RuntimeRefusedError(msg)
+            msg = f"IsolatedRuntime.installer must be 'auto', 'uv' or 'pip', got {describe(installer)}"
+            raise FieldValueError(msg)
+        if machine is not None:
+            expect_instance("IsolatedRuntime.machine", machine, MachineSpec, "a MachineSpec or None")
         #: The machine ops are checked against (this one by default).
         self.machine = machine if machine is not None else this_machine()
-        self._root = Path(cache_dir) if cache_dir is not None else None
+        self._root = None if cache_dir is None else _cache_dir(cache_dir)
         self._installer: Literal["auto", "uv", "pip"] = installer
         self._stores: dict[Path, EnvStore] = {}
 
@@ -159,6 +165,7 @@ class IsolatedRuntime(Runtime):
         plan: InstallPlan | None = None
         try:
             plan = self.plan(env)
+            plan.netrc()  # credentials a .netrc cannot carry are refused now, not mid-build
         except InstallPlanError as error:
             problems.append(str(error))
         if problems or plan is None:
@@ -170,54 +177,91 @@ class IsolatedRuntime(Runtime):
         """Build (or find) the op's environment, then run the call in it."""
         plan = self._checked_plan(call.env)
         store = self._store
-        python = self._python(plan, store)
         version = _major_minor(plan.interpreter)
-        shipped = list(plan.local_module_paths)
-        main_file = None
-        if version != sys.version_info[:2]:
-            main_file = _main_script(call)
-            if main_file is not None:
-                shipped.append(main_file)
-        copies = store.ship(shipped)
-        environ = {k: v for k, v in os.environ.items() if k in PASSED_VARIABLES or k.startswith("LC_")}
-        environ.update(call.env.environ)
-        if plan.method is InstallMethod.VIRTUALENV:
-            environ["VIRTUAL_ENV"] = str(python.parent.parent)
-            environ["PATH"] = os.pathsep.join(filter(None, [str(python.parent), environ.get("PATH")]))
-        pythonpath = plan.pythonpath([str(copies)] if copies is not None else [])
-        environ.pop(PYTHONPATH, None)
-        if pythonpath is not None:
-            environ[PYTHONPATH] = pythonpath
-        child = ChildProcess(
-            python=str(python),
+        main_file, main_module = (None, None) if version == sys.version_info[:2] else _main_of(call)
+        shipped = [*plan.local_module_paths, *_main_code(main_file, main_module, plan)]
+        support = (str(support_dir(store.root)),)
+        spec = ChildProcess(
+            python="",
             python_version=version,
-            environ=environ,
-            support=(str(support_dir(store.root)),),
-            main_file=None if main_file is None or copies is None else str(copies / Path(main_file).name),
+            environ={},
+            support=support,
+            main_file=main_file,
+            main_module=main_module,
             importable_from=tuple(os.path.abspath(path) for path in plan.local_module_paths),
         )
-        with store.using(python):
-            return run_call(call.name, call.function, tuple(call.args), call.kwargs, child)
+        # Everything that can be refused is, before anything is copied or built.
+        make_request(call.name, call.function, tuple(call.args), call.kwargs, spec)
+        with store.shipped(shipped) as copies, self._environment(call.env, plan, store) as python:
+            environ = {k: v for k, v in os.environ.items() if k in PASSED_VARIABLES or k.startswith("LC_")}
+            environ.update(call.env.environ)
+            if plan.method is InstallMethod.VIRTUALENV:
+                environ["VIRTUAL_ENV"] = str(python.parent.parent)
+                environ["PATH"] = os.pathsep.join(filter(None, [str(python.parent), environ.get("PATH")]))
+            pythonpath = plan.pythonpath([str(copies)] if copies is not None else [])
+            environ.pop(PYTHONPATH, None)
+            if pythonpath is not None:
+                environ[PYTHONPATH] = pythonpath
+            child = dataclasses.replace(
+                spec,
+                python=str(python),
+                environ=environ,
+                main_file=None if main_file is None or copies is None else str(copies / Path(main_file).name),
+            )
+            request = make_request(call.name, call.function, tuple(call.args), call.kwargs, child)
+            return cast("_R", run_request(call.name, request, child))
 
     def prepare(self, env: ResolvedEnv) -> Path:
         """Build (or find) the environment of ``env`` now, without running an op in it, and
         return the interpreter ops of that env run with: for a build ahead of the first call."""
-        return self._python(self._checked_plan(env), self._store)
+        with self._environment(env, self._checked_plan(env), self._store) as python:
+            return python
 
-    def _python(self, plan: InstallPlan, store: EnvStore) -> Path:
-        if plan.method is InstallMethod.VIRTUALENV:
-            return store.ensure(plan)
-        chosen = plan.interpreter or running_interpreter()
-        return Path(chosen.path)
+    @contextlib.contextmanager
+    def _environment(self, env: ResolvedEnv, plan: InstallPlan, store: EnvStore) -> Generator[Path]:
+        """The interpreter of the plan's environment, in use while the block runs. An
+        interpreter that left the machine since it was found is looked for again, once."""
+        if plan.method is not InstallMethod.VIRTUALENV:
+            yield Path((plan.interpreter or running_interpreter()).path)
+            return
+        try:
+            with store.use(plan) as python:
+                yield python
+                return
+        except InterpreterGoneError:
+            forget_interpreters()
+            plan = self._checked_plan(env)
+        with store.use(plan) as python:
+            yield python
 
     def cached_envs(self) -> list[CachedEnv]:
         """The environments in this runtime's cache, complete or not."""
         return self._store.envs()
 
     def clean_cache(self, *, older_than: datetime.timedelta | None = None) -> list[CachedEnv]:
-        """Remove cached environments not used for ``older_than`` (all when ``None``) and every
-        unfinished one; those in use by a running op are kept. Returns the removed ones."""
+        """Remove cached environments and module copies not used for ``older_than`` (all when
+        ``None``), and every unfinished environment; what a running op uses is kept. Returns the
+        environments removed."""
+        if older_than is not None:
+            expect_instance(
+                "IsolatedRuntime.clean_cache() older_than",
+                older_than,
+                datetime.timedelta,
+                "a timedelta or None",
+            )
         return self._store.clean(older_than=older_than)
+
+
+def _cache_dir(value: object) -> Path:
+    """A cache directory given by the user: a non-empty path, ``~`` expanded."""
+    if not isinstance(value, str | os.PathLike) or isinstance(value, bytes):
+        msg = f"IsolatedRuntime.cache_dir must be a path (str or os.PathLike) or None, got {describe(value)}"
+        raise FieldTypeError(msg)
+    text = os.fspath(cast("os.PathLike[str] | str", value))
+    if not str(text).strip():
+        msg = "IsolatedRuntime.cache_dir must not be empty; leave it None for lzy's cache directory"
+        raise FieldValueError(msg)
+    return Path(text).expanduser()
 
 
 def _too_old(version: str) -> bool:
@@ -233,10 +277,31 @@ def _major_minor(interpreter: Interpreter | None) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def _main_script(call: OpCall[_R]) -> str | None:
-    """The caller's script, when the op's function was defined in it."""
+def _main_code(main_file: str | None, main_module: str | None, plan: InstallPlan) -> list[str]:
+    """What to ship so the other interpreter can import the caller's main code: the script, or
+    the top-level package of its ``python -m`` module, unless the env ships it already."""
+    if main_file is not None:
+        return [main_file]
+    if main_module is None:
+        return []
+    package = sys.modules.get(main_module.partition(".")[0])
+    paths: list[str] = list(getattr(package, "__path__", ()))
+    locations = [os.path.abspath(p) for p in paths]
+    shipped = {os.path.abspath(p) for p in plan.local_module_paths}
+    return locations[:1] if locations and locations[0] not in shipped else []
+
+
+def _main_of(call: OpCall[_R]) -> tuple[str | None, str | None]:
+    """The caller's script file, or its ``python -m`` module name, when the op's function was
+    defined in it (``(None, None)`` otherwise): the other interpreter imports it from there."""
     if getattr(call.function, "__module__", None) != "__main__":
-        return None
+        return None, None
     main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = getattr(spec, "name", None)
+    if isinstance(name, str) and name and name != "__main__":
+        return None, name
     path = getattr(main, "__file__", None)
-    return os.path.abspath(path) if isinstance(path, str) and os.path.isfile(path) else None
+    if isinstance(path, str) and os.path.isfile(path):
+        return os.path.abspath(path), None
+    return None, None

@@ -1,0 +1,359 @@
+"""How an op's function, arguments, result and output travel to its process and back, on the
+local and the isolated runtime: decorators, methods, other Python versions, the caller's script."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from lzy.api.v1 import IsolatedRuntime, LocalRuntime, Lzy, Runtime, op
+from lzy.api.v1.env import EnvExplorer, Exploration, ManualPythonEnv, OnlyLocalPythonEnv
+from lzy.exceptions import OpExecutionError, RuntimeRefusedError
+from lzy.runtime._python import find_interpreters
+from tests.explorer.conftest import prepend_path
+
+RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class _Nothing(EnvExplorer):
+    """An explorer that finds nothing: these tests list what they ship."""
+
+    def explore(self, namespace: Mapping[str, object]) -> Exploration:
+        del namespace
+        return Exploration()
+
+
+def _other_version(oldest: tuple[int, int], newest: tuple[int, int] = (99, 0)) -> str | None:
+    running = sys.version_info[:2]
+    versions = sorted({tuple(int(p) for p in i.version.split(".")[:2]) for i in find_interpreters()})
+    fitting = [v for v in versions if v != running and oldest <= v <= newest]
+    return f"{fitting[-1][0]}.{fitting[-1][1]}" if fitting else None
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A directory of the test's own modules on ``sys.path``, forgotten afterwards."""
+    root = tmp_path / "project"
+    root.mkdir()
+    prepend_path(monkeypatch, root)
+    before = set(sys.modules)
+    yield root
+    for name in set(sys.modules) - before:
+        if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(root)):
+            del sys.modules[name]
+
+
+def _module(project: Path, name: str, source: str) -> object:
+    (project / f"{name}.py").write_text(textwrap.dedent(source))
+    importlib.invalidate_caches()
+    return importlib.import_module(name)
+
+
+def _runtimes(tmp_path: Path) -> list[tuple[str, Runtime]]:
+    return [("local", LocalRuntime()), ("isolated", IsolatedRuntime(cache_dir=tmp_path / "cache"))]
+
+
+DECORATED = """
+    import functools
+    from lzy.api.v1 import op
+
+    def doubled(function):
+        @functools.wraps(function)
+        def wrapper(x):
+            return 2 * function(x)
+        return wrapper
+
+    @op
+    @doubled
+    def twice(x: int) -> int:
+        return x
+"""
+
+
+def test_a_decorator_under_the_op_still_runs(tmp_path: Path, project: Path) -> None:
+    """A functools.wraps decorator under @op runs in the op's process, on every runtime and
+    under another Python version: the child unwraps the op, not the decorators."""
+    module = _module(project, "decorated", DECORATED)
+    twice: Callable[[int], int] = getattr(module, "twice")  # noqa: B009
+    assert twice(5) == 10  # a plain call, outside a workflow
+    local = [str(project / "decorated.py")]
+    for _, runtime in _runtimes(tmp_path):
+        env = ManualPythonEnv(python_version=RUNNING, pypi_packages={}, local_module_paths=local)
+        with Lzy(runtime=runtime).workflow("w").with_python_env(env):
+            assert twice(5) == 10
+    other = _other_version((3, 11))
+    if other is not None:
+        env = ManualPythonEnv(python_version=other, pypi_packages={}, local_module_paths=local)
+        with Lzy(runtime=IsolatedRuntime(cache_dir=tmp_path / "cache")).workflow("w").with_python_env(env):
+            assert twice(5) == 10
+
+
+METHODS = """
+    class Scaler:
+        def __init__(self, factor: int) -> None:
+            self.factor = factor
+
+        def scale(self, x: int) -> tuple[int, int]:
+            import sys
+            return self.factor * x, sys.version_info[1]
+"""
+
+
+def test_a_bound_method_runs_with_its_instance_under_another_python(tmp_path: Path, project: Path) -> None:
+    """op(instance.method) under another Python version gets its instance (by pickle), not the
+    argument in its place."""
+    other = _other_version((3, 8))
+    if other is None:
+        pytest.skip(f"no CPython other than {RUNNING} is installed here (pyenv install one)")
+    module = _module(project, "methods", METHODS)
+    scaler = getattr(module, "Scaler")(10)  # noqa: B009
+    env = ManualPythonEnv(
+        python_version=other, pypi_packages={}, local_module_paths=[str(project / "methods.py")]
+    )
+    with Lzy(runtime=IsolatedRuntime(cache_dir=tmp_path / "cache")).workflow("w").with_python_env(env):
+        # A bound method is an op's function like any other (typed Any here: built at run time).
+        scale = cast("Callable[[int], tuple[int, int]]", op(scaler.scale))
+        value, minor = scale(7)
+    assert (value, minor) == (70, int(other.split(".")[1]))
+
+
+def test_an_op_method_binds_its_instance(tmp_path: Path, project: Path) -> None:
+    """@op on a method of a class: called on an instance, the instance is its first argument."""
+    module = _module(
+        project,
+        "model",
+        """
+        from lzy.api.v1 import op
+
+        class Model:
+            def __init__(self, weight: int) -> None:
+                self.weight = weight
+
+            @op
+            def predict(self, x: int) -> int:
+                return self.weight * x
+        """,
+    )
+    model = getattr(module, "Model")(5)  # noqa: B009
+    assert model.predict(3) == 15
+    for _, runtime in _runtimes(tmp_path):
+        env = ManualPythonEnv(
+            python_version=RUNNING, pypi_packages={}, local_module_paths=[str(project / "model.py")]
+        )
+        with Lzy(runtime=runtime).workflow("w").with_python_env(env):
+            assert model.predict(3) == 15
+
+
+def test_a_module_importing_lzy_is_refused_under_an_old_python_before_any_build(
+    tmp_path: Path, project: Path
+) -> None:
+    """Under Python 3.8 to 3.10 an op whose module imports lzy cannot load (lzy needs 3.11):
+    refused before anything is built, saying what to do."""
+    old = _other_version((3, 8), (3, 10))
+    if old is None:
+        pytest.skip("no CPython 3.8 to 3.10 is installed here (pyenv install one)")
+    module = _module(project, "newonly", "from lzy.api.v1 import op\n\n@op\ndef f() -> int:\n    return 1\n")
+    f: Callable[[], int] = getattr(module, "f")  # noqa: B009
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "cache")
+    env = ManualPythonEnv(
+        python_version=old, pypi_packages={}, local_module_paths=[str(project / "newonly.py")]
+    )
+    with (
+        Lzy(runtime=runtime).workflow("w").with_python_env(env),
+        pytest.raises(RuntimeRefusedError) as raised,
+    ):
+        f()
+    assert f"op f cannot run under Python {old}: its module" in str(raised.value)
+    assert "imports lzy, which runs on Python 3.11 and newer" in str(raised.value)
+    assert runtime.builds == 0
+
+
+def test_an_op_whose_module_is_not_shipped_could_not_start(tmp_path: Path, project: Path) -> None:
+    """The child cannot import the op's module: 'could not start', never 'the op raised'."""
+    module = _module(project, "unshipped", "def f() -> int:\n    return 1\n")
+    f = cast("Callable[[], int]", op(getattr(module, "f")))  # noqa: B009
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "cache")
+    other = _other_version((3, 11))
+    if other is None:
+        pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
+    env = ManualPythonEnv(python_version=other, pypi_packages={})
+    with Lzy(runtime=runtime).workflow("w").with_python_env(env), pytest.raises(OpExecutionError) as raised:
+        f()
+    text = str(raised.value)
+    assert "op f could not start in its process: ModuleNotFoundError: No module named 'unshipped'" in text
+    assert "ship it as a local module (local_module_paths)" in text
+
+
+SCRIPT = """
+    import dataclasses
+    import sys
+
+    from lzy.api.v1 import IsolatedRuntime, Lzy, op
+    from lzy.api.v1.env import ManualPythonEnv
+
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+
+    class Refused(Exception):
+        pass
+
+
+    @op
+    def move(point: Point) -> Point:
+        return Point(point.x + sys.version_info[1])
+
+
+    @op
+    def refuse() -> None:
+        raise Refused("no")
+
+
+    if __name__ == "__main__":
+        env = ManualPythonEnv(python_version=sys.argv[1], pypi_packages={})
+        with Lzy(runtime=IsolatedRuntime()).workflow("w").with_python_env(env):
+            print("moved", move(Point(100)))
+            try:
+                refuse()
+            except Refused as error:
+                print("refused", type(error).__name__, error)
+"""
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_objects_of_the_callers_script_come_back_from_another_python(how: str, tmp_path: Path) -> None:
+    """A class and an exception of the caller's script (run as a file or with python -m) travel
+    to another Python version and back: the child imports the script without running its main
+    block, and its objects are the caller's __main__ objects again."""
+    other = _other_version((3, 11))
+    if other is None:
+        pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
+    root = tmp_path / "app"
+    (root / "apppkg").mkdir(parents=True)
+    (root / "apppkg" / "__init__.py").write_text("")
+    (root / "apppkg" / "__main__.py").write_text(textwrap.dedent(SCRIPT))
+    (root / "script.py").write_text(textwrap.dedent(SCRIPT))
+    command = ["-m", "apppkg"] if how == "module" else [str(root / "script.py")]
+    environ = {**os.environ, "LZY_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, *command, other], capture_output=True, text=True, env=environ, cwd=root, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    minor = int(other.split(".")[1])
+    assert done.stdout.splitlines() == [f"moved Point(x={100 + minor})", "refused Refused no"]
+
+
+def test_an_op_sees_a_changed_file_behind_a_symbolic_link(tmp_path: Path, project: Path) -> None:
+    """A package whose subdirectory is a link is copied with what the link points to, and an
+    edit there is shipped anew."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "word.py").write_text("WORD = 'v1'\n")
+    (project / "linked").mkdir()
+    (project / "linked" / "__init__.py").write_text("")
+    (project / "linked" / "sub").symlink_to(real, target_is_directory=True)
+
+    @op
+    def read() -> str:
+        return str(getattr(importlib.import_module("linked.sub.word"), "WORD"))  # noqa: B009
+
+    env = ManualPythonEnv(
+        python_version=RUNNING, pypi_packages={}, local_module_paths=[str(project / "linked")]
+    )
+    workflow = Lzy(runtime=IsolatedRuntime(cache_dir=tmp_path / "cache")).workflow("w").with_python_env(env)
+    with workflow:
+        assert read() == "v1"
+    (real / "word.py").write_text("WORD = 'v2'\n")
+    with workflow:
+        assert read() == "v2"
+
+
+def test_portions_of_a_namespace_package_are_shipped_together(tmp_path: Path) -> None:
+    """Two directories of one namespace package (no __init__.py) are merged in the copy, as the
+    import system merges them; two regular packages of one name are refused before any build."""
+    for root, module in (("one", "a"), ("two", "b")):
+        (tmp_path / root / "nsp").mkdir(parents=True)
+        (tmp_path / root / "nsp" / f"{module}.py").write_text(f"NAME = {module!r}\n")
+
+    @op
+    def names() -> str:
+        return "".join(str(getattr(importlib.import_module(f"nsp.{m}"), "NAME")) for m in "ab")  # noqa: B009
+
+    portions = [str(tmp_path / "one" / "nsp"), str(tmp_path / "two" / "nsp")]
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "cache")
+    env = ManualPythonEnv(python_version=RUNNING, pypi_packages={}, local_module_paths=portions)
+    with Lzy(runtime=runtime).workflow("w").with_python_env(env):
+        assert names() == "ab"
+    (tmp_path / "one" / "nsp" / "__init__.py").write_text("")
+    with (
+        Lzy(runtime=runtime).workflow("w").with_python_env(env),
+        pytest.raises(RuntimeRefusedError) as raised,
+    ):
+        names()
+    assert "two local modules are both called 'nsp'" in str(raised.value)
+
+
+def test_an_ops_output_goes_where_the_callers_goes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What an op prints reaches this process's sys.stdout and sys.stderr (a notebook cell, a
+    test's capture), on the local and the isolated runtime."""
+
+    @op
+    def talk() -> None:
+        print("said to stdout")
+        print("said to stderr", file=sys.stderr)
+
+    only_local = OnlyLocalPythonEnv(explorer=_Nothing)
+    for kind, runtime in _runtimes(tmp_path):
+        with Lzy(runtime=runtime).workflow("w").with_python_env(only_local):
+            talk()
+        captured = capsys.readouterr()
+        assert (captured.out, captured.err) == ("said to stdout\n", "said to stderr\n"), kind
+
+
+def test_arguments_that_do_not_pickle_are_refused_naming_the_op(tmp_path: Path) -> None:
+    """An argument no pickler can carry (a lock) is a refusal naming the op, before any run."""
+    import threading
+
+    @op
+    def take(value: object) -> None:
+        del value
+
+    for _, runtime in _runtimes(tmp_path):
+        env = OnlyLocalPythonEnv(explorer=_Nothing)
+        with (
+            Lzy(runtime=runtime).workflow("w").with_python_env(env),
+            pytest.raises(RuntimeRefusedError) as raised,
+        ):
+            take(threading.Lock())
+        assert (
+            "op test_arguments_that_do_not_pickle_are_refused_naming_the_op.<locals>.take cannot be sent"
+            in str(raised.value)
+        )
+
+
+def test_a_huge_environment_is_an_error_naming_the_op(tmp_path: Path) -> None:
+    """A variable larger than the system lets a process start with is said plainly."""
+
+    @op
+    def nothing() -> None: ...
+
+    env = OnlyLocalPythonEnv(explorer=_Nothing)
+    with (
+        Lzy(runtime=LocalRuntime()).workflow("w").with_python_env(env).with_environ(HUGE="x" * 4_000_000),
+        pytest.raises(OpExecutionError) as raised,
+    ):
+        nothing()
+    assert "could not start its process" in str(raised.value)
+    assert "environment variables are too large" in str(raised.value)
