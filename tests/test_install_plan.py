@@ -178,6 +178,13 @@ def test_credentials_a_netrc_cannot_hold_are_refused(
     assert CANARY not in str(raised.value)
 
 
+def test_a_token_given_as_the_user_name_is_a_login_without_password() -> None:
+    """https://TOKEN@host/ (the way some indexes take tokens): a .netrc login, no password."""
+    plan = plan_install(_env(index=f"https://{CANARY}@tokens.example/simple"), FALLBACK)
+    assert plan.netrc() == f"machine tokens.example\n  login {CANARY}\n"
+    assert CANARY not in plan.explain()
+
+
 def test_plan_round_trips_through_json() -> None:
     """A plan's JSON (with secrets, for executors) gives the same plan back."""
     env = _env(local=("/p/mod.py",), environ={"MODE": "x"}, extra=("https://e.example/simple",))

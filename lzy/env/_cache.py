@@ -19,10 +19,11 @@ CACHE_DIR_ENV: Final = "LZY_CACHE_DIR"
 
 
 def cache_root() -> pathlib.Path:
-    """``$LZY_CACHE_DIR``, else the user's cache directory for lzy (read at each call)."""
+    """``$LZY_CACHE_DIR`` (``~`` expanded), else the user's cache directory for lzy (read at
+    each call)."""
     override = os.environ.get(CACHE_DIR_ENV)
     if override:
-        return pathlib.Path(override)
+        return pathlib.Path(override).expanduser()
     import platformdirs  # noqa: PLC0415 - only when no override is set
 
     return pathlib.Path(platformdirs.user_cache_dir("lzy"))

@@ -199,10 +199,11 @@ class InstallPlan(EnvPart, JsonDocument):
             if credentials is None:
                 continue
             host = urllib.parse.urlsplit(bare).hostname or ""
-            if any(not token or any(c.isspace() or c in "\"'\\#" for c in token) for token in credentials):
+            unsafe = [t for t in credentials if any(c.isspace() or c in "\"'\\#" for c in t)]
+            if not credentials[0] or unsafe:
                 msg = (
                     f"the credentials of index {redact_url(url)} cannot travel in a .netrc file"
-                    " (empty, or with spaces, quotes, '#' or backslashes); configure them for the"
+                    " (no user name, or spaces, quotes, '#' or backslashes); configure them for the"
                     " installer yourself (a .netrc or keyring) and give the index URL without them"
                 )
                 raise InstallPlanError(msg)
@@ -212,8 +213,9 @@ class InstallPlan(EnvPart, JsonDocument):
             entries[host] = credentials
         if not entries:
             return None
+        # A token given as the user name alone (https://TOKEN@host/) is a login without password.
         return "".join(
-            f"machine {host}\n  login {user}\n  password {password}\n"
+            f"machine {host}\n  login {user}\n" + (f"  password {password}\n" if password else "")
             for host, (user, password) in sorted(entries.items())
         )
 

@@ -22,6 +22,8 @@ from pathlib import Path, PurePosixPath
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from lzy.runtime._store import unwritable
+
 __all__ = ["support_dir"]
 
 
@@ -118,16 +120,20 @@ def _entries() -> dict[str, Path]:
 def support_dir(root: Path) -> Path:
     """The support directory under ``root`` (made once, then reused while it matches)."""
     with _LOCK:
-        if root in _MADE:
-            return _MADE[root]
+        made = _MADE.get(root)
+        if made is not None and made.is_dir():  # removed under this process: made again
+            return made
         entries = _entries()
         digest = hashlib.sha256(
             "\n".join(f"{name}={target}" for name, target in sorted(entries.items())).encode()
         ).hexdigest()[:16]
         final = root / "support" / digest
         if not final.is_dir():
-            final.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+            try:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+            except OSError as error:
+                raise unwritable(root, final.parent, error) from error
             for name, target in entries.items():
                 _link(staging / name, target)
             try:

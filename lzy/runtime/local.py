@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TypeVar
 
+from lzy.env._base import expect_instance
 from lzy.env.environment import ResolvedEnv
 from lzy.env.install import PYTHONPATH, op_pythonpath
 from lzy.env.provisioning import MachineSpec
@@ -82,6 +83,8 @@ class LocalRuntime(Runtime):
     """
 
     def __init__(self, *, machine: MachineSpec | None = None) -> None:
+        if machine is not None:
+            expect_instance("LocalRuntime.machine", machine, MachineSpec, "a MachineSpec or None")
         #: The machine ops are checked against (this one by default).
         self.machine = machine if machine is not None else this_machine()
 

@@ -7,6 +7,8 @@ import importlib
 import json
 import logging
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,12 +17,19 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from lzy.api.v1 import IsolatedRuntime, Lzy, op
 from lzy.api.v1.env import EnvExplorer, Exploration, ManualPythonEnv, OnlyLocalPythonEnv, Provisioning
-from lzy.exceptions import InstallError, OpExecutionError, RuntimeRefusedError
+from lzy.exceptions import (
+    FieldTypeError,
+    FieldValueError,
+    InstallError,
+    OpExecutionError,
+    RuntimeRefusedError,
+)
 from lzy.runtime._python import find_interpreters
 from tests.explorer.conftest import prepend_path
 from tests.explorer.support import IndexServer, Site
@@ -441,7 +450,7 @@ def test_exception_of_a_class_only_the_env_has(
         raise_special()
     text = str(raised.value)
     assert "raised only_here.Special: only over there" in text
-    assert "its class cannot be loaded in this process" in text
+    assert "the exception cannot be rebuilt in this process" in text
     assert 'raise special("only over there")' in text
 
 
@@ -519,3 +528,155 @@ def test_auto_python_env_pins_what_the_op_uses_and_the_env_installs_it(
             sys.modules.pop(name, None)
     (cached,) = runtime.cached_envs()
     assert cached.requirements == ("alpha-dist==1.0",)
+
+
+def test_a_deleted_cache_is_made_again_in_a_running_process(
+    runtime: IsolatedRuntime, index: IndexServer, tmp_path: Path
+) -> None:
+    """Removing the whole cache under a live process (rm -rf) only costs a rebuild."""
+    with Lzy(runtime=runtime).workflow("w").with_python_env(_manual(index, {})):
+        probe("X")
+        shutil.rmtree(tmp_path / "lzy-cache")
+        assert probe("X")["variable"] is None
+    assert runtime.builds == 2
+
+
+def test_cleaning_while_an_op_runs_spares_what_it_uses(
+    runtime: IsolatedRuntime, index: IndexServer, tmp_path: Path
+) -> None:
+    """clean_cache() during a call keeps the env and the module copy the op imports from; the
+    op imports a module of its package after the cleaning and still finds it."""
+    project = tmp_path / "project"
+    (project / "slowpkg").mkdir(parents=True)
+    (project / "slowpkg" / "__init__.py").write_text("")
+    (project / "slowpkg" / "late.py").write_text("WORD = 'late'\n")
+    started = tmp_path / "started"
+
+    @op
+    def wait_then_import(flag: str) -> str:
+        import pathlib
+        import time
+
+        pathlib.Path(flag).touch()
+        time.sleep(1.5)
+        return str(getattr(importlib.import_module("slowpkg.late"), "WORD"))  # noqa: B009
+
+    env = _manual(index, {}, local_module_paths=[str(project / "slowpkg")])
+    workflow = Lzy(runtime=runtime).workflow("w").with_python_env(env)
+
+    def call(_: int) -> str:
+        with Lzy(runtime=runtime).workflow("w").with_python_env(env):
+            return wait_then_import(str(started))
+
+    del workflow
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        running = pool.submit(call, 0)
+        deadline = time.monotonic() + 60
+        while not started.exists():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert runtime.clean_cache() == []
+        assert running.result(timeout=60) == "late"
+    assert [env.complete for env in runtime.cached_envs()] == [True]
+    removed = runtime.clean_cache()  # nothing runs now: all goes
+    assert len(removed) == 1
+    assert not list((tmp_path / "lzy-cache" / "modules").iterdir())
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_token_as_the_index_user_name_installs(
+    installer: str, index: IndexServer, publish: Publish, tmp_path: Path
+) -> None:
+    """https://TOKEN@host/simple: the token reaches the installer as a login without password."""
+    publish("only-here", "9.0", {"only_here/__init__.py": "VALUE = 9\n"})
+    index.state.credentials = (CANARY, "")
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "lzy-cache", installer=installer)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    url = index.url().replace("http://", f"http://{CANARY}@")
+    env = ManualPythonEnv(python_version=RUNNING, pypi_packages={"only-here": "9.0"}, pypi_index_url=url)
+    with Lzy(runtime=runtime).workflow("w").with_python_env(env):
+        assert probe("X")["value"] == 9
+
+
+def test_a_refused_password_is_named_as_such(index: IndexServer, publish: Publish, tmp_path: Path) -> None:
+    """A wrong password: the installer says 'not found'; lzy asks the index and says it refused
+    the credentials, without showing them."""
+    publish("only-here", "9.1", {"only_here/__init__.py": "VALUE = 91\n"})
+    index.state.credentials = ("alice", "right-password")
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "lzy-cache")
+    env = ManualPythonEnv(
+        python_version=RUNNING,
+        pypi_packages={"only-here": "9.1"},
+        pypi_index_url=index.url(credentials=("alice", CANARY)),
+    )
+    with Lzy(runtime=runtime).workflow("w").with_python_env(env), pytest.raises(InstallError) as raised:
+        probe("X")
+    text = str(raised.value)
+    assert "refused the credentials given for it (HTTP 401)" in text
+    assert CANARY not in text
+
+
+def test_a_cache_that_cannot_be_written_is_said_plainly(index: IndexServer, tmp_path: Path) -> None:
+    """A cache directory that cannot be made is a refusal naming it and the way out."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    runtime = IsolatedRuntime(cache_dir=blocker / "cache")
+    with (
+        Lzy(runtime=runtime).workflow("w").with_python_env(_manual(index, {})),
+        pytest.raises(RuntimeRefusedError) as raised,
+    ):
+        probe("X")
+    assert f"lzy's cache directory {blocker / 'cache'} cannot be written" in str(raised.value)
+    assert "LZY_CACHE_DIR" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "fragment"),
+    [
+        ({"cache_dir": 123}, FieldTypeError, "IsolatedRuntime.cache_dir must be a path"),
+        ({"cache_dir": ""}, FieldValueError, "IsolatedRuntime.cache_dir must not be empty"),
+        ({"installer": "conda"}, FieldValueError, "IsolatedRuntime.installer must be 'auto', 'uv' or 'pip'"),
+        ({"machine": "big"}, FieldTypeError, "IsolatedRuntime.machine must be a MachineSpec or None"),
+    ],
+)
+def test_bad_runtime_arguments_are_refused_naming_them(
+    arguments: dict[str, object], error: type[Exception], fragment: str
+) -> None:
+    """Each constructor parameter is checked where it is written."""
+    with pytest.raises(error, match=re.escape(fragment)):
+        IsolatedRuntime(**arguments)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def test_clean_cache_checks_its_argument(runtime: IsolatedRuntime) -> None:
+    """older_than is a timedelta: a number of seconds is refused, not misread."""
+    with pytest.raises(FieldTypeError, match="older_than must be a timedelta or None"):
+        runtime.clean_cache(older_than=3600)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def test_pip_builds_an_env_of_another_python_with_its_own_pip(
+    index: IndexServer, publish: Publish, tmp_path: Path
+) -> None:
+    """installer='pip' for another Python: the env's own pip installs (this process's pip may
+    not support that Python)."""
+    others = _other_interpreters((3, 8))
+    if not others:
+        pytest.skip(f"no CPython other than {RUNNING} is installed here (pyenv install one)")
+    publish("only-here", "9.2", {"only_here/__init__.py": "VALUE = 92\n"})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "reader.py").write_text("def value():\n    import only_here\n    return only_here.VALUE\n")
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "lzy-cache", installer="pip")
+    env = ManualPythonEnv(
+        python_version=others[0],
+        pypi_packages={"only-here": "9.2"},
+        pypi_index_url=index.url(),
+        local_module_paths=[str(project / "reader.py")],
+    )
+    prepend_path_for_test = [str(project)]
+    sys.path[:0] = prepend_path_for_test
+    try:
+        value = cast("Callable[[], int]", op(getattr(importlib.import_module("reader"), "value")))  # noqa: B009
+        with Lzy(runtime=runtime).workflow("w").with_python_env(env):
+            assert value() == 92
+    finally:
+        del sys.path[: len(prepend_path_for_test)]
+        sys.modules.pop("reader", None)
