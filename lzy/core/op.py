@@ -58,8 +58,27 @@ def _check_function(function: object) -> None:
     if isinstance(function, Op | OpBuilder):
         msg = f"op got {function!r}, which is an op already; apply @op once"
         raise NotAnOpError(msg)
+    if isinstance(function, classmethod | staticmethod):
+        kind = type(function).__name__
+        msg = f"op got a {kind} object; put @op under @{kind}, directly above the def"
+        raise NotAnOpError(msg)
     if not callable(function):
         msg = f"op decorates a function, got {describe(function)}"
+        raise NotAnOpError(msg)
+    import inspect  # noqa: PLC0415 - only when an op is made
+
+    name = getattr(function, "__qualname__", describe(function))
+    if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+        msg = (
+            f"op got the async function {name}: an op runs to completion in its own process and"
+            " returns a value; make it a def that calls asyncio.run() on the coroutine"
+        )
+        raise NotAnOpError(msg)
+    if inspect.isgeneratorfunction(function):
+        msg = (
+            f"op got the generator function {name}: a generator cannot be sent back from an op's"
+            " process; return a list (or another value) instead of yielding"
+        )
         raise NotAnOpError(msg)
 
 

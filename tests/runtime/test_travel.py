@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,7 @@ import pytest
 
 from lzy.api.v1 import IsolatedRuntime, LocalRuntime, Lzy, Runtime, op
 from lzy.api.v1.env import EnvExplorer, Exploration, ManualPythonEnv, OnlyLocalPythonEnv
-from lzy.exceptions import OpExecutionError, RuntimeRefusedError
+from lzy.exceptions import NotAnOpError, OpExecutionError, RuntimeRefusedError
 from lzy.runtime._python import find_interpreters
 from tests.explorer.conftest import prepend_path
 
@@ -357,3 +358,24 @@ def test_a_huge_environment_is_an_error_naming_the_op(tmp_path: Path) -> None:
         nothing()
     assert "could not start its process" in str(raised.value)
     assert "environment variables are too large" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("async def f():\n    return 1\n", "op got the async function f: an op runs to completion"),
+        ("async def f():\n    yield 1\n", "op got the async function f"),
+        ("def f():\n    yield 1\n", "op got the generator function f: a generator cannot be sent back"),
+        (
+            "@classmethod\ndef f(cls):\n    return 1\n",
+            "op got a classmethod object; put @op under @classmethod",
+        ),
+    ],
+)
+def test_functions_an_op_cannot_be_are_refused_where_written(source: str, fragment: str) -> None:
+    """Async functions, generators and classmethod objects are refused by @op with what to do,
+    not after they ran."""
+    namespace: dict[str, object] = {}
+    exec(source, namespace)
+    with pytest.raises(NotAnOpError, match=re.escape(fragment)):
+        op(namespace["f"])  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
