@@ -59,7 +59,7 @@ def _check_function(function: object) -> None:
         msg = f"op got {function!r}, which is an op already; apply @op once"
         raise NotAnOpError(msg)
     if isinstance(function, classmethod | staticmethod):
-        kind = type(function).__name__
+        kind = "classmethod" if isinstance(function, classmethod) else "staticmethod"
         msg = f"op got a {kind} object; put @op under @{kind}, directly above the def"
         raise NotAnOpError(msg)
     if not callable(function):
