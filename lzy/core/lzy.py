@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Self
 
+from lzy.core._fixed import FixedEnv
 from lzy.core.workflow import Workflow
 from lzy.env._base import expect_instance
 from lzy.env.cli import CliOverrides
@@ -23,7 +24,7 @@ def __dir__() -> list[str]:
     return __all__
 
 
-class Lzy(EnvOwner):
+class Lzy(FixedEnv, EnvOwner):
     """The entry point: an env for the whole program and the runtime that runs ops.
 
     ``Lzy().with_provisioning(cpu_count=5)`` sets a requirement every workflow inherits;

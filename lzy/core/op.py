@@ -8,6 +8,7 @@ from collections.abc import Callable
 from types import CodeType
 from typing import Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
+from lzy.core._fixed import FixedEnv
 from lzy.env._base import OpTarget, describe
 from lzy.env.environment import EffectiveEnv, Env, Level
 from lzy.env.owner import EnvOwner
@@ -82,7 +83,7 @@ def _check_function(function: object) -> None:
         raise NotAnOpError(msg)
 
 
-class Op(EnvOwner, OpTarget, Generic[_P, _R]):
+class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
     """A function with an environment. Inside a workflow its calls run through the runtime of
     the workflow's :class:`~lzy.core.lzy.Lzy`; when no workflow runs it is a plain call.
 
@@ -175,7 +176,7 @@ class Op(EnvOwner, OpTarget, Generic[_P, _R]):
         return f"<op {self.name} env={self._env!r}>"
 
 
-class OpBuilder(EnvOwner, OpTarget):
+class OpBuilder(FixedEnv, EnvOwner, OpTarget):
     """What ``op(...)`` with arguments returns: an env to give the function it decorates.
 
     ``@op().with_python_env(...).with_environ(...)`` decorates a function with that env.

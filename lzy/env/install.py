@@ -57,6 +57,7 @@ from lzy.env._base import (
     EnvPart,
     FrozenMap,
     environ_field,
+    environ_map,
     redact_url,
     shown_environ,
     split_credentials,
@@ -169,6 +170,10 @@ class InstallPlan(EnvPart, JsonDocument):
     environ: Mapping[str, str] = environ_field()
     #: The target's wheel platform tag, when known.
     platform: str | None = None
+
+    def __post_init__(self) -> None:
+        # A plan rebuilt from JSON gets the same masked, checked mapping as one made here.
+        object.__setattr__(self, "environ", environ_map("InstallPlan", "environ", self.environ))
 
     def requirements(self) -> tuple[str, ...]:
         """One ``name==version`` line per pinned distribution, sorted by name."""
