@@ -8,14 +8,17 @@ blobs by monolithic upload, then manifests and indexes by ``PUT``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import gzip
 import hashlib
 import http.server
 import io
+import ipaddress
 import json
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
@@ -23,12 +26,14 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
 import httpx
+
+from lzy.env._http import chain
 
 #: The environment variable the nox session sets when it has installed the registry: the tests
 #: then fail, rather than skip, when it cannot be started.
@@ -66,18 +71,24 @@ def _b64url(data: bytes) -> str:
 
 
 class RegistryServer:
-    """A distribution registry on 127.0.0.1 serving ``root``, stopped on exit.
+    """A distribution registry on 127.0.0.1 (or ``address``) serving ``root``, stopped on exit.
 
     ``auth`` is the registry's ``auth`` configuration (``htpasswd`` or ``token``), or ``None``
     for an open registry; with ``tls`` it serves HTTPS with that certificate.
     """
 
     def __init__(
-        self, root: Path, *, auth: Mapping[str, object] | None = None, tls: ServerCertificate | None = None
+        self,
+        root: Path,
+        *,
+        auth: Mapping[str, object] | None = None,
+        tls: ServerCertificate | None = None,
+        address: str = "127.0.0.1",
     ) -> None:
         self.root = root
         self.auth = auth
         self.tls = tls
+        self.address = address
         self.host = ""
         self._process: subprocess.Popen[str] | None = None
         self._drain: threading.Thread | None = None
@@ -100,13 +111,13 @@ class RegistryServer:
             "version": 0.1,
             "log": {"level": "info", "accesslog": {"disabled": True}},
             "storage": {"filesystem": {"rootdirectory": str(self.root)}, "delete": {"enabled": True}},
-            "http": {"addr": "127.0.0.1:0", "secret": "lzy-tests"},
+            "http": {"addr": f"{self.address}:0", "secret": "lzy-tests"},
         }
         if self.auth is not None:
             config["auth"] = dict(self.auth)
         if self.tls is not None:
             tls = {"certificate": str(self.tls.certificate), "key": str(self.tls.key)}
-            config["http"] = {"addr": "127.0.0.1:0", "secret": "lzy-tests", "tls": tls}
+            config["http"] = {"addr": f"{self.address}:0", "secret": "lzy-tests", "tls": tls}
         # YAML is a superset of JSON: the registry reads this file as it is.
         path = config_dir / "config.yml"
         path.write_text(json.dumps(config))
@@ -124,7 +135,7 @@ class RegistryServer:
         def drain() -> None:
             for line in stderr:
                 self._log.append(line)
-                match = re.search(r"listening on (127\.0\.0\.1:\d+)", line)
+                match = re.search(r"listening on ([0-9.]+:\d+)", line)
                 if match and not found:
                     found.append(match[1])
                     ready.set()
@@ -614,9 +625,191 @@ Scheme = Literal["htpasswd", "token", "open"]
 
 def iter_exceptions(error: BaseException) -> Iterator[BaseException]:
     """``error`` and every exception chained to it (cause and context)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
+    yield from chain(error)
+
+
+# --------------------------------------------------------------------------------------------
+# Servers that misbehave
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 handing each connection to ``serve`` in a thread of its own,
+    for servers that misbehave below HTTP (a byte at a time, or not HTTP at all). Connections
+    still open are closed when the ``with`` block ends."""
+
+    def __init__(self, serve: Callable[[socket.socket], object]) -> None:
+        self.serve = serve
+        self._listener = socket.socket()
+        self._open: list[socket.socket] = []
+        self._stopped = threading.Event()
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:port``."""
+        return f"127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __enter__(self) -> Self:
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(16)
+        self._listener.settimeout(0.05)
+        threading.Thread(target=self._accept, name="raw-server", daemon=True).start()
+        return self
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._open.append(connection)
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # the client went away, or the server is stopping
+            self.serve(connection)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._stopped.set()
+        self._listener.close()
+        for connection in self._open:
+            connection.close()
+
+
+def read_request(connection: socket.socket) -> bytes:
+    """The request head a client sent (up to the blank line), or what came before it closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def drip(connection: socket.socket, head: bytes, *, every: float = 0.2, body: bool = False) -> None:
+    """Answer the request with ``head`` at once, then one byte every ``every`` seconds forever:
+    of the headers (``body=False``) or of a body the headers promise to be long."""
+    read_request(connection)
+    connection.sendall(head)
+    while True:
+        connection.sendall(b"x" if body else b"X")
+        time.sleep(every)
+
+
+def garbage(connection: socket.socket) -> None:
+    """Answer the request with bytes that are not HTTP, then close."""
+    read_request(connection)
+    connection.sendall(b"\x00\x01this is not HTTP\r\n\r\n")
+    connection.close()
+
+
+class FakeRegistry(LoopbackServer):
+    """A web server answering ``GET``/``HEAD`` from ``route(path, authorization)``: ``(status,
+    body, headers)``. It stands for servers that are not a registry, or a registry that
+    misbehaves, where the real one cannot be made to."""
+
+    def __init__(self, route: Callable[[str, str | None], tuple[int, bytes, Mapping[str, str]]]) -> None:
+        self.route = route
+
+    def handler(self) -> type[QuietHandler]:
+        """Answers every ``GET`` and ``HEAD`` from :attr:`route`."""
+        owner = self
+
+        class Handler(QuietHandler):
+            def do_GET(self) -> None:
+                status, body, headers = owner.route(self.path, self.headers.get("Authorization"))
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            def do_HEAD(self) -> None:
+                self.do_GET()
+
+        return Handler
+
+
+def slow_helper(directory: Path, name: str, seconds: float) -> Path:
+    """A ``docker-credential-NAME`` that answers only after ``seconds``."""
+    script = directory / f"docker-credential-{name}"
+    script.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys, time\n"
+        "sys.stdin.read()\n"
+        f"time.sleep({seconds})\n"
+        "print(json.dumps({'Username': 'alice', 'Secret': 'never-used'}))\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def helper_leaving_a_child(directory: Path, name: str, answer: tuple[str, str]) -> Path:
+    """A ``docker-credential-NAME`` that answers and exits at once, leaving behind a process
+    that holds its standard output open for a minute (as a helper that starts an agent may);
+    that process's id is written to ``NAME.pid`` beside it."""
+    answers_file = directory / f"{name}-answer.json"
+    answers_file.write_text(json.dumps({"Username": answer[0], "Secret": answer[1]}))
+    script = directory / f"docker-credential-{name}"
+    script.write_text(
+        "#!/bin/sh\n"
+        "read server\n"
+        "sleep 60 &\n"
+        f"echo $! > {str(directory / f'{name}.pid')!r}\n"
+        f"cat {str(answers_file)!r}\n"
+        "exit 0\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def non_loopback_address() -> str | None:
+    """An IPv4 address of this machine that is not a loopback one, or ``None``."""
+    candidates: list[str] = []
+    with contextlib.suppress(OSError):
+        candidates += [
+            str(info[4][0]) for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+        ]
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # a route lookup only: nothing is sent
+        candidates.append(str(probe.getsockname()[0]))
+    for address in candidates:
+        if not ipaddress.ip_address(address).is_loopback and address != "0.0.0.0":
+            with contextlib.suppress(OSError), socket.socket() as listener:
+                listener.bind((address, 0))
+                return address
+    return None
+
+
+def outcome_within(action: Callable[[], object], seconds: float) -> object:
+    """What ``action`` returns or raises, run in a thread; the test fails if it is still running
+    after ``seconds`` (a guard against a hang, not a measure of speed)."""
+    found: list[object] = []
+
+    def run() -> None:
+        try:
+            found.append(action())
+        except BaseException as error:
+            found.append(error)
+
+    worker = threading.Thread(target=run, name="outcome-within", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    return found[0]
+
+
+def docker_config(content: Mapping[str, object]) -> Path:
+    """Write ``content`` as the ``config.json`` of ``$DOCKER_CONFIG`` (each test has its own)."""
+    import os
+
+    directory = Path(os.environ["DOCKER_CONFIG"])
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "config.json").write_text(json.dumps(content))
+    return directory
