@@ -16,7 +16,8 @@ settings.load_profile("lzy")
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep the user's caches, Docker credentials and pip configuration out of every test."""
+    """Keep the user's caches, Docker credentials, pip configuration and registry settings out of
+    every test."""
     root: Path = tmp_path_factory.mktemp("user")
     monkeypatch.setenv("LZY_CACHE_DIR", str(root / "cache"))
     monkeypatch.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
@@ -24,4 +25,7 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     # The machine's pip configuration (extra indexes, say) must not choose the default index.
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     for name in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_NO_INDEX"):
+        monkeypatch.delenv(name, raising=False)
+    # Nor the user's registry settings (RegistrySettings.from_environ).
+    for name in ("LZY_REGISTRY_DEADLINE", "LZY_INSECURE_REGISTRIES"):
         monkeypatch.delenv(name, raising=False)

@@ -52,6 +52,10 @@ class Images:
     chart: Pushed
     #: ``public/tool:1``: anyone may pull it from the token registry.
     public: Pushed
+    #: ``lzy/attonly:1``: an index whose only entry is a build attestation (no runnable image).
+    attestation_only: Pushed
+    #: ``lzy/amdv3:1``: an index for linux/amd64/v3 only (x86-64-v3 machines, not every amd64).
+    amd64_v3: Pushed
 
 
 @pytest.fixture(scope="session")
@@ -85,6 +89,10 @@ def storage(registry_tools: None, tmp_path_factory: pytest.TempPathFactory) -> t
             "lzy/chart", "1", oci=True, config_media_type="application/vnd.cncf.helm.config.v1+json"
         )
         public = push.image("public/tool", "1")
+        attested = push.image("lzy/attonly", None, oci=True, os_name="unknown", architecture="unknown")
+        attestation_only = push.index("lzy/attonly", "1", {"unknown/unknown": attested}, attestation=False)
+        v3 = push.image("lzy/amdv3", None, oci=True, variant="v3")
+        amd64_v3 = push.index("lzy/amdv3", "1", {"linux/amd64/v3": v3})
     images = Images(
         single=single,
         multi=multi,
@@ -94,6 +102,8 @@ def storage(registry_tools: None, tmp_path_factory: pytest.TempPathFactory) -> t
         arm_single=arm_single,
         chart=chart,
         public=public,
+        attestation_only=attestation_only,
+        amd64_v3=amd64_v3,
     )
     return root, images
 
@@ -158,3 +168,12 @@ def registry(request: pytest.FixtureRequest) -> str:
     """Each authenticated registry in turn: ``host:port``."""
     name = "basic_registry" if request.param == "basic" else "token_registry"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def helper_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on ``PATH`` for credential helpers."""
+    directory = tmp_path / "bin"
+    directory.mkdir()
+    monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ['PATH']}")
+    return directory

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
-import json
-import os
+import dataclasses
+import re
 import shutil
 import socket
 from collections.abc import Iterator
@@ -30,7 +30,14 @@ from lzy.exceptions import (
 )
 
 from .conftest import CANARY, CANARY_IDENTITY, OUTSIDER, Images
-from .support import RegistryServer, ServerCertificate, StaticServer, TokenServer, credential_helper
+from .support import (
+    RegistryServer,
+    ServerCertificate,
+    StaticServer,
+    TokenServer,
+    credential_helper,
+    docker_config,
+)
 
 #: Quick to give up: failure tests stay fast.
 QUICK = RegistrySettings(timeout=2.0, retries=1, backoff=0.01, deadline=20.0)
@@ -106,6 +113,24 @@ def test_variant_must_match_when_asked(registry: str) -> None:
     assert _alice(f"{registry}/lzy/armonly:1").check(platform="linux/arm/v7").platform_digest is not None
 
 
+@pytest.mark.parametrize(
+    ("platform", "found"),
+    [("linux/amd64", False), ("linux/amd64/v1", False), ("linux/amd64/v2", False), ("linux/amd64/v3", True),
+     ("linux/amd64/v4", True)],
+)  # fmt: skip
+def test_amd64_variants_are_compared_as_containerd_does(
+    registry: str, images: Images, platform: str, found: bool
+) -> None:
+    """An index for ``linux/amd64/v3`` only does not serve plain ``linux/amd64`` (v1) machines,
+    nor v2; it serves v3 and v4 ones."""
+    container = _alice(f"{registry}/lzy/amdv3:1")
+    if found:
+        assert container.check(platform=platform).digest == images.amd64_v3.digest
+    else:
+        with pytest.raises(PlatformNotFoundError, match=r"it provides linux/amd64/v3"):
+            container.check(platform=platform)
+
+
 def test_check_by_digest(registry: str, images: Images) -> None:
     """A reference by digest is checked by digest; an unknown digest is its own error."""
     found = _alice(f"{registry}/lzy/multi@{images.multi.digest}").check(platform="linux/arm64")
@@ -165,32 +190,16 @@ def test_anonymous_pull_with_a_token(token_registry: str, images: Images) -> Non
     assert (found.digest, found.authentication, found.username) == (images.public.digest, "bearer", None)
 
 
-def _config(content: dict[str, object]) -> Path:
-    directory = Path(os.environ["DOCKER_CONFIG"])
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "config.json").write_text(json.dumps(content))
-    return directory
-
-
 def test_identity_token_uses_the_refresh_token_grant(token_registry: str, token_service: TokenServer) -> None:
     """An ``identitytoken`` in ``auths`` is sent as an OAuth2 refresh token (POST), not as a password."""
-    _config({"auths": {token_registry: {"identitytoken": CANARY_IDENTITY}}})
+    docker_config({"auths": {token_registry: {"identitytoken": CANARY_IDENTITY}}})
     before = len(token_service.requests)
     found = DockerContainer(image=f"{token_registry}/lzy/single:1.0").check()
     assert found.username == "<token>"
     assert [method for method, _, _ in token_service.requests[before:]] == ["POST"]
-    _config({"auths": {token_registry: {"identitytoken": "not-a-valid-token"}}})
+    docker_config({"auths": {token_registry: {"identitytoken": "not-a-valid-token"}}})
     with pytest.raises(RegistryCredentialsRejectedError, match="an identity token"):
         DockerContainer(image=f"{token_registry}/lzy/single:1.0").check()
-
-
-@pytest.fixture
-def helper_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A directory on ``PATH`` for credential helpers."""
-    directory = tmp_path / "bin"
-    directory.mkdir()
-    monkeypatch.setenv("PATH", f"{directory}{os.pathsep}{os.environ['PATH']}")
-    return directory
 
 
 @pytest.mark.parametrize("through", ["credsStore", "credHelpers"])
@@ -199,7 +208,9 @@ def test_credentials_from_a_real_helper(
 ) -> None:
     """A config with only a credential helper: the check finds the image with the helper's credentials."""
     credential_helper(helper_dir, "lzytest", {registry: ("alice", CANARY)})
-    _config({"credsStore": "lzytest"} if through == "credsStore" else {"credHelpers": {registry: "lzytest"}})
+    docker_config(
+        {"credsStore": "lzytest"} if through == "credsStore" else {"credHelpers": {registry: "lzytest"}}
+    )
     container = DockerContainer(image=f"{registry}/lzy/multi:2.0")
     found = container.check()
     assert (found.digest, found.username) == (images.multi.digest, "alice")
@@ -211,7 +222,7 @@ def test_credentials_from_a_real_helper(
 def test_docker_hub_is_asked_for_under_its_special_key(helper_dir: Path) -> None:
     """Helpers are asked for Docker Hub as ``https://index.docker.io/v1/``, whatever alias the image uses."""
     credential_helper(helper_dir, "hub", {"https://index.docker.io/v1/": ("hubuser", CANARY)})
-    _config({"credsStore": "hub"})
+    docker_config({"credsStore": "hub"})
     for image in ("ubuntu:24.04", "docker.io/library/ubuntu", "index.docker.io/org/app:1"):
         credentials = DockerContainer(image=image).credentials()
         assert credentials is not None
@@ -224,7 +235,7 @@ def test_helper_failure_is_reported_without_its_output(helper_dir: Path) -> None
     script = helper_dir / "docker-credential-broken"
     script.write_text(f"#!/bin/sh\necho 'leaked {CANARY}' >&2\nexit 3\n")
     script.chmod(0o755)
-    _config({"credsStore": "broken"})
+    docker_config({"credsStore": "broken"})
     with pytest.raises(ResolutionError, match="docker-credential-broken failed") as caught:
         DockerContainer(image="ghcr.io/org/app:1").credentials()
     assert CANARY not in str(caught.value)
@@ -239,6 +250,43 @@ def test_pin_digest_records_the_checked_digest(registry: str, images: Images) ->
     assert unpinned.image == f"{registry}/lzy/multi:2.0"
     untagged = _alice(f"{registry}/lzy/single", pin_digest=False).resolve()
     assert untagged.image == f"{registry}/lzy/single:latest"
+
+
+@pytest.mark.parametrize(
+    ("image", "error", "words"),
+    [
+        ("lzy/chart:1", NotAnImageError, "application/vnd.cncf.helm.config.v1+json"),
+        ("lzy/attonly:1", PlatformNotFoundError, "an index without a runnable image"),
+    ],
+)
+def test_pin_digest_refuses_what_is_not_a_runnable_image(
+    registry: str, image: str, error: type[RegistryError], words: str
+) -> None:
+    """Pinning refuses what :meth:`check` refuses for every platform: an artifact that is not an
+    image (a Helm chart), an index of attestations only."""
+    with pytest.raises(error, match=re.escape(words)):
+        _alice(f"{registry}/{image}", pin_digest=True).resolve()
+    with pytest.raises(error):
+        _alice(f"{registry}/{image}").check()
+
+
+def test_pin_digest_pins_an_image_of_another_platform(registry: str, images: Images) -> None:
+    """Pinning asks for no particular platform: an arm-only image is pinned at its index's digest."""
+    resolved = _alice(f"{registry}/lzy/armonly:1", pin_digest=True).resolve()
+    assert resolved.image == f"{registry}/lzy/armonly:1@{images.arm_only.digest}"
+
+
+def test_pinned_gives_a_copy_that_asks_no_registry(storage: tuple[Path, Images], images: Images) -> None:
+    """:meth:`DockerContainer.pinned` writes the digest into the image: the copy resolves with the
+    registry stopped, to the same reference as pinning at resolution."""
+    with RegistryServer(storage[0]) as server:
+        container = DockerContainer(image=f"{server.host}/lzy/multi:2.0", pull_policy="Always")
+        pinned = container.pinned()
+        assert pinned.pinned() is pinned
+        assert dataclasses.replace(container, pin_digest=True).resolve() == pinned.resolve()
+    assert pinned.image == f"{server.host}/lzy/multi:2.0@{images.multi.digest}"
+    assert pinned.resolve().image == pinned.image
+    assert (pinned.pull_policy, pinned.registry) == (container.pull_policy, container.registry)
 
 
 def test_pin_digest_fails_at_resolution(registry: str) -> None:
@@ -307,17 +355,21 @@ def silent_port() -> Iterator[int]:
 
 
 def test_silent_server_times_out(silent_port: int) -> None:
-    """A server that never answers fails after the timeout and the retries, not never."""
-    settings = RegistrySettings(timeout=0.2, retries=1, backoff=0.01)
-    with pytest.raises(RegistryUnreachableError, match=r"did not answer within 0\.2 s .*\(tried 2 times\)"):
+    """A server that takes the request and never answers fails after the timeout, not never; the
+    request is not retried (the server has it), while failing to connect is."""
+    settings = RegistrySettings(timeout=0.2, connect_timeout=0.2, retries=1, backoff=0.01)
+    with pytest.raises(RegistryUnreachableError, match=r"did not answer within 0\.2 s .*\(tried once\)"):
         DockerContainer(image=f"127.0.0.1:{silent_port}/app:1").check(settings=settings)
 
 
-def test_deadline_bounds_the_whole_check(silent_port: int) -> None:
+def test_deadline_bounds_the_whole_check() -> None:
     """The deadline stops retries that would run past it."""
-    settings = RegistrySettings(timeout=0.2, retries=50, backoff=0.1, deadline=0.6)
-    with pytest.raises(RegistryUnreachableError, match=r"within 0\.6 s .*RegistrySettings\.deadline"):
-        DockerContainer(image=f"127.0.0.1:{silent_port}/app:1").check(settings=settings)
+    settings = RegistrySettings(retries=50, backoff=0.1, deadline=0.6)
+    with (
+        StaticServer(503, b"busy", "text/plain") as server,
+        pytest.raises(RegistryUnreachableError, match=r"within 0\.6 s .*RegistrySettings\.deadline"),
+    ):
+        DockerContainer(image=f"{server.host}/app:1").check(settings=settings)
 
 
 def test_basic_credentials_sent_as_http_authentication(basic_registry: str) -> None:

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from lzy.api.v1.env import DockerContainer, EffectiveEnv, Env, ImageCheck, Level
-from lzy.exceptions import LzyError
+from lzy.exceptions import LzyError, RegistryCredentialsRejectedError, ResolutionError
 
 from .conftest import CANARY, CANARY_IDENTITY, Registries
-from .support import TokenServer, credential_helper, iter_exceptions
+from .support import FakeRegistry, TokenServer, credential_helper, iter_exceptions
 
 #: Arguments of every subprocess started while :data:`_WATCHING` is set (an audit hook).
 _SPAWNED: list[str] = []
@@ -131,3 +131,66 @@ def test_canary_never_shows(
     everything = "\n".join(shown + logged + spawned)
     for secret in _secrets(registries.service):
         assert secret not in everything
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        pytest.param({"auth": base64.b64encode(CANARY.encode()).decode()}, id="auth-a-token-alone"),
+        pytest.param({"auth": base64.b64encode(f":{CANARY}".encode()).decode()}, id="auth-no-user-name"),
+        pytest.param({"username": "", "password": CANARY}, id="fields-no-user-name"),
+    ],
+)
+def test_an_auths_entry_that_is_not_user_and_password_is_refused_unseen(
+    basic_registry: str, entry: dict[str, str]
+) -> None:
+    """An ``auths`` entry without a user name (a token alone would become the user name, shown
+    everywhere) is refused, as the docker CLI refuses it, showing nothing decoded."""
+    config = Path(os.environ["DOCKER_CONFIG"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.json").write_text(json.dumps({"auths": {basic_registry: entry}}))
+    container = DockerContainer(image=f"{basic_registry}/lzy/single:1.0")
+    for action in (container.check, container.resolve, container.credentials):
+        with pytest.raises(ResolutionError) as caught:
+            action()
+        shown = "\n".join(_shown_by_error(caught.value))
+        assert CANARY not in shown
+        assert "auths entry" in str(caught.value)
+
+
+def test_a_short_password_is_not_revealed_by_masking(basic_registry: str) -> None:
+    """A one-letter password is not masked wherever the letter occurs in the registry's message
+    (which would spell the message around it): a message quoting any credential is left out whole."""
+    container = DockerContainer(image=f"{basic_registry}/lzy/single:1.0", username="alice", password="a")
+    with pytest.raises(RegistryCredentialsRejectedError) as caught:
+        container.check()
+    message = str(caught.value)
+    assert "***" not in message
+    assert "its message is not shown: it quotes the credentials" in message
+    with pytest.raises(RegistryCredentialsRejectedError) as other:
+        DockerContainer(image=f"{basic_registry}/lzy/single:1.0", username="alice", password="xyz").check()
+    assert "authentication required" in str(other.value)
+
+
+def _echoing(path: str, authorization: str | None) -> tuple[int, bytes, dict[str, str]]:
+    """A registry whose errors quote the Authorization header it was sent."""
+    identified = {"Docker-Distribution-API-Version": "registry/2.0"}
+    if path == "/v2/":
+        if authorization is None:
+            return 401, b"{}", {**identified, "WWW-Authenticate": 'Basic realm="echo"'}
+        return 200, b"{}", identified
+    errors = [{"code": "MANIFEST_UNKNOWN", "message": f"you sent {authorization}"}]
+    return 404, json.dumps({"errors": errors}).encode(), identified
+
+
+@pytest.mark.parametrize("password", [CANARY, "p", "Pw"])
+def test_a_registry_quoting_the_credentials_is_not_repeated(password: str) -> None:
+    """Whatever the length of the password, an error that quotes the credentials sent (here the
+    Authorization header) is not shown, in any form they were sent."""
+    basic = base64.b64encode(f"alice:{password}".encode()).decode()
+    with FakeRegistry(_echoing) as server, pytest.raises(LzyError) as caught:
+        DockerContainer(image=f"{server.host}/lzy/app:1", username="alice", password=password).check()
+    shown = "\n".join(_shown_by_error(caught.value))
+    assert basic not in shown
+    assert "you sent" not in shown
+    assert "it quotes the credentials" in str(caught.value)

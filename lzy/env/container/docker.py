@@ -11,11 +11,12 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Final, cast
+from typing import TYPE_CHECKING, Final, Self, cast
 
 from lzy.env._base import describe, expect_bool, expect_instance, expect_str, secret
 from lzy.env.container.base import Container, PullPolicy, ResolvedContainer
 from lzy.env.container.registry import (
+    DEADLINE_ENV,
     DEFAULT_PLATFORM,
     IDENTITY_TOKEN_USER,
     Credentials,
@@ -33,6 +34,9 @@ from lzy.exceptions import (
     ImageReferenceError,
     ResolutionError,
 )
+
+if TYPE_CHECKING:
+    from lzy.env._http import Deadline
 
 __all__ = [
     "DOCKER_HUB",
@@ -68,9 +72,26 @@ _HEX_RE: Final = re.compile(r"[a-f0-9]+")
 
 
 def normalize_registry(registry: str) -> str:
-    """``registry`` lower-cased, with Docker Hub's aliases folded into ``docker.io``."""
-    host = registry.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    """``registry`` lower-cased (ASCII letters only), with Docker Hub's aliases folded into
+    ``docker.io``."""
+    host = (
+        _ascii_lower(registry.strip(_ASCII_SPACE))
+        .removeprefix("https://")
+        .removeprefix("http://")
+        .rstrip("/")
+    )
     return DOCKER_HUB if host in _HUB_ALIASES else host
+
+
+def _ascii_lower(text: str) -> str:
+    """``text`` with its ASCII letters lower-cased and nothing else changed: ``str.lower`` folds
+    some non-ASCII letters into ASCII ones (the Kelvin sign into ``k``)."""
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+#: White space a reference may be written with: ASCII only (a no-break space is not white space here).
+_ASCII_SPACE: Final = " \t\n\r\x0b\x0c"
 
 
 def _digest_problem(digest: str) -> str | None:
@@ -90,11 +111,11 @@ def _digest_problem(digest: str) -> str | None:
 
 
 def _refuse_non_references(text: str, where: str) -> None:
-    """Refuse what no reference has: non-ASCII characters, a scheme, credentials."""
-    if not text.isascii():
-        bad = next(c for c in text if not c.isascii())
-        msg = f"{where}: {bad!r} is not allowed; image references are ASCII only"
-        raise ImageReferenceError(msg)
+    """Refuse what no reference has: a scheme, credentials, non-ASCII characters.
+
+    A scheme and credentials are refused before any character is, and shown masked, so that a
+    refusal for a character never shows one of a password.
+    """
     if "://" in text:
         bare = masked_reference(text).partition("://")[2]
         msg = (
@@ -108,6 +129,10 @@ def _refuse_non_references(text: str, where: str) -> None:
             f"{where} has credentials before an '@'; they do not belong in an image"
             " reference: give username= and password=, or use the Docker configuration"
         )
+        raise ImageReferenceError(msg)
+    if not text.isascii():
+        bad = next(c for c in text if not c.isascii())
+        msg = f"{where}: {bad!r} (U+{ord(bad):04X}) is not allowed; image references are ASCII only"
         raise ImageReferenceError(msg)
 
 
@@ -161,14 +186,23 @@ class ImageReference:
         """
         if registry is not None:
             registry = registry_host("DockerContainer.registry", registry)
-        text = reference.strip()
+        # ASCII white space only: a no-break space around a name is refused, not dropped.
+        text = reference.strip(_ASCII_SPACE)
         where = f"DockerContainer.image {masked_reference(text)!r}"
+        if not text:
+            msg = (
+                f"DockerContainer.image must be an image reference like 'ubuntu:24.04'"
+                f" ([registry[:port]/]path[:tag][@digest]), got {reference!r}"
+            )
+            raise ImageReferenceError(msg)
         _refuse_non_references(text, where)
         rest, digest = _split_digest(text, where)
         rest, tag = _split_tag(rest, where)
         first, _, remainder = rest.partition("/")
         named_registry: str | None = None
-        if remainder and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        if remainder and (
+            "." in first or ":" in first or first == "localhost" or first != _ascii_lower(first)
+        ):
             try:
                 named_registry = registry_host(f"{where}: registry", first)
             except FieldValueError as error:
@@ -177,7 +211,7 @@ class ImageReference:
         else:
             path = rest
         if not path or not _PATH_RE.fullmatch(path):
-            hint = " (repository names must be lower case)" if path != path.lower() else ""
+            hint = " (repository names must be lower case)" if path != _ascii_lower(path) else ""
             msg = (
                 f"{where}: repository {path!r} is not valid{hint};"
                 " expected [registry[:port]/]name[/name...][:tag][@digest], each name of lower-case"
@@ -271,14 +305,15 @@ class DockerContainer(Container):
     #: or serialized output unless explicitly asked for.
     password: str | None = secret(default=None)
     #: Record the digest the tag points to when the environment is resolved: resolution asks
-    #: the registry (as :meth:`check` does, for no particular platform) and the resolved image
-    #: is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull.
-    #: Off by default: resolution then needs no network. An image with a digest is pinned
-    #: already and asks nothing.
+    #: the registry (as :meth:`pinned` does: the tag must name a runnable image, for any
+    #: platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move
+    #: between the check and the pull. Bounded by ``LZY_REGISTRY_DEADLINE`` (default 15 s). Off
+    #: by default: resolution then needs no network. An image with a digest is pinned already
+    #: and asks nothing.
     pin_digest: bool = False
 
     def __post_init__(self) -> None:
-        image = expect_str(self, "image", self.image)
+        image = expect_str(self, "image", self.image, allow_empty=True)
         if self.registry is not None:
             registry_host("DockerContainer.registry", self.registry)
         object.__setattr__(self, "pull_policy", _pull_policy(self.pull_policy))
@@ -308,30 +343,34 @@ class DockerContainer(Container):
 
     def credentials(self) -> Credentials | None:
         """The credentials a pull and :meth:`check` use: :attr:`username` and :attr:`password`
-        when given, else those the Docker configuration has for the registry, else ``None``."""
+        when given, else those the Docker configuration has for the registry, else ``None``.
+
+        A credential helper the configuration names may take at most the
+        :attr:`~RegistrySettings.deadline` of :meth:`RegistrySettings.from_environ`.
+        """
+        return self._credentials(None)
+
+    def _credentials(self, deadline: Deadline | None) -> Credentials | None:
         if self.username is not None and self.password is not None:
             return Credentials(
                 username=self.username, password=self.password, source="DockerContainer.username/password"
             )
-        return lookup_credentials(self.reference.registry)
+        return _lookup(self.reference.registry, deadline)
 
     def resolve(self) -> ResolvedContainer:
         """The full image reference, the pull policy and credentials (explicit or configured).
 
-        With :attr:`pin_digest`, the registry is asked for the digest the tag points to, and
-        registry errors (:class:`~lzy.exceptions.RegistryError`) are raised here.
+        With :attr:`pin_digest`, the registry is asked for the digest the tag points to, as
+        :meth:`pinned` does with the settings of :meth:`RegistrySettings.from_environ` (so
+        ``LZY_REGISTRY_DEADLINE`` and ``LZY_INSECURE_REGISTRIES`` bound it wherever the
+        environment is resolved), and registry errors (:class:`~lzy.exceptions.RegistryError`)
+        are raised here.
         """
         reference = self.reference
-        credentials = self.credentials()
         if self.pin_digest and reference.digest is None:
-            found = check_image(
-                reference.registry,
-                reference.path,
-                tag=reference.tag or "latest",
-                credentials=credentials,
-                platform=None,
-            )
-            reference = dataclasses.replace(reference, tag=found.tag, digest=found.digest)
+            reference, credentials = self._pin(reference, RegistrySettings.from_environ())
+        else:
+            credentials = self._credentials(None)
         return ResolvedContainer(
             container_type="docker",
             # What a pull of an untagged image fetches, said explicitly.
@@ -342,6 +381,47 @@ class DockerContainer(Container):
             password=credentials.password if credentials is not None else None,
         )
 
+    def pinned(self, *, settings: RegistrySettings | None = None) -> Self:
+        """A copy whose :attr:`image` names the digest its tag points to now, asked of the
+        registry (``registry/path:tag@sha256:...``): resolving the copy asks no registry, and
+        every pull fetches what was pinned. An image that has a digest already is returned as
+        it is.
+
+        The reference must name a runnable image, for any platform: an image manifest whose
+        configuration is an image's, or an index with an entry for a platform whose manifest
+        exists. ``settings`` bounds the time it takes, the credential helper included;
+        ``None`` means :meth:`RegistrySettings.from_environ`. Raises a subclass of
+        :class:`~lzy.exceptions.RegistryError` naming what is wrong.
+        """
+        if settings is not None:
+            expect_instance(
+                "DockerContainer.pinned: settings", settings, RegistrySettings, "a RegistrySettings"
+            )
+        reference = self.reference
+        if reference.digest is not None:
+            return self
+        pinned, _ = self._pin(reference, settings or RegistrySettings.from_environ())
+        return dataclasses.replace(self, image=str(pinned))
+
+    def _pin(
+        self, reference: ImageReference, settings: RegistrySettings
+    ) -> tuple[ImageReference, Credentials | None]:
+        """``reference`` with the digest its tag points to, and the credentials that asked."""
+        from lzy.env._http import Deadline  # noqa: PLC0415 - imports httpx: only to ask a registry
+
+        deadline = Deadline(settings.deadline)
+        credentials = self._credentials(deadline)
+        found = check_image(
+            reference.registry,
+            reference.path,
+            tag=reference.tag or "latest",
+            credentials=credentials,
+            platform=None,
+            settings=settings,
+            deadline=deadline,
+        )
+        return dataclasses.replace(reference, tag=found.tag, digest=found.digest), credentials
+
     def check(
         self, *, platform: Platform | str | None = None, settings: RegistrySettings | None = None
     ) -> ImageCheck:
@@ -351,12 +431,16 @@ class DockerContainer(Container):
         ``platform`` is ``os/architecture[/variant]`` or a :class:`Platform`; ``None`` means
         ``linux/amd64``. For the machine an op is provisioned on, pass
         ``Platform.for_cpu_type(cpu_type)``. ``settings`` bounds the time spent (timeouts,
-        retries, a deadline) and says which registries may be reached over plain HTTP.
+        retries, and a deadline for the whole check that the credential helper counts against)
+        and says which registries may be reached over plain HTTP; ``None`` means
+        :meth:`RegistrySettings.from_environ`.
 
         Raises a subclass of :class:`~lzy.exceptions.RegistryError` naming what is wrong: the
         registry is unreachable or is not one, credentials are missing or rejected, the
         repository, tag or digest does not exist, or the image lacks the platform.
         """
+        from lzy.env._http import Deadline  # noqa: PLC0415 - imports httpx: only to ask a registry
+
         if platform is None:
             target = DEFAULT_PLATFORM
         elif isinstance(platform, Platform):
@@ -366,15 +450,18 @@ class DockerContainer(Container):
         if settings is not None:
             where = "DockerContainer.check: settings"
             expect_instance(where, settings, RegistrySettings, "a RegistrySettings")
+        settings = settings or RegistrySettings.from_environ()
+        deadline = Deadline(settings.deadline)
         reference = self.reference
         return check_image(
             reference.registry,
             reference.path,
             tag=reference.tag,
             digest=reference.digest,
-            credentials=self.credentials(),
+            credentials=self._credentials(deadline),
             platform=target,
             settings=settings,
+            deadline=deadline,
         )
 
 
@@ -401,8 +488,30 @@ def find_credentials(registry: str) -> tuple[str, str] | None:
     return None if found is None else (found.username, found.password)
 
 
-def lookup_credentials(registry: str) -> Credentials | None:
-    """:func:`find_credentials`, as :class:`Credentials` that also say where they were found."""
+def lookup_credentials(registry: str, *, timeout: float | None = None) -> Credentials | None:
+    """:func:`find_credentials`, as :class:`Credentials` that also say where they were found.
+
+    A credential helper may take at most ``timeout`` seconds (``None``: the
+    :attr:`~RegistrySettings.deadline` of :meth:`RegistrySettings.from_environ`); one that has
+    not answered by then is stopped, and the lookup fails with
+    :class:`~lzy.exceptions.ResolutionError`. An ``auths`` entry whose ``auth`` is not base64 of
+    ``user:password`` is refused the way the docker CLI refuses it, without showing any of it.
+    """
+    deadline: Deadline | None = None
+    if timeout is not None:
+        from lzy.env._http import Deadline  # noqa: PLC0415 - imports httpx: only for a helper's time
+
+        try:
+            deadline = Deadline(timeout)
+        except ValueError:
+            msg = (
+                f"lookup_credentials: timeout must be a finite number of seconds > 0, got {describe(timeout)}"
+            )
+            raise FieldValueError(msg) from None
+    return _lookup(registry, deadline)
+
+
+def _lookup(registry: str, deadline: Deadline | None) -> Credentials | None:
     path = _config_path()
     try:
         config = _object(json.loads(path.read_text(encoding="utf-8")))
@@ -415,10 +524,10 @@ def lookup_credentials(registry: str) -> Credentials | None:
     server = _HUB_CONFIG_KEY if registry == DOCKER_HUB else registry
     for key, helper in _object(config.get("credHelpers")).items():
         if isinstance(helper, str) and _matches(key, registry):
-            return _from_helper(helper, server, f"credHelpers in {path}")
+            return _from_helper(helper, server, f"credHelpers in {path}", deadline)
     store = config.get("credsStore")
     if isinstance(store, str) and store:
-        found = _from_helper(store, server, f"credsStore in {path}")
+        found = _from_helper(store, server, f"credsStore in {path}", deadline)
         if found is not None:
             return found
     for key, entry in _object(config.get("auths")).items():
@@ -441,48 +550,62 @@ def _from_auth(key: str, entry: dict[str, object], source: str) -> Credentials |
         return Credentials(username=IDENTITY_TOKEN_USER, password=identity, source=source)
     auth = entry.get("auth")
     if isinstance(auth, str) and auth:
+        # Nothing decoded is ever shown: all of it may be the secret.
+        where = f"the {source} has an 'auth'"
+        fix = (
+            "write 'auth' as base64 of 'user:password' (or 'user:token'), or log in again"
+            f" with `docker login {key}`"
+        )
         try:
-            username, _, password = base64.b64decode(auth, validate=True).decode().partition(":")
+            decoded = base64.b64decode(auth, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
             # Not chained: the decoding error holds the decoded bytes, a secret.
-            msg = f"the Docker configuration's auths entry for {key!r} is not valid base64 'user:password'"
+            msg = f"{where} that is not valid base64 of UTF-8 'user:password'; {fix}"
             raise ResolutionError(msg) from None
-        return Credentials(username=username, password=password, source=source)
+        username, colon, password = decoded.partition(":")
+        if not colon or not username:
+            # The docker CLI refuses both ("invalid auth configuration file"): taken as a user
+            # name, a token alone would be shown wherever the user name is.
+            problem = "no ':' between a user name and a password" if not colon else "an empty user name"
+            msg = f"{where} whose decoded value has {problem}, as the docker CLI refuses too; {fix}"
+            raise ResolutionError(msg)
+        return Credentials(username=username, password=password.strip("\x00"), source=source)
     user, token = entry.get("username"), entry.get("password")
     if isinstance(user, str) and isinstance(token, str):
+        if not user:
+            msg = f"the {source} has a password without a user name; give 'username' too, or log in again"
+            raise ResolutionError(msg)
         return Credentials(username=user, password=token, source=source)
     return None
 
 
-def _from_helper(helper: str, server: str, where: str) -> Credentials | None:
+#: The most a credential helper may print: an answer is a small JSON object.
+_HELPER_OUTPUT_LIMIT: Final = 1024 * 1024
+
+
+def _from_helper(helper: str, server: str, where: str, deadline: Deadline | None) -> Credentials | None:
     program = f"docker-credential-{helper}"
     executable = shutil.which(program)
     if executable is None:
         msg = f"the Docker configuration names credential helper {helper!r}, but {program} is not on PATH"
         raise ResolutionError(msg)
-    try:
-        done = subprocess.run(
-            [executable, "get"],
-            input=server,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as error:
-        msg = f"credential helper {program} did not answer within 30 s"
-        raise ResolutionError(msg) from error
-    if done.returncode != 0:
-        if "credentials not found" in (done.stdout + done.stderr).lower():
+    if deadline is None:
+        from lzy.env._http import Deadline  # noqa: PLC0415 - imports httpx: only for a helper's time
+
+        deadline = Deadline(RegistrySettings.from_environ().deadline)
+    returncode, stdout, stderr = _run_helper(executable, program, server, deadline)
+    if returncode != 0:
+        if b"credentials not found" in (stdout + stderr).lower():
             return None
         # The helper's output may echo what it read; it is not shown.
-        msg = f"credential helper {program} failed for {server} (exit code {done.returncode})"
+        msg = f"credential helper {program} failed for {server} (exit code {returncode})"
         raise ResolutionError(msg)
     try:
-        answer = json.loads(done.stdout)
+        answer = json.loads(stdout.decode())
     except ValueError:
         # Not chained: the decoding error holds the helper's whole answer, which has the secret.
-        msg = f"credential helper {program} did not answer with JSON for {server}"
+        said = "nothing" if not stdout.strip() else "something that is not JSON"
+        msg = f"credential helper {program} answered {said} for {server} (exit code 0)"
         raise ResolutionError(msg) from None
     fields = _object(answer)
     user, token = fields.get("Username"), fields.get("Secret")
@@ -490,3 +613,88 @@ def _from_helper(helper: str, server: str, where: str) -> Credentials | None:
         msg = f"credential helper {program} answered without Username and Secret for {server}"
         raise ResolutionError(msg)
     return Credentials(username=user, password=token, source=f"credential helper {program} ({where})")
+
+
+def _run_helper(executable: str, program: str, server: str, deadline: Deadline) -> tuple[int, bytes, bytes]:
+    """Run ``<helper> get`` with ``server`` on its standard input, by ``deadline``: its exit
+    code and what it printed.
+
+    The helper is done when it exits, not when its output closes: a helper that starts a
+    lasting agent (gpg-agent for ``pass``) may leave it holding the output open. One that has
+    not exited by the deadline is stopped.
+    """
+    process = subprocess.Popen(
+        [executable, "get"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        stdin = process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(server.encode())
+            stdin.close()
+        except BrokenPipeError:
+            pass  # it exited without reading: its exit code says what happened
+        if os.name == "nt":
+            try:
+                stdout, stderr = process.communicate(timeout=deadline.remaining())
+            except subprocess.TimeoutExpired:
+                raise _helper_late(program, deadline) from None
+            return process.returncode, stdout, stderr
+        return _collect(process, program, deadline)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def _collect(process: subprocess.Popen[bytes], program: str, deadline: Deadline) -> tuple[int, bytes, bytes]:
+    """What ``process`` prints until it exits (and what it had printed by then), by ``deadline``."""
+    import selectors  # noqa: PLC0415 - only to read a credential helper
+
+    assert process.stdout is not None
+    assert process.stderr is not None
+    output = {process.stdout.fileno(): bytearray(), process.stderr.fileno(): bytearray()}
+    with selectors.DefaultSelector() as selector:
+        for fd in output:
+            selector.register(fd, selectors.EVENT_READ)
+        exited = False
+        while selector.get_map():
+            remaining = deadline.remaining()
+            if remaining <= 0 and not exited:
+                raise _helper_late(program, deadline)
+            # Once it has exited, only what is already written is read (wait 0).
+            ready = selector.select(0 if exited else min(remaining, 0.05))
+            if not ready:
+                if exited:
+                    break
+                exited = process.poll() is not None
+                continue
+            for key, _ in ready:
+                fd = key.fd
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    selector.unregister(fd)
+                    continue
+                output[fd] += chunk
+                if len(output[fd]) > _HELPER_OUTPUT_LIMIT:
+                    msg = f"credential helper {program} printed more than {_HELPER_OUTPUT_LIMIT} bytes"
+                    raise ResolutionError(msg)
+    try:
+        # Its output has ended; it has exited too, or must by the deadline.
+        returncode = process.wait(max(deadline.remaining(), 0.001))
+    except subprocess.TimeoutExpired:
+        raise _helper_late(program, deadline) from None
+    return returncode, bytes(output[process.stdout.fileno()]), bytes(output[process.stderr.fileno()])
+
+
+def _helper_late(program: str, deadline: Deadline) -> ResolutionError:
+    msg = (
+        f"credential helper {program} did not answer within the {deadline.seconds:g} s deadline"
+        " (RegistrySettings.deadline) and was stopped; a helper that asks for a passphrase needs"
+        f" more: raise the deadline with RegistrySettings(deadline=...), {DEADLINE_ENV}"
+        " or lzy-env validate --registry-deadline"
+    )
+    return ResolutionError(msg)

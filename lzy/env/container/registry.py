@@ -29,6 +29,8 @@ import hashlib
 import ipaddress
 import json
 import logging
+import math
+import os
 import re
 import ssl
 import time
@@ -58,11 +60,15 @@ if TYPE_CHECKING:
     # Imported where used at run time: most processes that import lzy never ask a registry.
     import httpx
 
+    from lzy.env._http import Deadline
+
 __all__ = [
+    "DEADLINE_ENV",
     "DEFAULT_PLATFORM",
     "DOCKER_MANIFEST",
     "DOCKER_MANIFEST_LIST",
     "IDENTITY_TOKEN_USER",
+    "INSECURE_ENV",
     "OCI_INDEX",
     "OCI_MANIFEST",
     "Credentials",
@@ -116,6 +122,14 @@ _ERROR_LIMIT: Final = 64 * 1024
 _MAX_INDEX_DEPTH: Final = 4
 _USER_AGENT: Final = "lzy-registry-check"
 _HASHES: Final = {"sha256": 64, "sha512": 128}
+#: White space a value may be written with: ASCII only (a no-break space is not white space here).
+_ASCII_SPACE: Final = " \t\n\r\x0b\x0c"
+#: The environment variable that sets :attr:`RegistrySettings.deadline` for checks given no
+#: settings (:meth:`RegistrySettings.from_environ`).
+DEADLINE_ENV: Final = "LZY_REGISTRY_DEADLINE"
+#: The environment variable that adds :attr:`RegistrySettings.insecure_registries` (hosts
+#: separated by commas) for checks given no settings (:meth:`RegistrySettings.from_environ`).
+INSECURE_ENV: Final = "LZY_INSECURE_REGISTRIES"
 #: Docker Hub's registry API lives on another host than its name.
 _API_HOSTS: Final = {"docker.io": "registry-1.docker.io"}
 
@@ -202,11 +216,21 @@ def registry_host(where: str, value: object) -> str:
         msg = f"{where}: port {port} in {shown} is out of range (1 to 65535)"
         raise FieldValueError(msg)
     if match["ipv6"] is not None:
+        address = match["ipv6"]
         try:
-            ipaddress.IPv6Address(match["ipv6"])
+            # The reference grammar allows hex digits and ':' only: no zone index ('%eth0'),
+            # which ipaddress would accept, and no embedded IPv4 address.
+            valid = re.fullmatch(r"[0-9A-Fa-f:]+", address) is not None and bool(
+                ipaddress.IPv6Address(address)
+            )
         except ValueError:
-            msg = f"{where} must be {allowed}, got {shown}, whose address is not an IPv6 address"
-            raise FieldValueError(msg) from None
+            valid = False
+        if not valid:
+            msg = (
+                f"{where} must be {allowed}, got {shown}, whose address is not an IPv6 address of"
+                " hex digits and ':' (a zone index like '%eth0' is not allowed in an image reference)"
+            )
+            raise FieldValueError(msg)
     return value.lower()
 
 
@@ -249,9 +273,65 @@ _ARCHITECTURES: Final[Mapping[str, tuple[str, str | None]]] = {
     "mips64le": ("mips64le", None),
     "loong64": ("loong64", None),
 }
-#: The variant an architecture has when none is written.
-_DEFAULT_VARIANTS: Final = {"arm64": "v8", "arm": "v7", "amd64": "v1"}
 _PLATFORM_PART: Final = re.compile(r"[a-z0-9][a-z0-9._-]*")
+
+
+#: Variants written for an architecture's base, which containerd's canonical form leaves out.
+_BASE_VARIANTS: Final = frozenset({("amd64", "v1"), ("arm64", "8"), ("arm64", "v8"), ("arm64", "v8.0")})
+
+
+def _normalized(os_name: str, architecture: str, variant: str | None) -> tuple[str, str, str]:
+    """``(os, architecture, variant)`` in containerd's canonical form (its ``Normalize``):
+    aliases resolved, and the variant an architecture has when none is written left out
+    (``amd64`` is ``amd64/v1``, ``arm64`` is ``arm64/v8``) or written in (``arm`` is ``arm/v7``)."""
+    architecture, implied = _ARCHITECTURES.get(architecture.lower(), (architecture.lower(), None))
+    shown = (variant or implied or "").lower()
+    if (architecture, shown) in _BASE_VARIANTS:
+        shown = ""
+    elif architecture == "arm64" and shown in {"9", "9.0", "v9.0"}:
+        shown = "v9"
+    elif architecture == "arm" and shown in {"", "7"}:
+        shown = "v7"
+    elif architecture == "arm" and shown in {"5", "6", "8"}:
+        shown = f"v{shown}"
+    return os_name.lower(), architecture, shown
+
+
+def _version(variant: str) -> int | None:
+    number = variant.removeprefix("v")
+    return int(number) if number.isascii() and number.isdigit() else None
+
+
+def _runs_on(os_name: str, architecture: str, variant: str) -> list[tuple[str, str, str]]:
+    """What a machine of this normalised platform runs, best first: containerd's platform
+    vector (``platforms.Only``), each entry normalised."""
+    vector = [(os_name, architecture, variant)]
+    if architecture == "amd64":
+        level = _version(variant)
+        if level is not None and level > 1:
+            vector += [(os_name, "amd64", f"v{n}") for n in range(level - 1, 0, -1)]
+        vector.append((os_name, "386", ""))
+    elif architecture == "arm":
+        level = _version(variant)
+        if level is not None and level > 5:
+            vector += [(os_name, "arm", f"v{n}") for n in range(level - 1, 4, -1)]
+    elif architecture == "arm64":
+        written = variant or "v8"
+        major_text, dot, minor_text = written.partition(".")
+        major = _version(major_text)
+        if major is not None and major >= 8:
+            minor = int(minor_text) if dot and minor_text.isascii() and minor_text.isdigit() else 0
+            if major == 9:
+                below = range(minor - 1, -1, -1)
+                vector += [(os_name, "arm64", f"v9.{n}" if n else "v9") for n in below]
+                # v9.x has what v8.(x+5) has, up to v8.9.
+                major, minor = 8, min(minor + 5, 9)
+                vector.append((os_name, "arm64", f"v8.{minor}"))
+            vector += [(os_name, "arm64", f"v8.{n}" if n else "v8") for n in range(minor - 1, -1, -1)]
+        # Every arm64 machine runs 32-bit arm images up to arm/v8.
+        arm = "v8" if written.startswith(("v8.", "v9.")) else written
+        vector += _runs_on(os_name, "arm", arm)
+    return list(dict.fromkeys(_normalized(*entry) for entry in vector))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -262,7 +342,9 @@ class Platform:
     os: str
     #: The CPU architecture, as images name it (``"amd64"``, ``"arm64"``, ``"arm"``).
     architecture: str
-    #: The architecture's variant (``"v7"`` for ``linux/arm/v7``), or ``None`` for any.
+    #: The architecture's variant (``"v7"`` for ``linux/arm/v7``, ``"v3"`` for
+    #: ``linux/amd64/v3``), or ``None`` for the architecture's base: ``amd64`` is ``amd64/v1``,
+    #: ``arm64`` is ``arm64/v8``, ``arm`` is ``arm/v7``.
     variant: str | None = None
 
     @classmethod
@@ -275,10 +357,12 @@ class Platform:
         if not isinstance(text, str):
             msg = f"platform must be a str like 'linux/amd64' or a Platform, got {describe(text)}"
             raise FieldTypeError(msg)
-        parts = text.strip().lower().split("/")
+        # ASCII only, before any case folding: "\u212a" (the Kelvin sign) lower-cases to "k".
+        parts = text.strip(_ASCII_SPACE).split("/") if text.isascii() else []
+        parts = [p.lower() for p in parts]
         if not 2 <= len(parts) <= 3 or not all(_PLATFORM_PART.fullmatch(p) for p in parts):
             msg = (
-                f"platform {text!r} is not of the form os/architecture[/variant],"
+                f"platform {text!r} is not of the form os/architecture[/variant] in ASCII,"
                 " like 'linux/amd64', 'linux/arm64' or 'linux/arm/v7'"
             )
             raise FieldValueError(msg)
@@ -298,7 +382,7 @@ class Platform:
         """
         if cpu_type is None:
             return DEFAULT_PLATFORM
-        known = _ARCHITECTURES.get(cpu_type.strip().lower())
+        known = _ARCHITECTURES.get(cpu_type.strip(_ASCII_SPACE).lower()) if cpu_type.isascii() else None
         if known is None:
             names = ", ".join(sorted(_ARCHITECTURES))
             msg = (
@@ -314,15 +398,24 @@ class Platform:
         text = f"{self.os}/{self.architecture}"
         return f"{text}/{self.variant}" if self.variant else text
 
+    def _vector(self) -> list[tuple[str, str, str]]:
+        return _runs_on(*_normalized(self.os, self.architecture, self.variant))
+
     def accepts(self, other: Platform) -> bool:
-        """Whether an image built for ``other`` runs on this platform: same OS and architecture,
-        and the same variant when this one names a variant (``arm64`` is ``arm64/v8``)."""
-        if (self.os, self.architecture) != (other.os, other.architecture):
-            return False
-        if self.variant is None:
-            return True
-        default = _DEFAULT_VARIANTS.get(self.architecture)
-        return (other.variant or default) == self.variant
+        """Whether an image built for ``other`` runs on a machine of this platform, as
+        containerd decides it (``platforms.Only``): the same OS, and an architecture and variant
+        the machine runs. ``amd64`` (``v1``) runs ``amd64`` and ``amd64/v1`` images, not
+        ``amd64/v2`` or ``v3``; ``amd64/v3`` runs ``v3``, ``v2`` and ``v1``; ``arm/v7`` runs
+        ``arm/v7``, ``v6`` and ``v5``; ``arm64`` is ``arm64/v8``; ``amd64`` also runs ``386``, and
+        ``arm64`` 32-bit ``arm`` up to ``arm/v8``."""
+        return _normalized(other.os, other.architecture, other.variant) in self._vector()
+
+    def preference(self, other: Platform) -> int | None:
+        """How well an image for ``other`` suits this platform: ``0`` for an exact match, higher
+        for an image the machine runs less natively, ``None`` when it does not run it."""
+        vector = self._vector()
+        found = _normalized(other.os, other.architecture, other.variant)
+        return vector.index(found) if found in vector else None
 
 
 #: The platform an image is checked for unless told otherwise.
@@ -352,26 +445,42 @@ def _positive(where: str, value: object, *, zero: bool = False) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
+        or not math.isfinite(value)
         or not (value >= 0 if zero else value > 0)
     ):
-        wanted = "a number >= 0" if zero else "a number > 0"
-        msg = f"{where} must be {wanted}, got {describe(value)}"
+        wanted = "a finite number >= 0" if zero else "a finite number > 0"
+        msg = f"{where} must be {wanted} (seconds), got {describe(value)}"
         raise FieldValueError(msg)
     return float(value)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class RegistrySettings:
-    """How patiently, and over what, a check talks to a registry."""
+    """How patiently, and over what, a check talks to a registry.
 
-    #: Seconds to wait to connect, and between two reads of an answer.
-    timeout: float = 10.0
-    #: How many times a failed request (timeout, connection error, 429 or 5xx) is retried.
-    retries: int = 2
+    The defaults end every failure within seconds: a host that does not connect in 3 s, a
+    server that does not answer in 5 s, and a check (credential helpers included) that takes
+    more than 15 s in all are given up on. Without settings, :meth:`DockerContainer.check
+    <lzy.env.container.docker.DockerContainer.check>` and :meth:`DockerContainer.pinned
+    <lzy.env.container.docker.DockerContainer.pinned>` use :meth:`from_environ`, and so does
+    the pin that ``pin_digest=True`` makes when an environment is resolved.
+    """
+
+    #: Seconds to wait for each read or write of an answer. It bounds the wait between two
+    #: pieces of an answer, not the answer: :attr:`deadline` bounds that.
+    timeout: float = 5.0
+    #: Seconds to wait to look a host up, connect to it and complete the TLS handshake.
+    connect_timeout: float = 3.0
+    #: How many times a request is retried after a connection failure, a lost connection, a
+    #: connect timeout or a ``429`` or ``5xx`` answer. A request the server took and did not
+    #: answer within :attr:`timeout` is not retried: a second wait would seldom do better.
+    retries: int = 1
     #: Seconds before the first retry; doubled before each next one.
     backoff: float = 0.2
-    #: Seconds the whole check may take, retries included; past it the check fails.
-    deadline: float = 60.0
+    #: Seconds the whole check may take, as wall-clock time: the credential helper, every
+    #: request, its headers and its body, and the retries. Past it the check fails with
+    #: :exc:`~lzy.exceptions.RegistryUnreachableError`, whatever the server is doing.
+    deadline: float = 15.0
     #: Registries (``host[:port]``) that may be reached over plain HTTP when HTTPS fails, like
     #: the docker daemon's ``insecure-registries``. Registries on this machine (``localhost``,
     #: ``127.0.0.0/8``, ``::1``) always may.
@@ -383,11 +492,43 @@ class RegistrySettings:
 
     def __post_init__(self) -> None:
         _positive("RegistrySettings.timeout", self.timeout)
+        _positive("RegistrySettings.connect_timeout", self.connect_timeout)
         _positive("RegistrySettings.backoff", self.backoff, zero=True)
         _positive("RegistrySettings.deadline", self.deadline)
         _count("RegistrySettings.retries", self.retries)
         object.__setattr__(self, "insecure_registries", _hosts(self.insecure_registries))
         object.__setattr__(self, "certs_dir", _directory(self.certs_dir))
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> RegistrySettings:
+        """The default settings, adjusted by the environment (``os.environ`` unless given):
+        ``LZY_REGISTRY_DEADLINE`` sets :attr:`deadline` (seconds), and ``LZY_INSECURE_REGISTRIES``
+        adds :attr:`insecure_registries` (hosts separated by commas).
+
+        Raises :class:`~lzy.exceptions.FieldValueError` naming the variable when its value is
+        not one of those.
+        """
+        values = os.environ if environ is None else environ
+        deadline = values.get(DEADLINE_ENV, "").strip(_ASCII_SPACE)
+        insecure = values.get(INSECURE_ENV, "").strip(_ASCII_SPACE)
+        settings = cls()
+        if deadline:
+            try:
+                seconds = float(deadline)
+            except ValueError:
+                seconds = math.nan
+            if not math.isfinite(seconds) or seconds <= 0:
+                msg = f"{DEADLINE_ENV} must be a number of seconds > 0, got {describe(deadline)}"
+                raise FieldValueError(msg)
+            settings = dataclasses.replace(settings, deadline=seconds)
+        if insecure:
+            hosts = [host.strip(_ASCII_SPACE) for host in insecure.split(",") if host.strip(_ASCII_SPACE)]
+            try:
+                settings = dataclasses.replace(settings, insecure_registries=tuple(hosts))
+            except FieldValueError as error:
+                msg = f"{INSECURE_ENV} must be registry hosts separated by commas: {error}"
+                raise FieldValueError(msg) from None
+        return settings
 
 
 def _count(where: str, value: object) -> int:
@@ -573,12 +714,35 @@ def _registry_errors(body: bytes) -> list[tuple[str, str]]:
 
 def _certificate_failed(error: BaseException) -> bool:
     """Whether ``error`` (or what it wraps) is a failed TLS certificate verification."""
-    current: BaseException | None = error
-    while current is not None:
-        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+    from lzy.env._http import chain  # noqa: PLC0415 - imports httpx: most processes ask no registry
+
+    return any(
+        isinstance(e, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(e)
+        for e in chain(error)
+    )
+
+
+def _tls_failed(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) is a TLS failure: the server does not speak TLS."""
+    from lzy.env._http import chain  # noqa: PLC0415 - imports httpx: most processes ask no registry
+
+    return any(isinstance(e, ssl.SSLError) for e in chain(error))
+
+
+#: Why a request failed; a retry may cure the kinds in :data:`_RETRIED` only.
+_Failure = Literal[
+    "refused",
+    "connect-timeout",
+    "dropped",
+    "status",
+    "untrusted",
+    "not-tls",
+    "not-http",
+    "no-answer",
+    "deadline",
+    "other",
+]
+_RETRIED: Final[frozenset[_Failure]] = frozenset({"refused", "connect-timeout", "dropped", "status"})
 
 
 def _digest_of(body: bytes, algorithm: str) -> str:
@@ -601,8 +765,19 @@ def _object(value: object) -> dict[str, object] | None:
     return cast("dict[str, object]", value)
 
 
+def _insecure_hint(registry: str) -> str:
+    return (
+        f"; if {registry} serves plain HTTP, allow it with"
+        f" RegistrySettings(insecure_registries=({registry!r},)), {INSECURE_ENV}={registry}"
+        f" or lzy-env validate --insecure-registry {registry}"
+    )
+
+
 class _Session:
-    """One check: one HTTP client, the registry's base URL, and the authorization it granted."""
+    """One check: one HTTP client, the registry's base URL, and the authorization it granted.
+
+    Every request is bounded by the check's :class:`~lzy.env._http.Deadline` as wall-clock time.
+    """
 
     def __init__(
         self,
@@ -611,20 +786,21 @@ class _Session:
         repository: str,
         credentials: Credentials | None,
         settings: RegistrySettings,
+        deadline: Deadline,
     ) -> None:
-        import httpx  # noqa: PLC0415 - imported on first use: most processes ask no registry
+        from lzy.env import _http  # noqa: PLC0415 - imports httpx: most processes ask no registry
 
         self.registry = registry
         self.repository = repository
         self.credentials = credentials
         self.settings = settings
+        self.deadline = deadline
         self.api_host = _API_HOSTS.get(registry, registry)
         self.insecure = is_loopback(registry) or registry in settings.insecure_registries
-        self.started = time.monotonic()
-        self.client = httpx.Client(
+        self.client = _http.client(
             verify=_tls_context(self.api_host, settings),
-            timeout=httpx.Timeout(settings.timeout),
-            follow_redirects=True,
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
             headers={"User-Agent": _USER_AGENT},
         )
         self.base = f"https://{self.api_host}"
@@ -633,8 +809,10 @@ class _Session:
         self._authorization: str | None = None
         self._token: str | None = None
         self.authorized = False
+        #: Whether ``/v2/`` said it speaks the distribution API (``Docker-Distribution-API-Version``).
+        self.identified = False
+        self.last_failure: _Failure = "other"
         self.last_problem = ""
-        self.untrusted = False
 
     def close(self) -> None:
         self.client.close()
@@ -645,26 +823,78 @@ class _Session:
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _scrub(self, text: str) -> str:
-        """``text`` with every secret of this session replaced by ``***``."""
-        for value in (
-            self.credentials.password if self.credentials is not None else None,
-            self._token,
-            self._authorization.partition(" ")[2] if self._authorization else None,
-        ):
-            if value:
-                text = text.replace(value, "***")
-        return text
+    def _sent_secrets(self) -> list[str]:
+        """Every form in which this check sends a secret: the password or token as it is, URL-
+        and form-encoded, the ``user:password`` pair and its base64, and the token it was issued."""
+        found: list[str] = []
+        credentials = self.credentials
+        if credentials is not None and credentials.password:
+            pair = f"{credentials.username}:{credentials.password}"
+            found += [
+                credentials.password,
+                urllib.parse.quote(credentials.password, safe=""),
+                urllib.parse.quote_plus(credentials.password),
+                pair,
+                base64.b64encode(pair.encode()).decode("ascii"),
+            ]
+        if self._token:
+            found.append(self._token)
+        if self._authorization:
+            found.append(self._authorization.partition(" ")[2])
+        return [value for value in found if value]
 
-    def _remaining(self) -> float:
-        return self.settings.deadline - (time.monotonic() - self.started)
+    def _quoted(self, text: str) -> str | None:
+        """Text a server sent (an error message, bytes that are not HTTP), as a message may show
+        it, or ``None`` when it holds a secret this check sent, in any form it was sent.
+
+        Such text is left out whole, never shown with the secret masked where it occurs: a mask
+        shows where the secret stands, and so shows a short one (a password ``a`` masked in
+        ``authentication required``). Credentials in URLs, ``Authorization`` headers and
+        secret-named parameters are masked by position when the message is raised.
+        """
+        return None if any(secret in text for secret in self._sent_secrets()) else text
 
     def _late(self, what: str) -> RegistryUnreachableError:
         msg = (
-            f"registry {self.registry} did not finish answering within {self.settings.deadline:g} s"
-            f" while {what} (RegistrySettings.deadline)"
+            f"registry {self.registry} did not finish answering within {self.deadline.seconds:g} s"
+            f" while {what} (the check's deadline, RegistrySettings.deadline; raise it with"
+            f" RegistrySettings(deadline=...), {DEADLINE_ENV} or lzy-env validate --registry-deadline)"
         )
         return RegistryUnreachableError(msg)
+
+    def _failure(self, error: Exception, url: str) -> tuple[_Failure, str]:
+        """What a failed request means, and how a message says it."""
+        import httpx  # noqa: PLC0415 - imported on first use: most processes ask no registry
+
+        from lzy.env import _http  # noqa: PLC0415 - imports httpx: most processes ask no registry
+
+        kind = type(error).__name__
+        if isinstance(error, _http.NotHTTP):
+            said = self._quoted(str(error))
+            shown = f": {said[:200]}" if said is not None else " (not shown: it quotes the credentials)"
+            return "not-http", f"answered with something that is not HTTP{shown}"
+        if _certificate_failed(error):
+            return "untrusted", (
+                f"presented a TLS certificate that could not be verified ({error}); trust its"
+                f" certificate authority with SSL_CERT_FILE, or as {self._certs_hint(url)}"
+            )
+        if isinstance(error, httpx.ConnectTimeout):
+            return "connect-timeout", (
+                f"did not let a connection (and its TLS handshake) complete within"
+                f" {self.settings.connect_timeout:g} s"
+            )
+        if isinstance(error, httpx.TimeoutException):
+            return "no-answer", f"did not answer within {self.settings.timeout:g} s"
+        if isinstance(error, httpx.ConnectError) and _tls_failed(error) and url.startswith("https:"):
+            return "not-tls", f"did not complete a TLS handshake ({kind}: {error})"
+        if isinstance(
+            error, httpx.ConnectError | httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError
+        ):
+            failure: _Failure = "refused" if isinstance(error, httpx.ConnectError) else "dropped"
+            return failure, f"could not be reached ({kind}: {error})"
+        if isinstance(error, httpx.TooManyRedirects):
+            return "other", "redirected the request in a loop (more than 20 redirects)"
+        return "other", f"could not be reached ({kind}: {error})"
 
     def send(
         self,
@@ -678,71 +908,63 @@ class _Session:
         limit: int = _MANIFEST_LIMIT,
         attempts: int | None = None,
     ) -> _Answer:
-        """Send one request with bounded retries; the error names the registry and ``what``."""
+        """Send one request with bounded retries, all by the check's deadline; the error names
+        the registry and ``what``."""
         import httpx  # noqa: PLC0415 - imported on first use: most processes ask no registry
+
+        from lzy.env import _http  # noqa: PLC0415 - imports httpx: most processes ask no registry
 
         tries = self.settings.retries + 1 if attempts is None else attempts
         request_headers = dict(headers or {})
         if authorization is not None:
             request_headers["Authorization"] = authorization
         problem = ""
+        tried = 0
         for attempt in range(tries):
             if attempt:
                 pause = self.settings.backoff * 2 ** (attempt - 1)
-                if pause >= self._remaining():
+                if pause >= self.deadline.remaining():
+                    self.last_failure = "deadline"
                     raise self._late(what)
                 time.sleep(pause)
-            if self._remaining() <= 0:
-                raise self._late(what)
+            tried += 1
             try:
-                with self.client.stream(method, url, headers=request_headers, data=data) as response:
-                    body = self._read(response, limit=limit, what=what)
-                    answer = _Answer(
-                        status=response.status_code, headers=response.headers, body=body, url=url
-                    )
-            except httpx.TimeoutException:
-                problem = f"did not answer within {self.settings.timeout:g} s"
-                continue
+                reply = _http.fetch(
+                    self.client,
+                    method,
+                    url,
+                    deadline=self.deadline,
+                    limit=limit,
+                    headers=request_headers,
+                    data=data,
+                )
+            except _http.DeadlineExceeded:
+                self.last_failure = "deadline"
+                raise self._late(what) from None
             except httpx.HTTPError as error:
-                if _certificate_failed(error):
-                    # Not worth retrying: the same certificate comes back.
-                    self.untrusted = True
-                    problem = (
-                        f"presented a TLS certificate that could not be verified ({self._scrub(str(error))});"
-                        " trust its certificate authority with SSL_CERT_FILE, or as"
-                        f" {self._certs_hint(url)}"
-                    )
-                    tries = attempt + 1
-                    break
-                problem = f"could not be reached ({type(error).__name__}: {self._scrub(str(error))})"
-                continue
-            _log.debug("%s %s -> HTTP %s", method, url, answer.status)
-            if answer.status in _RETRY_STATUS:
-                problem = f"answered HTTP {answer.status}{self._said(answer)}"
-                continue
-            return answer
-        times = "once" if tries == 1 else f"{tries} times"
-        self.last_problem = problem
-        msg = f"registry {self.registry} {problem} at {url} while {what} (tried {times})"
-        raise RegistryUnreachableError(msg)
-
-    def _read(self, response: httpx.Response, *, limit: int, what: str) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                if response.status_code >= 400:
-                    break  # an error page: its beginning is all a message shows
+                self.last_failure, problem = self._failure(error, url)
+                self.last_problem = problem
+                if self.last_failure in _RETRIED:
+                    continue
+                break
+            _log.debug("%s %s -> HTTP %s", method, url, reply.status)
+            if reply.truncated and reply.status < 400:
                 msg = (
-                    f"registry {self.registry} sent more than {limit} bytes for {response.url}"
-                    f" while {what}; no manifest or image configuration is that large"
+                    f"registry {self.registry} sent more than {limit} bytes for {url} while {what};"
+                    " no manifest or image configuration is that large"
                 )
                 raise RegistryProtocolError(msg)
-            if self._remaining() <= 0:
-                raise self._late(what)
-            chunks.append(chunk)
-        return b"".join(chunks)
+            answer = _Answer(status=reply.status, headers=reply.headers, body=reply.body, url=url)
+            if answer.status in _RETRY_STATUS:
+                self.last_failure = "status"
+                problem = self.last_problem = f"answered HTTP {answer.status}{self._said(answer)}"
+                continue
+            return answer
+        times = "once" if tried == 1 else f"{tried} times"
+        msg = f"registry {self.registry} {problem} at {url} while {what} (tried {times})"
+        if self.last_failure == "not-http":
+            raise RegistryProtocolError(msg)
+        raise RegistryUnreachableError(msg)
 
     def _certs_hint(self, url: str) -> str:
         host = urllib.parse.urlsplit(url).netloc
@@ -750,13 +972,16 @@ class _Session:
         return f"{folder / host / 'ca.crt'} (RegistrySettings.certs_dir)"
 
     def _said(self, answer: _Answer) -> str:
-        """What the registry's error body says, as a message suffix (scrubbed, trimmed)."""
+        """What the registry's error body says, as a message suffix (trimmed; left out whole
+        when it quotes the credentials)."""
         errors = _registry_errors(answer.body[:_ERROR_LIMIT])
         if not errors:
             return ""
         text = "; ".join(f"{code}: {message}" if message else code for code, message in errors[:3])
-        text = self._scrub(text)
-        return f", {text[:300]}"
+        said = self._quoted(text)
+        if said is None:
+            return "; its message is not shown: it quotes the credentials"
+        return f", {said[:300]}"
 
     # -- the protocol ---------------------------------------------------------------------------
 
@@ -765,29 +990,42 @@ class _Session:
         what = "checking that it is a registry (GET /v2/)"
         schemes = ("https", "http") if self.insecure else ("https",)
         answer: _Answer | None = None
-        failed: list[tuple[str, str]] = []
+        failed: list[tuple[str, _Failure, str]] = []
         for scheme in schemes:
             url = f"{scheme}://{self.api_host}/v2/"
             try:
                 # HTTPS to a plain-HTTP registry fails at once: no retries before falling back.
                 fallback = scheme == "https" and len(schemes) > 1
                 answer = self.send("GET", url, what=what, attempts=1 if fallback else None)
+            except RegistryProtocolError as error:
+                msg = (
+                    f"{error}: {self.registry} is not a container registry (Registry HTTP API v2),"
+                    " or not at this port. Check the registry host in the image"
+                )
+                raise NotARegistryError(msg) from None
             except RegistryUnreachableError as error:
-                if self.untrusted:
+                if self.last_failure == "untrusted":
                     raise  # it speaks TLS: plain HTTP would only meet the same server's refusal
-                failed.append((str(error), self.last_problem))
+                if self.last_failure == "deadline":
+                    raise  # no time is left to try plain HTTP
+                failed.append((str(error), self.last_failure, self.last_problem))
                 continue
             self.base = f"{scheme}://{self.api_host}"
             break
         if answer is None:
             msg = failed[-1][0]
             if len(failed) > 1:
-                https = failed[0][1]
-                msg += "; HTTPS failed the same way" if https == failed[-1][1] else f"; over HTTPS it {https}"
+                https = failed[0][2]
+                msg += "; HTTPS failed the same way" if https == failed[-1][2] else f"; over HTTPS it {https}"
+            elif not self.insecure and failed[-1][1] in {"not-tls", "connect-timeout"}:
+                msg += _insecure_hint(self.registry)
             raise RegistryUnreachableError(msg)
-        distribution = answer.header("Docker-Distribution-API-Version") or ""
+        distribution = (answer.header("Docker-Distribution-API-Version") or "").strip().lower()
+        self.identified = distribution.startswith("registry/2")
         if answer.status == 200:
-            if distribution.startswith("registry/2") or answer.media_type in {"application/json", ""}:
+            if self.identified or (
+                answer.media_type in {"application/json", ""} and _is_json_object(answer.body)
+            ):
                 return
             msg = (
                 f"{answer.url} answered HTTP 200 with content type {answer.media_type!r} and without"
@@ -800,13 +1038,14 @@ class _Session:
             if challenge is not None:
                 self.authorize(challenge)
                 return
-            if distribution.startswith("registry/2"):
+            if self.identified:
                 msg = (
-                    f"registry {self.registry} answered HTTP 401 at {answer.url} without a Basic or"
-                    " Bearer challenge (WWW-Authenticate), so there is no way to authenticate"
+                    f"registry {self.registry} answered HTTP 401 at {answer.url} without a challenge"
+                    " (a WWW-Authenticate header asking for Basic or Bearer authentication),"
+                    " so there is no way to authenticate"
                 )
                 raise RegistryProtocolError(msg)
-        if answer.status == 403 and distribution.startswith("registry/2"):
+        if answer.status == 403 and self.identified:
             self._refused(answer, "checking that it is a registry (GET /v2/)")
         msg = (
             f"{answer.url} answered HTTP {answer.status}{self._said(answer)}: {self.registry} does not"
@@ -855,9 +1094,11 @@ class _Session:
         realm = challenge.params.get("realm", "")
         parts = urllib.parse.urlsplit(realm)
         if parts.scheme not in {"http", "https"} or not parts.netloc or parts.username or parts.password:
+            said = self._quoted(realm[:200])
+            shown = repr(said) if said is not None else "a URL that quotes the credentials"
             msg = (
-                f"registry {self.registry} asks for a token from {realm[:200]!r}, which is not an"
-                " http(s) URL of a token service"
+                f"registry {self.registry} asks for a token from {shown}, which is not an"
+                " http(s) URL of a token service without credentials"
             )
             raise RegistryProtocolError(msg)
         params = {"scope": f"repository:{self.repository}:pull"}
@@ -983,12 +1224,22 @@ class _Session:
         if answer.status != 200:
             msg = f"registry {self.registry} answered HTTP {answer.status}{self._said(answer)} while {what}"
             raise RegistryProtocolError(msg)
+        body = _object(_loads(answer.body))
+        declared = answer.media_type in _MANIFESTS | _INDEXES | _SCHEMA1
+        if not declared and (body is None or "schemaVersion" not in body):
+            # Neither the content type nor the document says "manifest".
+            if not self.identified:
+                msg = (
+                    f"{self.registry} answered HTTP 200 with content type {answer.media_type or 'none'!r}"
+                    f" and no manifest when asked for the manifest of {shown}, and did not say at /v2/"
+                    " that it is a registry (Docker-Distribution-API-Version): it does not look like"
+                    " a container registry (Registry HTTP API v2). Check the registry host in the image"
+                )
+                raise NotARegistryError(msg)
+            what_it_is = "a JSON document without schemaVersion" if body is not None else "no JSON object"
+            msg = f"registry {self.registry} sent for {shown} {what_it_is}, not a manifest"
+            raise RegistryProtocolError(msg)
         digest = self._verified_digest(answer, reference, shown)
-        try:
-            data = json.loads(answer.body)
-        except ValueError:
-            data = None
-        body = _object(data)
         if body is None:
             msg = f"registry {self.registry} sent a manifest for {shown} that is not a JSON object"
             raise RegistryProtocolError(msg)
@@ -1129,6 +1380,11 @@ class _Session:
         return _platform_of(_loads(answer.body))
 
 
+def _is_json_object(body: bytes) -> bool:
+    """Whether ``body`` is empty or a JSON object (what a registry answers at ``/v2/``)."""
+    return not body.strip() or isinstance(_loads(body), dict)
+
+
 def _loads(body: bytes) -> object:
     try:
         return json.loads(body)
@@ -1184,20 +1440,15 @@ def _tls_context(host: str, settings: RegistrySettings) -> ssl.SSLContext:
 
 
 def _choose(entries: list[dict[str, object]], platform: Platform) -> dict[str, object] | None:
-    """The index entry for ``platform``: an exact variant first, then the architecture's default."""
-    fitting = [
-        e for e in entries if (p := _platform_of(e.get("platform"))) is not None and platform.accepts(p)
-    ]
-    if not fitting:
-        return None
-
-    def rank(entry: dict[str, object]) -> int:
+    """The index entry for ``platform``: the one the machine runs most natively (containerd's
+    order), the first of equals."""
+    ranked: list[tuple[int, int, dict[str, object]]] = []
+    for position, entry in enumerate(entries):
         found = _platform_of(entry.get("platform"))
-        assert found is not None
-        default = _DEFAULT_VARIANTS.get(found.architecture)
-        return 0 if found.variant in {platform.variant, None, default} else 1
-
-    return min(fitting, key=rank)
+        rank = platform.preference(found) if found is not None else None
+        if rank is not None:
+            ranked.append((rank, position, entry))
+    return min(ranked, key=lambda item: item[:2])[2] if ranked else None
 
 
 def check_image(
@@ -1209,19 +1460,34 @@ def check_image(
     credentials: Credentials | None = None,
     platform: Platform | None = DEFAULT_PLATFORM,
     settings: RegistrySettings | None = None,
+    deadline: Deadline | None = None,
 ) -> ImageCheck:
     """Ask ``registry`` whether ``repository`` has the image ``tag`` (or ``digest``) for
     ``platform``, and return what it found.
 
     ``registry`` is a host (``docker.io`` means Docker Hub); a ``digest``, when given, is what is
-    checked (the tag is then informational, as in a pull). ``platform=None`` asks for no platform:
-    only the digest the reference points to is found. Raises a subclass of
+    checked (the tag is then informational, as in a pull). ``platform=None`` asks for no
+    particular platform: the reference must still name a runnable image (an image manifest
+    with an image configuration, or an index with at least one entry for a platform, whose
+    manifest exists), but which platforms it has is not checked. ``settings`` defaults to
+    :meth:`RegistrySettings.from_environ`; ``deadline``, when given, is the running deadline of
+    a larger operation (the credential lookup before the check) that the check must also keep,
+    instead of a new one of :attr:`RegistrySettings.deadline` seconds. Raises a subclass of
     :class:`~lzy.exceptions.RegistryError` that says what is wrong.
     """
+    from lzy.env import _http  # noqa: PLC0415 - imports httpx: most processes ask no registry
+
     if tag is None and digest is None:
         tag = "latest"
-    settings = settings or RegistrySettings()
-    session = _Session(registry=registry, repository=repository, credentials=credentials, settings=settings)
+    settings = settings or RegistrySettings.from_environ()
+    deadline = deadline or _http.Deadline(settings.deadline)
+    session = _Session(
+        registry=registry,
+        repository=repository,
+        credentials=credentials,
+        settings=settings,
+        deadline=deadline,
+    )
     shown = f"{registry}/{repository}" + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
     try:
         session.ping()
@@ -1234,8 +1500,8 @@ def check_image(
             digest=top.digest,
             media_type=top.media_type,
             platform=platform,
-            matched_platform=found.matched,
-            platform_digest=found.digest,
+            matched_platform=found.matched if platform is not None else None,
+            platform_digest=found.digest if platform is not None else None,
             platforms=found.platforms,
             registry_url=session.base,
             authentication=session.authentication,
@@ -1255,14 +1521,18 @@ class _Found:
 
 
 def _find_platform(session: _Session, top: _Manifest, platform: Platform | None, shown: str) -> _Found:
-    """The image manifest for ``platform`` under ``top`` (following nested indexes)."""
+    """The image manifest for ``platform`` under ``top`` (following nested indexes); for
+    ``platform=None``, the manifest of the platform an index prefers (``linux/amd64`` when it has
+    it, else its first), so that what is found is a runnable image whatever the platform."""
     current = top
     platforms: tuple[Platform, ...] = ()
     for _ in range(_MAX_INDEX_DEPTH):
         if current.media_type not in _INDEXES:
-            if platform is None:
-                return _Found()
             built = session.config(current.body.get("config"), shown=shown)
+            if platform is None:
+                return _Found(
+                    platforms=platforms or ((built,) if built else ()), matched=built, digest=current.digest
+                )
             if built is None or not platform.accepts(built):
                 what = f"is built for {built} only" if built is not None else "names no platform"
                 msg = f"{shown} {what}, not for {platform}. {_PLATFORM_HINT.format(platform=platform)}"
@@ -1273,20 +1543,28 @@ def _find_platform(session: _Session, top: _Manifest, platform: Platform | None,
             dict.fromkeys(p for e in entries if (p := _platform_of(e.get("platform"))) is not None)
         )
         platforms = platforms or listed
-        if platform is None:
-            return _Found(platforms=platforms)
-        chosen = _choose(entries, platform)
+        if not listed:
+            listed_how = f"none of its {len(entries)} entries is" if entries else "it lists no entry"
+            msg = (
+                f"{shown} is an index without a runnable image: {listed_how} for a platform"
+                " (attestations and signatures are not images)"
+            )
+            raise PlatformNotFoundError(msg)
+        wanted = platform
+        if wanted is None:
+            wanted = next((p for p in listed if DEFAULT_PLATFORM.accepts(p)), listed[0])
+        chosen = _choose(entries, wanted)
         if chosen is None:
-            offered = ", ".join(str(p) for p in listed) or "no runnable platform"
-            hint = _PLATFORM_HINT.format(platform=platform)
-            msg = f"{shown} has no image for {platform}; it provides {offered}. {hint}"
+            offered = ", ".join(str(p) for p in listed)
+            hint = _PLATFORM_HINT.format(platform=wanted)
+            msg = f"{shown} has no image for {wanted}; it provides {offered}. {hint}"
             raise PlatformNotFoundError(msg)
         child = _valid_digest(chosen.get("digest"))
         if child is None:
-            msg = f"the index of {shown} has an entry for {platform} without a valid digest"
+            msg = f"the index of {shown} has an entry for {wanted} without a valid digest"
             raise RegistryProtocolError(msg)
         if chosen.get("mediaType") in _INDEXES:
-            current = session.manifest(child, shown=f"{shown} ({platform})")
+            current = session.manifest(child, shown=f"{shown} ({wanted})")
             continue
         session.exists(child, shown=shown)
         return _Found(platforms=platforms, matched=_platform_of(chosen.get("platform")), digest=child)

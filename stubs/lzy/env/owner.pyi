@@ -284,7 +284,7 @@ class EnvOwner(abc.ABC):
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
-        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`pinned` does: the tag must name a runnable image, for any platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Bounded by ``LZY_REGISTRY_DEADLINE`` (default 15 s). Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # No klass: the default, DockerContainer, with its fields.
     @overload
@@ -305,7 +305,7 @@ class EnvOwner(abc.ABC):
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
-        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`pinned` does: the tag must name a runnable image, for any platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Bounded by ``LZY_REGISTRY_DEADLINE`` (default 15 s). Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of DockerContainer: its fields.
     @overload
@@ -328,7 +328,7 @@ class EnvOwner(abc.ABC):
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
-        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`pinned` does: the tag must name a runnable image, for any platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Bounded by ``LZY_REGISTRY_DEADLINE`` (default 15 s). Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of NoContainer: its fields.
     @overload
@@ -349,7 +349,7 @@ class EnvOwner(abc.ABC):
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
         :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
         :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
-        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`check` does, for no particular platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+        :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`pinned` does: the tag must name a runnable image, for any platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Bounded by ``LZY_REGISTRY_DEADLINE`` (default 15 s). Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
         """  # noqa: E501 - one line per parameter, as editors read them
     def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:
         """A copy with these environment variables; they merge with those set before."""
