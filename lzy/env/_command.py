@@ -35,7 +35,7 @@ from lzy.env._cli_parser import HelpFormatter, add_arguments, parse_args
 from lzy.env._schema import json_schema
 from lzy.env.cli import CliOverrides
 from lzy.env.container.docker import DockerContainer
-from lzy.env.container.registry import ImageCheck, Platform
+from lzy.env.container.registry import DEADLINE_ENV, INSECURE_ENV, ImageCheck, Platform, registry_host
 from lzy.env.environment import EffectiveEnv, Env, ExplainRow, Level, ResolvedEnv
 from lzy.env.explorer.base import EnvExplorer, ExplorerFactory, namespace_of
 from lzy.env.owner import EnvOwner
@@ -541,6 +541,48 @@ def _platform_argument(text: str) -> Platform:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _seconds_argument(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        msg = f"expected a number of seconds > 0, got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return seconds
+
+
+def _host_argument(text: str) -> str:
+    try:
+        return registry_host("--insecure-registry", text)
+    except LzyError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+@contextlib.contextmanager
+def _registry_options(args: argparse.Namespace) -> Generator[None]:
+    """``--registry-deadline`` and ``--insecure-registry`` as the environment variables they stand
+    for, while ``validate`` runs: the registry check and the pinning of a digest both read them
+    (:meth:`RegistrySettings.from_environ <lzy.env.container.registry.RegistrySettings.from_environ>`)."""
+    deadline: float | None = args.registry_deadline
+    insecure: list[str] = args.insecure_registry or []
+    changes: dict[str, str] = {}
+    if deadline is not None:
+        changes[DEADLINE_ENV] = repr(deadline)
+    if insecure:
+        changes[INSECURE_ENV] = ",".join(h for h in (os.environ.get(INSECURE_ENV, ""), *insecure) if h)
+    saved = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _platform(effective: EffectiveEnv) -> Platform:
     """The image platform of the machine the provisioning asks for (``linux/amd64`` by default)."""
     cpu_type = effective.provisioning.cpu_type
@@ -615,13 +657,14 @@ def _validate(args: argparse.Namespace, style: _Style) -> int:
         count = len(effective.environ)
         return effective.environ, f"{count} variable{'s' * (count != 1)}"
 
-    for point, work in (
-        ("provisioning", provisioning),
-        ("python_env", python_env),
-        ("container", container),
-        ("environ", environ),
-    ):
-        step(point, work)
+    with _registry_options(args):
+        for point, work in (
+            ("provisioning", provisioning),
+            ("python_env", python_env),
+            ("container", container),
+            ("environ", environ),
+        ):
+            step(point, work)
     valid = all(check.status is Status.OK for check in checks)
     resolved = ResolvedEnv(**cast("dict[str, Any]", parts)) if valid else None
     output = ValidateOutput(
@@ -874,7 +917,8 @@ def build_parser() -> argparse.ArgumentParser:
             " lzy-env diff compares."
         ),
         usage=(
-            f"%(prog)s [-h] [--in SCOPE] [--check-index] [--check-registry] [--platform OS/ARCH] [--json]"
+            "%(prog)s [-h] [--in SCOPE] [--check-index] [--check-registry] [--platform OS/ARCH]"
+            " [--registry-deadline SECONDS] [--insecure-registry HOST] [--json]"
             f" TARGET {_ENV_USAGE}"
         ),
         epilog=_epilog(),
@@ -897,6 +941,27 @@ def build_parser() -> argparse.ArgumentParser:
         help=(
             "The platform --check-registry asks for (linux/arm64, linux/arm/v7). Default: the"
             " architecture that provisioning.cpu_type names, else linux/amd64."
+        ),
+    )
+    validate.add_argument(
+        "--registry-deadline",
+        type=_seconds_argument,
+        metavar="SECONDS",
+        help=(
+            "The most time asking the registry may take, the credential helper included: the"
+            " check of --check-registry, and pinning the digest (RegistrySettings.deadline)."
+            " Sets LZY_REGISTRY_DEADLINE while validate runs. Default: LZY_REGISTRY_DEADLINE, else 15."
+        ),
+    )
+    validate.add_argument(
+        "--insecure-registry",
+        action="append",
+        type=_host_argument,
+        metavar="HOST",
+        help=(
+            "A registry (host[:port]) that may be reached over plain HTTP when HTTPS fails, as the"
+            " docker daemon's insecure-registries; repeatable, added to LZY_INSECURE_REGISTRIES."
+            " Registries on this machine always may."
         ),
     )
     validate.add_argument(

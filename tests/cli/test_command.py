@@ -8,6 +8,7 @@ import json
 import os
 import pty
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -30,7 +31,14 @@ from lzy.api.v1.env import (
     ResolvedEnv,
 )
 from lzy.env._base import FrozenMap
-from tests.container.support import REQUIRED_ENV, Pushed, Pusher, RegistryServer, missing_tools
+from tests.container.support import (
+    REQUIRED_ENV,
+    Pushed,
+    Pusher,
+    RegistryServer,
+    missing_tools,
+    non_loopback_address,
+)
 from tests.explorer.support import IndexServer, wheel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -392,8 +400,8 @@ def test_check_index_fails_on_an_unreachable_index(workdir: Path, uses_packaging
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pushed]]:
-    """A real distribution registry on loopback holding ``lzy/train:1.0`` for linux/amd64."""
+def registry_storage(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pushed]:
+    """A registry storage directory holding ``lzy/train:1.0`` for linux/amd64."""
     missing = missing_tools()
     if missing:
         reason = f"--check-registry needs a real registry: install {', '.join(missing)}"
@@ -402,7 +410,14 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pu
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("registry") / "data"
     with RegistryServer(root) as server, Pusher(server.url) as push:
-        yield server.host, push.image("lzy/train", "1.0")
+        return root, push.image("lzy/train", "1.0")
+
+
+@pytest.fixture(scope="module")
+def registry(registry_storage: tuple[Path, Pushed]) -> Iterator[tuple[str, Pushed]]:
+    """A real distribution registry on loopback holding ``lzy/train:1.0`` for linux/amd64."""
+    with RegistryServer(registry_storage[0]) as server:
+        yield server.host, registry_storage[1]
 
 
 def _registry_check(workdir: Path, image: str, *options: str, status: int = 0) -> Any:
@@ -440,6 +455,57 @@ def test_check_registry_fails_naming_what_is_missing(
     found = _registry_check(workdir, image.format(host=registry[0]), *options, status=1)
     assert found["status"] == "failed"
     assert words in found["detail"]
+
+
+def test_check_registry_pins_the_digest(workdir: Path, registry: tuple[str, Pushed]) -> None:
+    """With ``--check-registry``, an image with ``pin_digest`` is resolved at its digest."""
+    host, pushed = registry
+    args = ("validate", "examples/cli/train.py:train", "--container.image", f"{host}/lzy/train:1.0")
+    report = validated(
+        lzy_env(*args, "--container.pin-digest", "--check-registry", "--json", cwd=workdir).stdout, "validate"
+    )
+    assert report["resolved"]["container"]["image"] == f"{host}/lzy/train:1.0@{pushed.digest}"
+
+
+def test_registry_deadline_bounds_the_check(workdir: Path) -> None:
+    """``--registry-deadline`` bounds the whole check: a registry that never answers fails within it."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        host = f"127.0.0.1:{listener.getsockname()[1]}"
+        found = _registry_check(workdir, f"{host}/lzy/train:1.0", "--registry-deadline", "0.5", status=1)
+    assert "did not finish answering within 0.5 s" in found["detail"]
+
+
+def test_insecure_registry_allows_plain_http_elsewhere(
+    workdir: Path, registry_storage: tuple[Path, Pushed]
+) -> None:
+    """A plain-HTTP registry that is not on this machine's loopback is refused, naming the option
+    that allows it; ``--insecure-registry`` does."""
+    address = non_loopback_address()
+    if address is None:
+        pytest.skip("this machine has no address but loopback ones: cannot serve a registry elsewhere")
+    with RegistryServer(registry_storage[0], address=address) as server:
+        image = f"{server.host}/lzy/train:1.0"
+        refused = _registry_check(workdir, image, "--registry-deadline", "10", status=1)
+        allowed = _registry_check(workdir, image, "--insecure-registry", server.host)
+    assert f"--insecure-registry {server.host}" in refused["detail"]
+    assert registry_storage[1].digest in allowed["detail"]
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("--registry-deadline", "0", "expected a number of seconds > 0, got '0'"),
+        ("--registry-deadline", "inf", "expected a number of seconds > 0, got 'inf'"),
+        ("--insecure-registry", "http://reg.example", "--insecure-registry must be a registry host"),
+    ],
+)
+def test_bad_registry_options_are_usage_errors(workdir: Path, option: str, value: str, words: str) -> None:
+    """A deadline that is not a finite positive number, or a host that is a URL: exit status 2."""
+    done = lzy_env("validate", "examples/cli/train.py:train", option, value, cwd=workdir, status=2)
+    assert f"argument {option}: " in done.stderr
+    assert words in done.stderr
 
 
 def test_a_bad_platform_is_a_usage_error(workdir: Path) -> None:
