@@ -180,9 +180,10 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks, ``tests/bench/bench_*.py`` (not part of the test suite): the explorer
-    against the previous generation's, the isolated runtime against plain subprocesses and uv;
-    then Ray tasks (``bench_ray``, a session of its own).
+    """Run the benchmarks, ``tests/bench/bench_*.py`` (not part of the test suite): importing the
+    API against the previous generation's import, layering envs against ``dataclasses.replace``,
+    the explorer against the previous generation's, the isolated runtime against plain
+    subprocesses and uv; then Ray tasks (``bench_ray``, a session of its own).
 
     Each prints its numbers and its ratios against the reference it names. ``nox -s bench --
     explorer`` runs those whose file name contains ``explorer``; arguments from the first one

@@ -1,7 +1,7 @@
 """What counts as a secret, and how text is shown with its secrets masked.
 
-This module is the bottom of lzy's layers: it imports nothing of lzy, so :mod:`lzy.exceptions`
-can mask every message it carries and :mod:`lzy.env` every value it shows.
+This module is the bottom of lzy's layers: it imports nothing of lzy but :mod:`lzy._lazy`, so
+:mod:`lzy.exceptions` can mask every message it carries and :mod:`lzy.env` every value it shows.
 
 The rule for names (:func:`is_secret_name`) follows the conventions of the tools users run:
 cloud SDKs (``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AZURE_CLIENT_SECRET``,
@@ -22,6 +22,8 @@ from __future__ import annotations
 import functools
 import re
 from typing import Final
+
+from lzy._lazy import lazy_pattern
 
 __all__ = [
     "GLUED_SECRET_SUFFIXES",
@@ -99,13 +101,13 @@ SECRET_PHRASES: Final = (("CONNECTION", "STRING"), ("CONN", "STR"))
 
 # Words of a name: runs of capitals before a capitalised word (``API`` in ``APIKey``), a
 # capitalised or lower-case word, a run of capitals, or digits. Everything else separates.
-_WORD: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+", re.ASCII)
+_WORD: Final = lazy_pattern(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+", re.ASCII)
 
 
 def name_words(name: str) -> tuple[str, ...]:
     """The words of ``name``, upper-cased: split at anything that is not a letter or digit
     and between camel-case words (``clientSecret`` is ``CLIENT``, ``SECRET``)."""
-    return tuple(word.upper() for word in _WORD.findall(name))
+    return tuple(word.upper() for word in _WORD().findall(name))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -140,27 +142,27 @@ _END = r" \t\n\r\x0b\x0c"
 # The authority after any ``://`` (up to the path, query, fragment or a space). Matched by
 # look-behind so that URLs joined by a comma (``https://u:p@h1,https://u:q@h2``) are each masked:
 # the second ``://`` may lie inside the first URL's authority.
-_URL_AUTHORITY: Final = re.compile(rf"(?<=://)(?P<authority>[^{_END}/?#]*)")
+_URL_AUTHORITY: Final = lazy_pattern(rf"(?<=://)(?P<authority>[^{_END}/?#]*)")
 # ``user:password@host`` without a scheme, starting where a value starts (not inside a path).
-_BARE_CREDENTIALS: Final = re.compile(
+_BARE_CREDENTIALS: Final = lazy_pattern(
     rf"(?<![^{_END}'\"(\[{{,;=<])(?P<user>[^{_END}:/@'\"]+):(?P<password>[^{_END}/@'\"]*)@(?P<host>[^{_END}@/'\"]+)"
 )
 # What follows the ``@`` of a container image reference's digest (``name:tag@sha256:...``).
-_DIGEST: Final = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
+_DIGEST: Final = lazy_pattern(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 # ``key=value`` (query strings, connection strings, command lines), the value quoted or not.
-_KEY_VALUE: Final = re.compile(
+_KEY_VALUE: Final = lazy_pattern(
     r"(?<![A-Za-z0-9_])(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*=\s*)"
     r"(?P<value>'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\"|[^\s&;,'\")\]}]+)"
 )
 # ``"key": "value"`` (JSON, Python reprs of dictionaries).
-_QUOTED_PAIR: Final = re.compile(
+_QUOTED_PAIR: Final = lazy_pattern(
     r"(?P<key>'[^'\s]+'|\"[^\"\s]+\")(?P<sep>\s*:\s*)"
     r"(?P<value>'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\")"
 )
 # HTTP credentials: ``Bearer <token>``, ``Basic <base64>``.
-_HTTP_CREDENTIALS: Final = re.compile(r"\b(?P<kind>Bearer|Basic)(?P<space>\s+)[A-Za-z0-9._~+/\-]{8,}=*")
+_HTTP_CREDENTIALS: Final = lazy_pattern(r"\b(?P<kind>Bearer|Basic)(?P<space>\s+)[A-Za-z0-9._~+/\-]{8,}=*")
 # An authorization header, whatever its scheme (GitHub's ``token ghp_...``).
-_AUTHORIZATION_HEADER: Final = re.compile(
+_AUTHORIZATION_HEADER: Final = lazy_pattern(
     rf"(?P<name>\b(?:Proxy-)?Authorization\s*:\s*)(?P<value>[^{_END}'\"]+(?:[ \t]+[^{_END}'\"]+)?)",
     re.IGNORECASE,
 )
@@ -182,9 +184,9 @@ KNOWN_TOKEN_SHAPES: Final = (
     r"eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|\Z)",
 )
-_KNOWN_TOKEN: Final = re.compile(rf"(?<![A-Za-z0-9_\-])(?:{'|'.join(KNOWN_TOKEN_SHAPES)})", re.DOTALL)
+_KNOWN_TOKEN: Final = lazy_pattern(rf"(?<![A-Za-z0-9_\-])(?:{'|'.join(KNOWN_TOKEN_SHAPES)})", re.DOTALL)
 # How each shape starts: text holding none of these is not searched for whole tokens.
-_TOKEN_START: Final = re.compile(
+_TOKEN_START: Final = lazy_pattern(
     r"gh[pousr]_|github_pat_|glpat-|xox|AKIA|ASIA|sk-|hf_|AIza|k_live_|k_test_|npm_|pypi-|eyJ|-----BEGIN"
 )
 
@@ -197,7 +199,7 @@ def _mask_authority(match: re.Match[str]) -> str:
 
 
 def _mask_bare(match: re.Match[str]) -> str:
-    if _DIGEST.match(match["host"]):  # an image reference, ``name:tag@sha256:...``
+    if _DIGEST().match(match["host"]):  # an image reference, ``name:tag@sha256:...``
         return match[0]
     return f"{MASK}@{match['host']}"
 
@@ -224,17 +226,17 @@ def redact_text(text: str) -> str:
     (:data:`KNOWN_TOKEN_SHAPES`). Never raises: text that holds none is returned as it is.
     """
     # Each pass runs only when the text holds what it looks for: most text holds none.
-    if _TOKEN_START.search(text):
-        text = _KNOWN_TOKEN.sub(MASK, text)
+    if _TOKEN_START().search(text):
+        text = _KNOWN_TOKEN().sub(MASK, text)
     if "@" in text:
-        text = _URL_AUTHORITY.sub(_mask_authority, text)
-        text = _BARE_CREDENTIALS.sub(_mask_bare, text)
+        text = _URL_AUTHORITY().sub(_mask_authority, text)
+        text = _BARE_CREDENTIALS().sub(_mask_bare, text)
     if "=" in text:
-        text = _KEY_VALUE.sub(_mask_pair, text)
+        text = _KEY_VALUE().sub(_mask_pair, text)
     if ":" in text:
-        text = _QUOTED_PAIR.sub(_mask_pair, text)
+        text = _QUOTED_PAIR().sub(_mask_pair, text)
         if "uthorization" in text or "UTHORIZATION" in text:
-            text = _AUTHORIZATION_HEADER.sub(lambda m: f"{m['name']}{MASK}", text)
+            text = _AUTHORIZATION_HEADER().sub(lambda m: f"{m['name']}{MASK}", text)
     if "Bearer" in text or "Basic" in text:
-        text = _HTTP_CREDENTIALS.sub(lambda m: f"{m['kind']}{m['space']}{MASK}", text)
+        text = _HTTP_CREDENTIALS().sub(lambda m: f"{m['kind']}{m['space']}{MASK}", text)
     return text

@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Self
 
 from lzy.core._fixed import FixedEnv
 from lzy.core.workflow import Workflow
 from lzy.env._base import expect_instance
-from lzy.env.cli import CliOverrides
 from lzy.env.environment import Env
 from lzy.env.owner import EnvOwner
 from lzy.runtime.base import Runtime
 from lzy.runtime.local import LocalRuntime
 
 if TYPE_CHECKING:
+    # Both load only when a command line is read, or overrides are given.
     import argparse
+
+    from lzy.env.cli import CliOverrides
 
 __all__ = ["Lzy"]
 
 
 def __dir__() -> list[str]:
     return __all__
+
+
+@functools.cache
+def _no_overrides() -> CliOverrides:
+    from lzy.env.cli import CliOverrides  # noqa: PLC0415 - see above
+
+    return CliOverrides()
 
 
 class Lzy(FixedEnv, EnvOwner):
@@ -41,10 +51,13 @@ class Lzy(FixedEnv, EnvOwner):
         if env is not None:
             expect_instance("Lzy.env", env, Env, "an Env")
         if cli is not None:
+            from lzy.env.cli import CliOverrides  # noqa: PLC0415 - see above
+
             expect_instance("Lzy.cli", cli, CliOverrides, "a CliOverrides")
         self._runtime: Runtime = runtime if runtime is not None else LocalRuntime()
         self._env = env if env is not None else Env()
-        self._cli = cli if cli is not None else CliOverrides()
+        # None: no command line was read and no overrides were given.
+        self._cli: CliOverrides | None = cli
 
     @property
     def env(self) -> Env:
@@ -59,7 +72,7 @@ class Lzy(FixedEnv, EnvOwner):
     @property
     def cli(self) -> CliOverrides:
         """The command line's overrides: the level above every op's own (empty unless given)."""
-        return self._cli
+        return self._cli if self._cli is not None else _no_overrides()
 
     def with_cli_args(self, args: Sequence[str] | argparse.Namespace | None = None) -> Self:
         """A copy whose command-line level is read from ``args`` (``sys.argv[1:]`` by default, or
@@ -70,6 +83,8 @@ class Lzy(FixedEnv, EnvOwner):
         ``--help`` prints the options and exits; a bad value exits with status 2 and a message
         naming the option.
         """
+        from lzy.env.cli import CliOverrides  # noqa: PLC0415 - see above
+
         return type(self)(runtime=self._runtime, env=self._env, cli=CliOverrides.from_cli_args(args))
 
     def _with_env(self, env: Env) -> Self:
@@ -80,5 +95,5 @@ class Lzy(FixedEnv, EnvOwner):
         return Workflow(self, name, env=env)
 
     def __repr__(self) -> str:
-        cli = "" if self._cli.is_empty else f", cli={self._cli!r}"
+        cli = "" if self._cli is None or self._cli.is_empty else f", cli={self._cli!r}"
         return f"Lzy(runtime={self._runtime!r}, env={self._env!r}{cli})"

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import difflib
 import functools
 import importlib
 import inspect
-import ipaddress
 import keyword
 import os
 import re
-import urllib.parse
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, cast, overload
 
+from lzy._lazy import lazy_pattern
 from lzy._secrets import MASK, SECRET_NAME_WORDS, is_secret_name, redact_text
 from lzy.exceptions import (
     ConfigurationError,
@@ -145,6 +143,8 @@ def describe(value: object) -> str:
 
 def closest(name: str, candidates: Iterable[str]) -> str:
     """A ``; did you mean 'x'?`` suffix naming the closest candidate, or an empty string."""
+    import difflib  # noqa: PLC0415 - only for an error message
+
     matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f"; did you mean {matches[0]!r}?" if matches else ""
 
@@ -164,6 +164,8 @@ def split_credentials(value: str) -> tuple[str, tuple[str, str] | None]:
     standard input, never inside a URL handed to a library, a log or a subprocess's arguments.
     A user name without a password gives an empty password.
     """
+    import urllib.parse  # noqa: PLC0415 - only where a URL is given
+
     parts = urllib.parse.urlsplit(value)
     if parts.username is None and parts.password is None:
         return value, None
@@ -255,10 +257,10 @@ def expect_bool(owner: object, field: str, value: object) -> bool:
 
 
 # Characters no URL may hold as written: controls, spaces and the ones RFC 3986 excludes.
-_URL_ILLEGAL: Final = re.compile(r"[\x00-\x20\x7f-\x9f\"<>\\^`{|}\u2028\u2029]")
+_URL_ILLEGAL: Final = lazy_pattern(r"[\x00-\x20\x7f-\x9f\"<>\\^`{|}\u2028\u2029]")
 # One label of a host name; ``_`` is allowed as resolvers and container networks allow it.
-_HOST_LABEL: Final = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", re.ASCII)
-_PORT: Final = re.compile(r"[0-9]{1,5}", re.ASCII)
+_HOST_LABEL: Final = lazy_pattern(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?", re.ASCII)
+_PORT: Final = lazy_pattern(r"[0-9]{1,5}", re.ASCII)
 _URL_SCHEMES: Final = ("http", "https", "file")
 
 
@@ -280,7 +282,7 @@ def _char_name(char: str) -> str:
 
 def _url_problem(text: str) -> str | None:
     """What is wrong with ``text`` as an http(s) or file URL, or ``None``."""
-    bad = _URL_ILLEGAL.search(text)
+    bad = _URL_ILLEGAL().search(text)
     if bad is not None:
         return f"must not contain {_char_name(bad[0])} (percent-encode it)"
     scheme, separator, rest = text.partition("://")
@@ -299,6 +301,8 @@ def _url_problem(text: str) -> str | None:
         address, bracket, port_part = hostport[1:].partition("]")
         if not bracket:
             return "has an IPv6 host without its closing ']'"
+        import ipaddress  # noqa: PLC0415 - only for an IPv6 host
+
         try:
             ipaddress.IPv6Address(address)
         except ValueError:
@@ -315,10 +319,12 @@ def _url_problem(text: str) -> str | None:
         if problem is not None:
             return problem
     if port is not None:
-        if not _PORT.fullmatch(port):
+        if not _PORT().fullmatch(port):
             return f"has port {port!r}, which is not a number (ASCII digits, 1-65535)"
         if not 1 <= int(port) <= 65535:
             return f"has port {int(port)}, out of range 1-65535"
+    import urllib.parse  # noqa: PLC0415 - only where a URL is given
+
     try:
         urllib.parse.urlsplit(text).port  # noqa: B018 - the parser must agree
     except ValueError as error:
@@ -332,7 +338,7 @@ def _host_problem(host: str) -> str | None:
     except UnicodeError:
         return f"has host {host!r}, which is not a valid international domain name"
     labels = ascii_host.removesuffix(".").split(".")
-    if len(ascii_host) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+    if len(ascii_host) > 253 or not all(_HOST_LABEL().fullmatch(label) for label in labels):
         return (
             f"has host {host!r}, which is not a host name (letters, digits, '-', '_' and '.'"
             " between labels of at most 63 characters)"
@@ -352,6 +358,8 @@ def url(owner: object, field: str, value: object) -> str:
     if problem is not None:
         msg = f"{_where(owner, field)} {problem}, got {_shown_url(text)!r}"
         raise FieldValueError(msg)
+    import urllib.parse  # noqa: PLC0415 - only where a URL is given
+
     path = urllib.parse.urlsplit(text).path
     return text.rstrip("/") if path not in {"", "/"} else text
 
@@ -607,6 +615,29 @@ def _generated(method: object) -> bool:
     return getattr(code, "co_filename", None) == "<string>"
 
 
+class _InitSignature:
+    """What ``inspect.signature`` (and so ``help()``, editors, Sphinx) shows for a finished
+    class: its ``__init__``'s parameters without ``self``, even though :class:`EnvPart` defines
+    ``__new__``. Worked out when first asked: most classes are never asked."""
+
+    __slots__ = ("_init", "_signature")
+
+    def __init__(self, init: Callable[..., None]) -> None:
+        self._init = init
+        self._signature: object = None
+
+    def __get__(self, instance: object, owner: type | None = None) -> object:
+        if self._signature is None:
+            signature = inspect.signature(self._init)
+            parameters = list(signature.parameters.values())[1:]
+            self._signature = signature.replace(parameters=parameters)
+        return self._signature
+
+    def __reduce__(self) -> tuple[type[_InitSignature], tuple[Callable[..., None]]]:
+        # A class pickled by value (cloudpickle) carries the __init__, not the signature.
+        return type(self), (self._init,)
+
+
 def _finish(klass: type[object]) -> None:
     """Give a dataclass configuration class, and each dataclass it derives from, lzy's
     behaviour in place of what :func:`dataclasses.dataclass` generated: keywords checked on
@@ -621,11 +652,7 @@ def _finish(klass: type[object]) -> None:
         if _generated(init):
             checked = _keyword_checked(cast("Callable[..., None]", init))
             type.__setattr__(owner, "__init__", checked)
-            # What inspect.signature (and so help(), editors, Sphinx) shows: the fields, even
-            # though EnvPart defines __new__.
-            signature = inspect.signature(checked)
-            parameters = list(signature.parameters.values())[1:]
-            type.__setattr__(owner, "__signature__", signature.replace(parameters=parameters))
+            type.__setattr__(owner, "__signature__", _InitSignature(checked))
         for method in ("__setattr__", "__delattr__"):
             found = owner.__dict__.get(method)
             if inspect.isfunction(found):

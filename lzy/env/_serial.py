@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -128,9 +127,13 @@ class JsonDocument:
 
     def to_json(self, *, include_secrets: bool = False) -> str:
         """:meth:`to_dict` as a JSON string."""
+        import json  # noqa: PLC0415 - only when a document is written
+
         return json.dumps(self.to_dict(include_secrets=include_secrets), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Self:
         """The inverse of :meth:`to_json`."""
+        import json  # noqa: PLC0415 - only when a document is read
+
         return cls.from_dict(json.loads(text))

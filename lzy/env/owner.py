@@ -13,7 +13,6 @@ from typing import Self, TypeVar
 
 from lzy.env._base import build_part, describe, expect_instance, import_klass
 from lzy.env.container.base import Container
-from lzy.env.container.docker import DockerContainer
 from lzy.env.environment import Env
 from lzy.env.provisioning import Provisioning
 from lzy.env.python.auto import AutoPythonEnv
@@ -99,10 +98,14 @@ class EnvOwner(abc.ABC):
         self,
         container: Container | None = None,
         /,
-        klass: type[Container] | str = DockerContainer,
+        klass: type[Container] | str = "lzy.env.container.docker.DockerContainer",
         **fields: object,
     ) -> Self:
-        """A copy with this container; it replaces one set before."""
+        """A copy with this container; it replaces one set before.
+
+        The default ``klass`` is :class:`~lzy.env.container.docker.DockerContainer`, by its path.
+        """
+        # By its path: the container module and its registry client load with the first container.
         # The abstract base is only used for isinstance/issubclass checks, never instantiated.
         new = _point("with_container", container, klass, fields, Container)  # type: ignore[type-abstract]
         return self._with_env(Env(container=new).merged_over(self.env))

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
 import os
-import platform
 import sys
-from pathlib import Path
 from typing import TypeVar
 
 from lzy.env._base import expect_instance
 from lzy.env.environment import ResolvedEnv
-from lzy.env.install import PYTHONPATH, op_pythonpath
 from lzy.env.provisioning import MachineSpec
 from lzy.env.python.base import python_version_matches, same_version
 from lzy.exceptions import RuntimeRefusedError
-from lzy.runtime._process import ChildProcess, run_call
 from lzy.runtime.base import OpCall, Runtime
 
 __all__ = ["LocalRuntime", "container_problems", "this_machine"]
@@ -30,6 +25,8 @@ _R = TypeVar("_R")
 
 
 def _gpus() -> tuple[str | None, int]:
+    from pathlib import Path  # noqa: PLC0415 - only when a runtime is made
+
     root = Path("/proc/driver/nvidia/gpus")
     if not root.is_dir():
         return None, 0
@@ -51,6 +48,8 @@ def _memory_gb() -> float:
 
 def this_machine() -> MachineSpec:
     """A description of the machine this process runs on."""
+    import platform  # noqa: PLC0415 - only when a runtime is made
+
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
@@ -95,11 +94,15 @@ class LocalRuntime(Runtime):
         """Raise :class:`~lzy.exceptions.RuntimeRefusedError` listing all it cannot provide."""
         problems = container_problems(env, "it runs ops in this interpreter, without containers")
         problems += [f"{lack} on {self.machine.name}" for lack in env.provisioning.shortfalls(self.machine)]
+        import platform  # noqa: PLC0415 - see this_machine
+
         python = env.python_env
         running = platform.python_version()
         if python.python_version is not None and not python_version_matches(python.python_version, running):
             problems.append(f"Python {python.python_version} (it runs Python {running})")
-        if python.install:
+        if python.install and python.pypi_packages:
+            import importlib.metadata  # noqa: PLC0415 - only to compare pinned packages
+
             for name, version in python.pypi_packages.items():
                 try:
                     installed = importlib.metadata.version(name)
@@ -121,6 +124,10 @@ class LocalRuntime(Runtime):
         the entries of the op's own ``PYTHONPATH`` (from its ``environ``), then this process's
         ``sys.path``, so the child imports what this interpreter imports.
         """
+        # What runs a call loads when a call runs: importing lzy's API loads none of it.
+        from lzy.env.install import PYTHONPATH, op_pythonpath  # noqa: PLC0415
+        from lzy.runtime._process import ChildProcess, run_call  # noqa: PLC0415
+
         self.check(call.env)
         shipped = [os.path.dirname(p.rstrip(os.sep)) for p in call.env.python_env.local_module_paths]
         environ = {**os.environ, **call.env.environ}

@@ -13,8 +13,8 @@ Run as ``python tests/bench/bench_explorer.py`` (``nox -s bench``). Two cases, s
 Each explorer runs in a fresh interpreter: the first exploration, importing the explorer
 included (cold: nothing cached, in process or on disk), then the next ones in the same process
 (warm). AutoEnvExplorer is also timed in a second fresh interpreter that finds its disk cache
-filled. Last, the cost of importing lzy's public API is compared with ``import envzy``, beyond
-the standard-library modules both load.
+filled. (What importing lzy's API costs against ``import envzy`` is measured by
+``bench_api.py``.)
 """
 
 from __future__ import annotations
@@ -423,57 +423,14 @@ def compare(
     return ok
 
 
-# -- import cost -------------------------------------------------------------------------------
-
-#: What a user imports: lzy's public API.
-LZY_IMPORT: Final = "from lzy.api.v1 import Lzy, op; from lzy.api.v1.env import AutoPythonEnv, Provisioning"
-
-
-def _modules_after(statement: str) -> set[str]:
-    code = f"{statement}\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"
-    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
-
-
-def import_cost(statement: str, preload: set[str], repeat: int) -> float:
-    """Median seconds ``statement`` takes in a fresh interpreter after ``preload`` is imported."""
-    before = "; ".join(f"import {name}" for name in sorted(preload))
-    code = (
-        f"import time\n{before}\nstart = time.perf_counter()\n{statement}\nprint(time.perf_counter() - start)"
-    )
-    times: list[float] = []
-    for _ in range(repeat):
-        done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-        times.append(float(done.stdout.strip().splitlines()[-1]))
-    return statistics.median(times)
-
-
-def compare_imports(repeat: int) -> None:
-    """Print what importing lzy's public API costs against ``import envzy``, beyond the
-    standard-library modules both load (a baseline: the target is 10x)."""
-    stdlib = set(sys.stdlib_module_names)
-    common = {
-        name
-        for name in _modules_after(LZY_IMPORT) & _modules_after("import envzy")
-        if name.partition(".")[0] in stdlib and not name.startswith(("_", "encodings", "__"))
-    }
-    lzy_cost = import_cost(LZY_IMPORT, common, repeat * 2)
-    envzy_cost = import_cost("import envzy", common, repeat * 2)
-    print(
-        f"\nimport cost beyond {len(common)} shared standard-library modules:"
-        f" lzy public API {lzy_cost * 1000:.1f}ms, envzy {envzy_cost * 1000:.1f}ms,"
-        f" ratio {envzy_cost / lzy_cost:.1f}x (target >= 10x)"
-    )
-
-
 def main() -> None:
-    """Run both cases and the import comparison; print the numbers and the ratios."""
+    """Run both cases; print the numbers and the ratios."""
     parser = argparse.ArgumentParser(description="Time AutoEnvExplorer against envzy's AutoExplorer.")
     parser.add_argument("--distributions", type=int, default=DEFAULT_DISTRIBUTIONS)
     parser.add_argument("--delay", type=float, default=DEFAULT_DELAY, help="seconds per synthetic answer")
     parser.add_argument("--latency", type=float, default=PYPI_LATENCY, help="seconds per recorded answer")
     parser.add_argument("--repeat", type=int, default=5, help="fresh interpreters per measurement")
-    parser.add_argument("--case", choices=["synthetic", "recorded", "imports", "all"], default="all")
+    parser.add_argument("--case", choices=["synthetic", "recorded", "all"], default="all")
     parser.add_argument("--record", action="store_true", help=f"record PyPI's pages again into {RECORDED}")
     parser.add_argument(
         "--worker", nargs=5, metavar=("TOOL", "SITE", "PROJECT", "INDEX", "MODULE"), help=argparse.SUPPRESS
@@ -526,8 +483,6 @@ def main() -> None:
             )
             with serve_recorded(recorded, args.latency) as index:
                 ok &= compare(title, "", root / "ds", index, module="dsop", root=root, repeat=args.repeat)
-        if args.case in {"imports", "all"}:
-            compare_imports(args.repeat)
     print("\nall explorer targets met" if ok else "\nsome explorer targets NOT met")
 
 

@@ -9,15 +9,20 @@
 example 42
 """
 
+from typing import TYPE_CHECKING
+
+from lzy._lazy import lazy_attributes
 from lzy.api.v1 import env
 from lzy.core.lzy import Lzy
 from lzy.core.op import Op, OpBuilder, op
 from lzy.core.workflow import Workflow
 from lzy.env.owner import EnvOwner
 from lzy.runtime.base import OpCall, Runtime
-from lzy.runtime.isolated import IsolatedRuntime
 from lzy.runtime.local import LocalRuntime
-from lzy.runtime.ray import RayRuntime
+
+if TYPE_CHECKING:
+    from lzy.runtime.isolated import IsolatedRuntime
+    from lzy.runtime.ray import RayRuntime
 
 __all__ = [
     "EnvOwner",
@@ -37,3 +42,10 @@ __all__ = [
 
 def __dir__() -> list[str]:
     return __all__
+
+
+if not TYPE_CHECKING:
+    # The other runtimes load their machinery (an installer, Ray's client) when first named.
+    __getattr__ = lazy_attributes(
+        __name__, {"IsolatedRuntime": "lzy.runtime.isolated", "RayRuntime": "lzy.runtime.ray"}
+    )

@@ -19,24 +19,19 @@ process; index answers are cached in process and on disk, under ``$LZY_CACHE_DIR
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from typing import ClassVar, Final
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from lzy.env._base import redact_url
-from lzy.env.explorer import _memo
-from lzy.env.explorer._decide import Decider, Outcome, Verdict
-from lzy.env.explorer._index import (
-    PAGE_TTL_SECONDS,
-    IndexClient,
-    IndexRootError,
-    IndexSettings,
-    default_cache_dir,
-)
-from lzy.env.explorer._installed import Dist, installed_distributions
-from lzy.env.explorer._pages import ProjectPage, VersionFiles, canonical_name
-from lzy.env.explorer._target import Target, check_platform, check_python
-from lzy.env.explorer._walk import walk
 from lzy.env.explorer.base import EnvExplorer, Exploration
 from lzy.exceptions import PackageIndexError
+
+if TYPE_CHECKING:
+    from lzy.env.explorer._decide import Verdict
+    from lzy.env.explorer._installed import Dist
+    from lzy.env.explorer._pages import ProjectPage, VersionFiles
+
+# The parts of an exploration are imported where an explorer is made or explores: importing
+# lzy's API (AutoPythonEnv's default explorer is this class) loads none of them.
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoEnvExplorer"]
 
@@ -66,7 +61,7 @@ class AutoEnvExplorer(EnvExplorer):
     index_backoff: ClassVar[float] = 0.2
     #: Seconds a cached index page that lacks the pinned version is trusted before it is
     #: revalidated (a page that has it is trusted for good: index files do not change).
-    index_cache_ttl: ClassVar[float] = PAGE_TTL_SECONDS
+    index_cache_ttl: ClassVar[float] = 600.0
     #: How many index requests run at once.
     max_workers: ClassVar[int] = 32
 
@@ -88,6 +83,11 @@ class AutoEnvExplorer(EnvExplorer):
         defaults to the running interpreter's ``major.minor``. ``target_platform`` is a wheel
         platform tag; the legacy manylinux names (``manylinux2014_x86_64``) are accepted.
         """
+        from lzy.env.explorer._decide import Decider  # noqa: PLC0415 - see the imports
+        from lzy.env.explorer._index import IndexClient, IndexSettings, default_cache_dir  # noqa: PLC0415
+        from lzy.env.explorer._pages import canonical_name  # noqa: PLC0415
+        from lzy.env.explorer._target import Target, check_platform, check_python  # noqa: PLC0415
+
         owner = type(self).__name__
         python, patch = check_python(owner, python_version)
         platform = check_platform(owner, target_platform)
@@ -166,6 +166,11 @@ class AutoEnvExplorer(EnvExplorer):
         reached, or is not the root of a simple repository, raises
         :class:`~lzy.exceptions.PackageIndexError`.
         """
+        from lzy.env.explorer import _memo  # noqa: PLC0415 - see the imports
+        from lzy.env.explorer._decide import Outcome  # noqa: PLC0415
+        from lzy.env.explorer._installed import installed_distributions  # noqa: PLC0415
+        from lzy.env.explorer._walk import walk  # noqa: PLC0415
+
         if self.pypi_index_url is not None:
             self._client.prepare(self.pypi_index_url, clients=self.max_workers // 2)
         installed = installed_distributions()
@@ -206,6 +211,9 @@ class AutoEnvExplorer(EnvExplorer):
     def _check(self, dists: Mapping[str, tuple[Dist, str]]) -> dict[str, Verdict]:
         """Ask the indexes about every distribution, concurrently, cache first; each index's
         root is validated once, alongside."""
+        from lzy.env.explorer._decide import Verdict  # noqa: PLC0415 - see the imports
+        from lzy.env.explorer._index import IndexRootError  # noqa: PLC0415
+
         if self.pypi_index_url is None:
             return {name: Verdict(index=None, filename="(installed)") for name in dists}
         verdicts: dict[str, Verdict] = {}
@@ -250,6 +258,8 @@ class AutoEnvExplorer(EnvExplorer):
 
     def _lookup(self, dist: Dist, *, offline: bool) -> Verdict | None:
         """The first index that has a usable file; ``None`` when ``offline`` and not cached."""
+        from lzy.env.explorer._decide import Verdict  # noqa: PLC0415 - see the imports
+
         pure = not dist.compiled
         key = (dist.name, dist.version, pure)
         known = self._available.get(key)

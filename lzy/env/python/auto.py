@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
 
 from lzy.env._base import (
     SHOWN,
@@ -17,9 +18,6 @@ from lzy.env._base import (
     url_field,
     url_tuple,
 )
-from lzy.env.explorer._pages import canonical_name
-from lzy.env.explorer._pip_config import pip_index
-from lzy.env.explorer._target import check_platform
 from lzy.env.explorer.auto import DEFAULT_INDEX_URL, DEFAULT_TARGET_PLATFORM, AutoEnvExplorer
 from lzy.env.explorer.base import (
     Classification,
@@ -36,6 +34,9 @@ from lzy.env.python.base import (
     running_python_version,
 )
 from lzy.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from lzy.env.explorer._pip_config import PipIndex
 
 __all__ = ["DEFAULT_INDEX_URL", "DEFAULT_TARGET_PLATFORM", "AutoPythonEnv"]
 
@@ -70,7 +71,7 @@ class AutoPythonEnv(PythonEnv):
     #: :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as
     #: HTTP authentication, never shown.
     pypi_index_url: str | None = dataclasses.field(
-        default=None, metadata={URL: True, SHOWN: lambda: pip_index().describe()}
+        default=None, metadata={URL: True, SHOWN: lambda: _pip_index().describe()}
     )
     #: Further indexes searched after :attr:`pypi_index_url`.
     extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = url_field(default=())
@@ -108,7 +109,11 @@ class AutoPythonEnv(PythonEnv):
         excluded = package_names(name, "exclude_packages", self.exclude_packages)
         set_(self, "exclude_packages", excluded)
         _check_forced_not_excluded(name, additional, excluded)
-        set_(self, "target_platform", check_platform(name, self.target_platform))
+        if type(self.target_platform) is not str or self.target_platform != DEFAULT_TARGET_PLATFORM:
+            # The default is a valid PEP 600 tag already; the tag machinery loads for others.
+            from lzy.env.explorer._target import check_platform  # noqa: PLC0415
+
+            set_(self, "target_platform", check_platform(name, self.target_platform))
         expect_callable(f"{name}.explorer", self.explorer, "a callable that returns an EnvExplorer")
         set_(self, "raise_on_binaries", expect_bool(self, "raise_on_binaries", self.raise_on_binaries))
         set_(
@@ -123,7 +128,7 @@ class AutoPythonEnv(PythonEnv):
         extra = tuple(self.extra_index_urls)
         if self.pypi_index_url is not None:
             return self.pypi_index_url, extra, "pypi_index_url"
-        configured = pip_index()
+        configured = _pip_index()
         if configured.index_url is None:
             msg = (
                 f"{type(self).__name__}.pypi_index_url is not set and pip is configured with no index"
@@ -157,6 +162,8 @@ class AutoPythonEnv(PythonEnv):
         index, extra, source = self.indexes()
         settings = {**self.explorer_settings(), "pypi_index_url": index, "extra_index_urls": extra}
         found = make_explorer(self.explorer, settings, owner=type(self).__name__).explore(namespace)
+        from lzy.env.explorer._pages import canonical_name  # noqa: PLC0415 - loaded by the explorer
+
         packages = dict(found.pypi_packages)
         # The explorer was told to leave these out; their decision is the one made here.
         forced = {canonical_name(name) for name in self.additional_pypi_packages}
@@ -186,6 +193,10 @@ class AutoPythonEnv(PythonEnv):
 def _check_forced_not_excluded(owner: str, additional: Mapping[str, str], excluded: Collection[str]) -> None:
     """A package both forced (installed whatever is found) and excluded (never installed) is a
     contradiction, not a choice to make silently."""
+    if not additional or not excluded:
+        return
+    from lzy.env.explorer._pages import canonical_name  # noqa: PLC0415 - only for both lists
+
     forced = {canonical_name(name): name for name in additional}
     both = [
         repr(name) if forced[canonical_name(name)] == name else f"{forced[canonical_name(name)]!r} ({name!r})"
@@ -198,6 +209,13 @@ def _check_forced_not_excluded(owner: str, additional: Mapping[str, str], exclud
             " the exploration finds) and in exclude_packages (never installed); keep each in one"
         )
         raise ConfigurationError(msg)
+
+
+def _pip_index() -> PipIndex:
+    """The index pip is configured with, read now (pip's configuration loads only here)."""
+    from lzy.env.explorer._pip_config import pip_index  # noqa: PLC0415
+
+    return pip_index()
 
 
 def _check_explorer(owner: str, explorer: object) -> None:

@@ -9,9 +9,6 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, Never, TypeVar
 
-from packaging.utils import InvalidName, canonicalize_name
-from packaging.version import InvalidVersion, Version
-
 from lzy.env._base import (
     EnvPart,
     FrozenMap,
@@ -79,6 +76,9 @@ def check_python_version(owner: str, value: object) -> str:
 def _check_name(name: str) -> str | None:
     if not _NAME.fullmatch(name):
         return f"{name!r} is not a valid distribution name"
+    # packaging loads where a package is named: most envs name none.
+    from packaging.utils import InvalidName, canonicalize_name  # noqa: PLC0415
+
     try:
         canonicalize_name(name, validate=True)
     except InvalidName:
@@ -90,6 +90,8 @@ def normalize_version(version: str) -> str | None:
     """``version`` as PEP 440 writes it (``"v2.1.0-1 "`` is ``"2.1.0.post1"``), or ``None``
     when it is no version. Compare the results with :class:`~packaging.version.Version`:
     ``"26.4.0"`` and ``"26.4"`` are one version."""
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - see _check_name
+
     try:
         return str(Version(version))
     except InvalidVersion:
@@ -99,6 +101,8 @@ def normalize_version(version: str) -> str | None:
 def same_version(first: str, second: str) -> bool:
     """Whether two version strings name one version by PEP 440 (``"26.4.0"`` is ``"26.4"``);
     strings that are no PEP 440 version are compared as written."""
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - see _check_name
+
     try:
         return Version(first) == Version(second)
     except InvalidVersion:
@@ -124,6 +128,8 @@ def package_map(owner: str, field: str, value: object) -> FrozenMap[str, str]:
         if normalized is None:
             msg = f"{owner}.{field}[{name!r}]: {_version_problem(version)}"
             raise FieldValueError(msg)
+        from packaging.utils import canonicalize_name  # noqa: PLC0415 - see _check_name
+
         project = canonicalize_name(name)
         if project in projects:
             msg = (
