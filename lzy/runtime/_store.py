@@ -611,22 +611,34 @@ def _strings(value: object) -> tuple[str, ...]:
 
 
 def _walk(root: Path) -> Iterator[tuple[str, os.stat_result]]:
-    """Every file under ``root`` (``root`` itself when it is a file), following links to
-    directories (as the copy does), each directory once."""
+    """Every file under ``root`` (``root`` itself when it is a file) with its status, following
+    links to directories (as the copy does), each directory once, in a stable order."""
     if root.is_file():
         yield "", root.stat()
         return
     seen: set[tuple[int, int]] = set()
-    for directory, folders, files in os.walk(root, followlinks=True):
-        identity = os.stat(directory)
+    pending: list[tuple[str, str]] = [(str(root), "")]
+    while pending:
+        directory, relative = pending.pop()
+        try:
+            identity = os.stat(directory)
+            with os.scandir(directory) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            continue
         if (identity.st_dev, identity.st_ino) in seen:
-            folders[:] = []
             continue
         seen.add((identity.st_dev, identity.st_ino))
-        folders[:] = sorted(f for f in folders if f != "__pycache__")
-        for file in sorted(files):
-            full = Path(directory, file)
-            with contextlib.suppress(OSError):
-                status = full.stat()
-                if stat.S_ISREG(status.st_mode):
-                    yield str(full.relative_to(root)), status
+        for entry in entries:
+            if entry.name == "__pycache__":
+                continue
+            name = f"{relative}/{entry.name}" if relative else entry.name
+            try:
+                if entry.is_dir():  # a link to a directory too
+                    pending.append((entry.path, name))
+                    continue
+                status = entry.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(status.st_mode):
+                yield name, status
