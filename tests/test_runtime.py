@@ -23,6 +23,7 @@ from lzy.api.v1.env import (
     ResolvedEnv,
 )
 from lzy.exceptions import OpExecutionError, RuntimeRefusedError
+from lzy.runtime.local import _added_path  # pyright: ignore[reportPrivateUsage]  # the rule under test
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:cloudpickle")
 
@@ -223,7 +224,7 @@ def test_outside_a_workflow_an_op_is_a_plain_call() -> None:
 
 def test_local_runtime_keeps_the_ops_own_pythonpath(tmp_path: Path) -> None:
     """A PYTHONPATH set through with_environ is kept (after the env's local modules, before
-    this interpreter's own path), never replaced by the runtime's."""
+    what this process added to its path), never replaced by the runtime's."""
     (tmp_path / "mine_on_path.py").write_text("WORD = 'kept'\n")
 
     @op
@@ -235,4 +236,4 @@ def test_local_runtime_keeps_the_ops_own_pythonpath(tmp_path: Path) -> None:
         word, entries = read()
     assert word == "kept"
     assert entries[0] == str(tmp_path)
-    assert entries[1:] == [p for p in dict.fromkeys(sys.path) if p and p != str(tmp_path)]
+    assert entries[1:] == [p for p in _added_path() if p != str(tmp_path)]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pickle
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import cloudpickle  # type: ignore[import-untyped]  # no type information shipped
 
@@ -23,9 +23,14 @@ def dumps(value: object, *, protocol: int | None = None) -> bytes:
 
 
 def dumps_call(
-    function: Callable[..., object], args: tuple[object, ...], kwargs: Mapping[str, object]
+    function: Callable[..., object],
+    args: tuple[object, ...],
+    kwargs: Mapping[str, object],
+    *,
+    by_value: Iterable[types.ModuleType] = (),
 ) -> bytes:
-    """Pickle a call, with the file that defines ``function``.
+    """Pickle a call, with the file that defines ``function``; the modules ``by_value`` (ones
+    the child cannot import by name: a module loaded from a path, ``__mp_main__``) go whole.
 
     cloudpickle pickles a function by value when its module cannot hand it back by name (an
     op's module holds the op, not the function), and since cloudpickle 3.1.3 such a function's
@@ -34,7 +39,18 @@ def dumps_call(
     """
     code = getattr(_unwrap(function), "__code__", None)
     filename = code.co_filename if isinstance(code, types.CodeType) else None
-    return dumps((function, filename, args, dict(kwargs)))
+    registered: list[types.ModuleType] = []
+    for module in by_value:
+        try:
+            cloudpickle.register_pickle_by_value(module)
+        except ValueError:  # registered already, or not in sys.modules
+            continue
+        registered.append(module)
+    try:
+        return dumps((function, filename, args, dict(kwargs)))
+    finally:
+        for module in registered:
+            cloudpickle.unregister_pickle_by_value(module)
 
 
 def loads_call(data: bytes) -> Call:

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import threading
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Final, TypeVar, cast
 
@@ -142,7 +142,7 @@ def _reference(function: Callable[..., object], child: ChildProcess) -> _Referen
         return f"it has no module and name to be found by ({describe(function)})"
     if "<locals>" in qualname or "<lambda>" in qualname:
         return f"it is defined inside a function or as a lambda ({qualname})"
-    if module_name == "__main__" and child.main_file is None and child.main_module is None:
+    if module_name in _SCRIPTS and child.main_file is None and child.main_module is None:
         return "it is defined in an interactive session, not in a file the other interpreter can import"
     found: object = sys.modules.get(module_name)
     for part in qualname.split("."):
@@ -159,18 +159,54 @@ def _reference(function: Callable[..., object], child: ChildProcess) -> _Referen
     )
 
 
-def _importable(reference: _Reference, child: ChildProcess) -> bool:
-    """Whether the child, of the same Python, can import the reference's module."""
-    if reference.module == "__main__":
-        return False  # by value: the caller's script is not run again in the child
-    file = getattr(sys.modules.get(reference.module), "__file__", None)
-    if not isinstance(file, str):
+#: Names of a script's module: the caller's ``__main__``, and a multiprocessing child's.
+_SCRIPTS: Final = frozenset({"__main__", "__mp_main__"})
+
+
+def findable(name: str) -> bool:
+    """Whether the module ``name`` is found by its name on ``sys.path`` at the file it was
+    loaded from: not a script, not a module loaded from a path (``spec_from_file_location``)."""
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if name in _SCRIPTS or not isinstance(file, str):
         return False
+    import importlib.machinery  # noqa: PLC0415 - cheap, and only for by-reference calls
+
+    top = name.partition(".")[0]
+    try:
+        spec = importlib.machinery.PathFinder.find_spec(top)
+    except (ImportError, ValueError):
+        return False
+    if spec is None:
+        return False
+    roots = [*(spec.submodule_search_locations or ()), *([spec.origin] if spec.origin else [])]
+    return _under(os.path.abspath(file), roots)
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    return any(
+        path == os.path.abspath(root) or path.startswith(os.path.abspath(root).rstrip(os.sep) + os.sep)
+        for root in roots
+    )
+
+
+def _importable(reference: _Reference, child: ChildProcess) -> bool:
+    """Whether the child, of the same Python, can import the reference's module by name."""
+    if reference.module in _SCRIPTS or not findable(reference.module):
+        return False  # by value: a script is not run again in the child
     if child.importable_from is None:
         return True
-    absolute = os.path.abspath(file)
-    roots = child.importable_from
-    return any(absolute == root or absolute.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+    file = str(getattr(sys.modules.get(reference.module), "__file__", ""))
+    return _under(os.path.abspath(file), child.importable_from)
+
+
+def _unfindable_modules(function: Callable[..., object]) -> list[types.ModuleType]:
+    """The function's module when the child could not import it by name: it travels whole."""
+    name = getattr(function, "__module__", None)
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    if module is None or name == "__main__" or findable(str(name)):
+        return []
+    return [module]
 
 
 #: The oldest Python lzy itself imports under: an op's module that imports lzy runs only there.
@@ -257,7 +293,8 @@ def make_request(
         why = f"its arguments do not pickle ({type(problem).__name__}: {problem}); pass plain data"
         raise _refuse(name, child, why) from problem
     try:
-        request |= {"mode": "value", "payload": dumps_call(function, args, kwargs)}
+        payload = dumps_call(function, args, kwargs, by_value=_unfindable_modules(function))
+        request |= {"mode": "value", "payload": payload}
     except Exception as error:
         msg = (
             f"op {name} cannot be sent to its process: its function or arguments do not pickle"

@@ -65,6 +65,29 @@ def this_machine() -> MachineSpec:
     )
 
 
+def _added_path() -> list[str]:
+    """The entries of this process's ``sys.path`` that its interpreter does not find by itself
+    (a child of it does): the standard library and site directories stay out of the child's
+    ``PYTHONPATH``, where they would leak into another Python the op starts."""
+    import site  # noqa: PLC0415 - only when an op runs
+    import sysconfig  # noqa: PLC0415
+
+    paths = sysconfig.get_paths()
+    trees = [paths[key] for key in ("stdlib", "platstdlib") if key in paths]
+    own = {os.path.abspath(p) for p in (paths.get("purelib"), paths.get("platlib")) if p}
+    own |= {os.path.abspath(p) for p in site.getsitepackages()}
+    if site.ENABLE_USER_SITE:
+        own.add(os.path.abspath(site.getusersitepackages()))
+    zipped = f"python{sys.version_info.major}{sys.version_info.minor}.zip"
+    added: list[str] = []
+    for entry in sys.path:
+        absolute = os.path.abspath(entry) if entry else os.getcwd()
+        inside = any(absolute == t or absolute.startswith(t.rstrip(os.sep) + os.sep) for t in trees)
+        if not inside and absolute not in own and os.path.basename(absolute) != zipped:
+            added.append(absolute)
+    return added
+
+
 def container_problems(env: ResolvedEnv, why: str) -> list[str]:
     """A refusal of the env's container, if it names one (runtimes without containers)."""
     container = env.container
@@ -131,7 +154,7 @@ class LocalRuntime(Runtime):
         self.check(call.env)
         shipped = [os.path.dirname(p.rstrip(os.sep)) for p in call.env.python_env.local_module_paths]
         environ = {**os.environ, **call.env.environ}
-        pythonpath = op_pythonpath(shipped, call.env.environ, after=sys.path)
+        pythonpath = op_pythonpath(shipped, call.env.environ, after=_added_path())
         if pythonpath is not None:
             environ[PYTHONPATH] = pythonpath
         child = ChildProcess(python=sys.executable, python_version=sys.version_info[:2], environ=environ)

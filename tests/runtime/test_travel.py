@@ -22,6 +22,8 @@ from lzy.runtime._python import find_interpreters
 from tests.explorer.conftest import prepend_path
 
 RUNNING = f"{sys.version_info.major}.{sys.version_info.minor}"
+#: The checkout these tests belong to: scripts they start import this lzy.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Nothing(EnvExplorer):
@@ -245,7 +247,8 @@ def test_objects_of_the_callers_script_come_back_from_another_python(how: str, t
     (root / "apppkg" / "__main__.py").write_text(textwrap.dedent(SCRIPT))
     (root / "script.py").write_text(textwrap.dedent(SCRIPT))
     command = ["-m", "apppkg"] if how == "module" else [str(root / "script.py")]
-    environ = {**os.environ, "LZY_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(root)}
+    pythonpath = os.pathsep.join([str(root), str(ROOT)])
+    environ = {**os.environ, "LZY_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": pythonpath}
     done = subprocess.run(
         [sys.executable, *command, other], capture_output=True, text=True, env=environ, cwd=root, check=False
     )
@@ -379,3 +382,105 @@ def test_functions_an_op_cannot_be_are_refused_where_written(source: str, fragme
     exec(source, namespace)
     with pytest.raises(NotAnOpError, match=re.escape(fragment)):
         op(namespace["f"])  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+
+
+def test_an_op_of_a_module_loaded_from_a_path_travels_whole(tmp_path: Path) -> None:
+    """A plugin loaded with spec_from_file_location cannot be imported by name in the child:
+    its op travels by value with the whole module, on the local and the isolated runtime."""
+    import importlib.util
+
+    plugin = tmp_path / "team_plugin_ops.py"
+    plugin.write_text(
+        "from lzy.api.v1 import op\n\nRATE = 3\n\ndef helper(x):\n    return RATE * x\n\n"
+        "@op\ndef scaled(x: int) -> int:\n    return helper(x)\n"
+    )
+    spec = importlib.util.spec_from_file_location("team_plugin_ops", plugin)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["team_plugin_ops"] = module
+    try:
+        spec.loader.exec_module(module)
+        scaled: Callable[[int], int] = getattr(module, "scaled")  # noqa: B009
+        for kind, runtime in _runtimes(tmp_path):
+            with Lzy(runtime=runtime).workflow("w").with_python_env(OnlyLocalPythonEnv(explorer=_Nothing)):
+                assert scaled(5) == 15, kind
+    finally:
+        del sys.modules["team_plugin_ops"]
+
+
+SPAWNED = """
+    import multiprocessing
+    import sys
+
+    from lzy.api.v1 import LocalRuntime, Lzy, op
+    from lzy.api.v1.env import EnvExplorer, Exploration, OnlyLocalPythonEnv
+
+
+    class Nothing(EnvExplorer):
+        def explore(self, namespace):
+            return Exploration()
+
+
+    @op
+    def square(x: int) -> int:
+        return x * x
+
+
+    def worker(queue) -> None:
+        env = OnlyLocalPythonEnv(explorer=Nothing)
+        with Lzy(runtime=LocalRuntime()).workflow("child").with_python_env(env):
+            queue.put(square(7))
+
+
+    if __name__ == "__main__":
+        context = multiprocessing.get_context("spawn")
+        queue = context.Queue()
+        process = context.Process(target=worker, args=(queue,))
+        process.start()
+        print("child got", queue.get(timeout=60))
+        process.join(60)
+"""
+
+
+def test_a_spawned_process_runs_ops_of_the_script(tmp_path: Path) -> None:
+    """In a multiprocessing child (spawn), the script is __mp_main__: its ops travel by value,
+    and a workflow there runs them."""
+    script = tmp_path / "spawner.py"
+    script.write_text(textwrap.dedent(SPAWNED))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "child got 49"
+
+
+def test_the_local_runtime_keeps_the_standard_library_out_of_pythonpath(tmp_path: Path) -> None:
+    """The op's PYTHONPATH names what this interpreter added, not its standard library or site
+    directories: another Python the op starts must not import this one's."""
+    import sysconfig
+
+    @op
+    def pythonpath() -> list[str]:
+        return os.environ.get("PYTHONPATH", "").split(os.pathsep)
+
+    with Lzy(runtime=LocalRuntime()).workflow("w").with_python_env(OnlyLocalPythonEnv(explorer=_Nothing)):
+        entries = pythonpath()
+    stdlib = sysconfig.get_paths()["stdlib"]
+    assert not [e for e in entries if e.startswith(stdlib)]
+    other = _other_version((3, 8))
+    if other is not None:
+        interpreter = next(i for i in find_interpreters() if i.version.startswith(other + "."))
+
+        @op
+        def run_other(python: str) -> int:
+            return subprocess.run([python, "-c", "import re, json"], check=False).returncode
+
+        with Lzy(runtime=LocalRuntime()).workflow("w").with_python_env(OnlyLocalPythonEnv(explorer=_Nothing)):
+            assert run_other(interpreter.path) == 0
