@@ -122,6 +122,14 @@ class MachineSpec:
 _ARCHITECTURES: Final = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}
 
 
+def _shown_gb(value: float) -> str:
+    """A machine's memory in messages: GiB to one decimal, rounded down (what it has at least),
+    or two significant digits below a tenth."""
+    if 0 < value < 0.1:
+        return f"{value:.2g}"
+    return f"{math.floor(value * 10) / 10:g}"
+
+
 def model_matches(wanted: str, have: str | None) -> bool:
     """Whether a machine's CPU or GPU model ``have`` is the ``wanted`` one.
 
@@ -166,7 +174,7 @@ class Resources:
         if self.cpu_count is not None and self.cpu_count > machine.cpu_count:
             lacks.append(f"cpu_count {self.cpu_count} (it has {machine.cpu_count})")
         if self.ram_size_gb is not None and self.ram_size_gb > machine.ram_size_gb:
-            lacks.append(f"ram_size_gb {self.ram_size_gb:g} (it has {machine.ram_size_gb:g})")
+            lacks.append(f"ram_size_gb {self.ram_size_gb:g} (it has {_shown_gb(machine.ram_size_gb)})")
         if self.gpu_count is not None and self.gpu_count > machine.gpu_count:
             lacks.append(f"gpu_count {self.gpu_count} (it has {machine.gpu_count})")
         wants_gpu = self.gpu_count is None or self.gpu_count > 0
