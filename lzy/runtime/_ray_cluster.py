@@ -14,11 +14,14 @@ import dataclasses
 import importlib
 import importlib.util
 import inspect
+import json
 import logging
 import netrc
 import os
 import platform
 import re
+import subprocess
+import sys
 import tempfile
 import threading
 import warnings
@@ -27,15 +30,17 @@ from typing import Any, Final, Protocol, cast
 
 from lzy.env.provisioning import MachineSpec
 from lzy.exceptions import LzyWarning, MissingExtraError, RuntimeConnectionError, RuntimeRefusedError
-from lzy.runtime import _ray_task
+from lzy.runtime import _ray_probe, _ray_task
 
 __all__ = [
     "CPU_TYPE_LABEL",
     "Connection",
     "Netrc",
     "RemoteFunction",
+    "address_problem",
     "connect",
     "current",
+    "netrc_problem",
     "release",
     "require_ray",
 ]
@@ -88,7 +93,7 @@ class _Ray(Protocol):
 
     def nodes(self) -> list[dict[str, Any]]: ...
 
-    def remote(self, function: Callable[..., Any], /) -> RemoteFunction: ...
+    def remote(self, **options: Any) -> Callable[[Callable[..., Any]], RemoteFunction]: ...
 
     def get(self, ref: object, /) -> object: ...
 
@@ -139,10 +144,26 @@ def _user_netrc() -> dict[str, tuple[str, str]]:
     return {host: (login, password or "") for host, (login, _, password) in parsed.hosts.items()}
 
 
+def netrc_problem(host: str, login: str, password: str) -> str | None:
+    """Why ``login``/``password`` for ``host`` cannot be written to a ``.netrc``, or ``None``."""
+    for what, token in (("user name", login), ("password", password)):
+        if not _TOKEN.fullmatch(token):
+            return (
+                f"the {what} for the package index at {host} cannot be written to a .netrc"
+                " (it contains whitespace, a quote or a backslash)"
+            )
+    return None
+
+
 class Netrc:
     """A ``.netrc`` in a private temporary directory, seen by the processes of the local cluster
     lzy starts through ``NETRC``: index credentials reach the cluster's installers through it,
-    never inside a URL Ray would log or put on a command line."""
+    never inside a URL Ray would log or put on a command line.
+
+    It holds the user's own entries, and the credentials of the op calls running now: a call
+    lends its credentials to the file while it runs (:meth:`lent`), and they are gone when it
+    ends, whether its environment was built or not.
+    """
 
     def __init__(self) -> None:
         # The directory is private to this user (mkdtemp makes it 0700) and is removed when the
@@ -150,39 +171,61 @@ class Netrc:
         self._directory = tempfile.TemporaryDirectory(prefix="lzy-ray-")
         #: The file the cluster's processes read.
         self.path = os.path.join(self._directory.name, "netrc")
-        self._entries = _user_netrc()
-        self._given: dict[str, tuple[str, str]] = {}
-        self._lock = threading.Lock()
+        self._own = _user_netrc()
+        # host -> (the credentials lent for it, how many running calls lent them)
+        self._lent: dict[str, tuple[tuple[str, str], int]] = {}
+        self._changed = threading.Condition()
         self._write()
 
-    def add(self, host: str, login: str, password: str) -> None:
-        """Give the installers ``login``/``password`` for ``host``; refused when the same host
-        already got other credentials (a ``.netrc`` holds one login per host) or when they
-        cannot be written to a ``.netrc``."""
-        for what, token in (("user name", login), ("password", password)):
-            if not _TOKEN.fullmatch(token):
-                msg = (
-                    f"the {what} for the package index at {host} cannot be written to a .netrc"
-                    " (it contains whitespace, a quote or a backslash)"
-                )
-                raise RuntimeRefusedError(msg)
-        with self._lock:
-            given = self._given.get(host)
-            if given == (login, password):
-                return
-            if given is not None:
-                msg = (
-                    f"two different credentials for the package index host {host}: a .netrc holds"
-                    " one login per host, and an earlier op of this cluster gave another one"
-                )
-                raise RuntimeRefusedError(msg)
-            self._given[host] = (login, password)
-            self._entries[host] = (login, password)
+    @contextlib.contextmanager
+    def lent(self, credentials: Mapping[str, tuple[str, str]], *, who: str = "an op") -> Generator[None]:
+        """The installers see ``credentials`` (host: ``(login, password)``) while the block runs.
+
+        A ``.netrc`` holds one login per host: while another call has lent other credentials for
+        one of these hosts, this one waits for it to end. Values a ``.netrc`` cannot hold are
+        refused (:func:`netrc_problem`).
+        """
+        for host, (login, password) in credentials.items():
+            problem = netrc_problem(host, login, password)
+            if problem is not None:
+                raise RuntimeRefusedError(problem)
+        with self._changed:
+            told = False
+            while busy := sorted(h for h, given in credentials.items() if self._other(h, given)):
+                if not told:
+                    _LOG.info(
+                        "RayRuntime: %s waits for a running op that gave other credentials for"
+                        " the package index at %s",
+                        who,
+                        ", ".join(busy),
+                    )
+                    told = True
+                self._changed.wait()
+            for host, given in credentials.items():
+                count = self._lent[host][1] if host in self._lent else 0
+                self._lent[host] = (given, count + 1)
             self._write()
+        try:
+            yield
+        finally:
+            with self._changed:
+                for host, given in credentials.items():
+                    count = self._lent[host][1] - 1
+                    if count:
+                        self._lent[host] = (given, count)
+                    else:
+                        del self._lent[host]
+                self._write()
+                self._changed.notify_all()
+
+    def _other(self, host: str, given: tuple[str, str]) -> bool:
+        return host in self._lent and self._lent[host][0] != given
 
     def _write(self) -> None:
+        entries = {**self._own, **{host: given for host, (given, _) in self._lent.items()}}
         lines: list[str] = []
-        for host, (login, password) in self._entries.items():
+        # ``default`` comes last: readers stop at it.
+        for host, (login, password) in sorted(entries.items(), key=lambda item: item[0] == "default"):
             head = "default" if host == "default" else f"machine {host}"
             lines.append(f"{head} login {login}" + (f" password {password}" if password else ""))
         temporary = self.path + ".new"
@@ -191,23 +234,25 @@ class Netrc:
             file.write("".join(f"{line}\n" for line in lines))
         os.replace(temporary, self.path)
 
-    @contextlib.contextmanager
-    def exported(self) -> Generator[None]:
-        """``NETRC`` points at this file while the block runs (the processes Ray starts in it
-        inherit it); the previous value is restored afterwards."""
-        before = os.environ.get("NETRC")
-        os.environ["NETRC"] = self.path
-        try:
-            yield
-        finally:
-            if before is None:
-                os.environ.pop("NETRC", None)
-            else:
-                os.environ["NETRC"] = before
-
     def close(self) -> None:
         """Remove the file and its directory."""
         self._directory.cleanup()
+
+
+@contextlib.contextmanager
+def _exported(variables: Mapping[str, str]) -> Generator[None]:
+    """``variables`` are set in ``os.environ`` while the block runs (the processes Ray starts in it
+    inherit them); the previous values are restored afterwards."""
+    before = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # -- the connection ------------------------------------------------------------------------------
@@ -230,8 +275,10 @@ class Connection:
     netrc: Netrc | None = None
     #: How many runtimes use the connection.
     users: int = 0
-    _task: RemoteFunction | None = None
+    _tasks: dict[bool, RemoteFunction] = dataclasses.field(default_factory=dict[bool, RemoteFunction])
     _python: str | None = None
+    _failed: dict[str, int] = dataclasses.field(default_factory=dict[str, int])
+    _failed_lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     @property
     def started_here(self) -> bool:
@@ -248,14 +295,31 @@ class Connection:
         where = "the local Ray cluster lzy started" if self.started_here else "the Ray cluster"
         return f"{where} at {self.gcs_address}"
 
-    def task(self) -> RemoteFunction:
-        """The remote function every op call runs (:func:`lzy.runtime._ray_task.run_op`)."""
-        if self._task is None:
+    def task(self, *, fresh_worker: bool) -> RemoteFunction:
+        """The remote function every op call runs (:func:`lzy.runtime._ray_task.run_op`): in a
+        worker process of its own when ``fresh_worker`` (Ray's ``max_calls=1``, which Ray
+        accepts only here, not in a task's options), else in any idle worker of the same
+        ``runtime_env``."""
+        task = self._tasks.get(fresh_worker)
+        if task is None:
             cloudpickle = importlib.import_module("ray.cloudpickle")
             # By value: a worker needs Ray, not lzy, to run it.
             cloudpickle.register_pickle_by_value(_ray_task)
-            self._task = self.ray.remote(_ray_task.run_op)
-        return self._task
+            # max_calls 0 is Ray's default: no limit.
+            remote = self.ray.remote(max_calls=1 if fresh_worker else 0)
+            task = self._tasks[fresh_worker] = remote(_ray_task.run_op)
+        return task
+
+    def attempt(self, runtime_env: Mapping[str, Any]) -> int:
+        """How many times ``runtime_env`` failed to build for this process's tasks."""
+        with self._failed_lock:
+            return self._failed.get(_env_key(runtime_env), 0)
+
+    def failed(self, runtime_env: Mapping[str, Any]) -> None:
+        """Record that ``runtime_env`` failed to build."""
+        with self._failed_lock:
+            key = _env_key(runtime_env)
+            self._failed[key] = self._failed.get(key, 0) + 1
 
     def python_version(self) -> str:
         """The Python version the cluster's workers run (``major.minor.micro``)."""
@@ -325,6 +389,10 @@ class Connection:
         raise RuntimeConnectionError(msg)
 
 
+def _env_key(runtime_env: Mapping[str, Any]) -> str:
+    return json.dumps(runtime_env, sort_keys=True, default=str)
+
+
 def _spec(name: str, resources: Mapping[str, float], cpu_type: str | None) -> MachineSpec:
     accelerators = sorted(key[len(_ACCELERATOR) :] for key in resources if key.startswith(_ACCELERATOR))
     return MachineSpec(
@@ -369,12 +437,13 @@ _LOCK: Final = threading.Lock()
 _current: Connection | None = None
 
 
-def connect(address: str | None, init_options: Mapping[str, object]) -> Connection:
+def connect(address: str | None, init_options: Mapping[str, object], *, timeout: float) -> Connection:
     """This process's connection to Ray, made now if there is none.
 
     ``address`` ``None`` takes the cluster this process is connected to, else the one
     ``RAY_ADDRESS`` names, else starts a local cluster; any other address must be the one this
-    process is connected to, if it is connected. The caller must :func:`release` it.
+    process is connected to, if it is connected. A cluster at an address must answer within
+    ``timeout`` seconds. The caller must :func:`release` it.
     """
     global _current  # noqa: PLW0603 - one connection per process, as Ray has
     ray = _import_ray()
@@ -392,16 +461,26 @@ def connect(address: str | None, init_options: Mapping[str, object]) -> Connecti
         start = target == "local"
         options: dict[str, object] = dict(init_options)
         credentials: Netrc | None = None
+        environ: dict[str, str] = {}
         if start:
             options.setdefault("include_dashboard", False)
             labels = dict(cast("Mapping[str, str]", options.get("labels") or {}))
             labels.setdefault(CPU_TYPE_LABEL, platform.machine())
             options["labels"] = labels
             credentials = Netrc()
+            environ["NETRC"] = credentials.path
+        else:
+            problem = address_problem(target)
+            if problem is not None:
+                where = "RAY_ADDRESS" if address is None else "the address"
+                msg = f"RayRuntime cannot connect to {target!r} ({where}): {problem}"
+                raise RuntimeConnectionError(msg)
         what = "start a local Ray cluster" if start else f"connect to the Ray cluster at {target!r}"
         _LOG.info("RayRuntime: about to %s", what)
+        if not start:
+            _probe(target, timeout)
         try:
-            with credentials.exported() if credentials is not None else contextlib.nullcontext():
+            with _exported(environ):
                 ray.init(address=target, **options)
         except Exception as error:
             if credentials is not None:
@@ -417,6 +496,119 @@ def connect(address: str | None, init_options: Mapping[str, object]) -> Connecti
             users=1,
         )
         return _current
+
+
+# -- reaching a cluster at an address ------------------------------------------------------------
+
+_HOST_PORT: Final = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]@]+):(?P<port>[0-9]{1,5})", re.ASCII)
+
+
+def address_problem(address: str) -> str | None:
+    """Why ``address`` is not one RayRuntime connects to, or ``None``: ``"auto"``, ``"local"``
+    or ``host:port`` (a Ray head's GCS address)."""
+    if address in {"auto", "local"}:
+        return None
+    if address.startswith("ray://"):
+        return (
+            "ray:// is a Ray Client address, and RayRuntime does not run through Ray Client (it"
+            " reads the cluster's nodes and uploads local modules with Ray's core API, which a Ray"
+            " Client connection does not offer); run the program on a node of the cluster and give"
+            " the head's address ('head:6379'), or submit it as a Ray job (ray job submit), where"
+            " RayRuntime() finds the cluster by itself"
+        )
+    match = _HOST_PORT.fullmatch(address)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        return "an address is 'auto', 'local' or host:port, the GCS address of a Ray head ('head:6379')"
+    return None
+
+
+#: What the probe child prints, step by step, on its way to the cluster.
+_STEPS: Final = {
+    "start": "the host name did not resolve",
+    "resolved": "no connection was accepted",
+    "connected": "it accepts connections but did not answer as a Ray cluster's head (GCS)",
+}
+
+
+def _probe(target: str, timeout: float) -> None:
+    """Raise :class:`RuntimeConnectionError` saying why, unless a Ray head answers at ``target``
+    within ``timeout`` seconds.
+
+    Ray itself would retry for many minutes where nothing answers, and report a refused token
+    only as a failure to connect: a child process asks first, and is stopped at the deadline.
+    """
+    ray_home = os.path.dirname(os.path.dirname(cast("str", importlib.import_module("ray").__file__)))
+    try:
+        services = importlib.import_module("ray._private.services")
+        address = str(services.canonicalize_bootstrap_address_or_die(target))
+    except ConnectionError as error:  # "auto" and no cluster found
+        msg = f"Ray could not connect to the Ray cluster at {target!r}: {error}"
+        raise RuntimeConnectionError(msg) from error
+    except Exception:  # Another Ray keeps this elsewhere: Ray canonicalizes it again anyway.
+        address = target
+    shown = repr(target) if address == target else f"{target!r} ({address})"
+    command = [sys.executable, "-P", _ray_probe.__file__, address, ray_home, str(timeout)]
+    if target == "auto":
+        command.append("auto")
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
+        )
+    except subprocess.TimeoutExpired as expired:
+        # What the child printed before the deadline: bytes even in text mode, in CPython.
+        raw: object = expired.stdout
+        printed = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw or "")
+        steps = [line for line in printed.splitlines() if line in _STEPS]
+        what = _STEPS[steps[-1] if steps else "start"]
+        msg = (
+            f"Ray could not connect to the Ray cluster at {shown}: {what} within {timeout:g} s"
+            " (RayRuntime(connect_timeout=...)); is it the GCS address of a running Ray head"
+            " (port 6379 unless `ray start --port` said otherwise)?"
+        )
+        raise RuntimeConnectionError(msg) from None
+    answer = _probe_answer(done.stdout)
+    if answer is None:
+        tail = "\n".join(done.stderr.strip().splitlines()[-20:])
+        msg = f"Ray could not connect to the Ray cluster at {shown}: the probe failed:\n{tail}"
+        raise RuntimeConnectionError(msg)
+    kind, detail = answer
+    if kind == "ok":
+        return
+    msg = f"Ray could not connect to the Ray cluster at {shown}: " + _PROBE_REASONS.get(
+        kind, "{detail}"
+    ).format(detail=detail)
+    raise RuntimeConnectionError(msg)
+
+
+#: What each failure the probe reports means (``detail`` is the probe's own words).
+_PROBE_REASONS: Final = {
+    "resolve": "its host name does not resolve ({detail})",
+    "refused": (
+        "nothing accepts connections there (connection refused); is the head running, and is"
+        " this its GCS port (6379 unless `ray start --port` said otherwise)?"
+    ),
+    "unreachable": "it cannot be reached ({detail})",
+    "auth": (
+        "the cluster uses Ray's token authentication and refused this process, which has no"
+        " token or another one. Give this process the cluster's token (the RAY_AUTH_TOKEN"
+        " variable, a file named by RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token) and turn token"
+        " authentication on in it (the RAY_AUTH_MODE variable set to token). Ray says: {detail}"
+    ),
+    "gcs": "it did not answer as a Ray cluster's head (GCS): {detail}",
+}
+
+
+def _probe_answer(printed: str) -> tuple[str, str] | None:
+    for line in reversed(printed.splitlines()):
+        if line.startswith("{"):
+            try:
+                answer = json.loads(line)
+            except ValueError:
+                return None
+            if isinstance(answer, dict):
+                fields = cast("dict[str, object]", answer)
+                return str(fields.get("kind")), str(fields.get("detail", ""))
+    return None
 
 
 def release(connection: Connection) -> None:

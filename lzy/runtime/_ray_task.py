@@ -8,9 +8,11 @@ the task.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pickle
+import sys
 import traceback
 from collections.abc import Callable, Mapping
 
@@ -38,11 +40,22 @@ def run_op(
     kwargs: Mapping[str, object],
     secrets: Mapping[str, str],
 ) -> Outcome:
-    """Call ``function(*args, **kwargs)`` with ``secrets`` added to ``os.environ`` for the call
-    (restored afterwards: the worker process runs later tasks too) and pack the outcome."""
+    """Call ``function(*args, **kwargs)`` with ``secrets`` added to ``os.environ`` for the call and
+    pack the outcome.
+
+    The worker's environment variables, working directory and ``sys.path`` are restored
+    afterwards, whatever the op did to them: a worker that Ray reuses for a later task
+    (``RayRuntime(reuse_workers=True)``) hands it the process as this task found it, in these
+    respects at least.
+    """
     # Ray's own cloudpickle: Ray is there in a worker, and lzy may not be.
     cloudpickle = importlib.import_module("ray.cloudpickle")
-    saved = {name: os.environ.get(name) for name in secrets}
+    environ = dict(os.environ)
+    path = list(sys.path)
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:  # A working directory removed under the worker: nothing to go back to.
+        cwd = None
     os.environ.update(secrets)
     try:
         try:
@@ -52,11 +65,7 @@ def run_op(
         else:
             kind, text, remote = "ok", "", ""
     finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old
+        _restore(environ, cwd, path)
     type_name = _type_name(value)
     try:
         payload: bytes = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
@@ -65,3 +74,14 @@ def run_op(
         reason = f"{what} cannot be sent back to the caller ({type(problem).__name__}: {problem})"
         return ("unpicklable", None, type_name, reason, remote)
     return (kind, payload, type_name, text, remote)
+
+
+def _restore(environ: Mapping[str, str], cwd: str | None, path: list[str]) -> None:
+    """Put back the variables, the working directory and ``sys.path`` a task started with."""
+    if dict(os.environ) != environ:
+        os.environ.clear()
+        os.environ.update(environ)
+    if cwd is not None:
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)
+    sys.path[:] = path

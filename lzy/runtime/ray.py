@@ -7,12 +7,14 @@ point of a resolved env becomes the options of a Ray task is the table on the do
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import math
 import threading
 import types
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Literal, Self, TypeVar, cast, get_args
 
 from lzy.env._base import describe, expect_bool, expect_str, shown_environ, split_credentials
@@ -29,10 +31,17 @@ from lzy.exceptions import (
 )
 from lzy.runtime import _ray_cluster
 from lzy.runtime._process import Outcome, settle
-from lzy.runtime._ray_cluster import Connection, connect, release, require_ray
+from lzy.runtime._ray_cluster import (
+    Connection,
+    address_problem,
+    connect,
+    netrc_problem,
+    release,
+    require_ray,
+)
 from lzy.runtime.base import OpCall, Runtime
 
-__all__ = ["CPU_TYPE_LABEL", "Installer", "RayRuntime"]
+__all__ = ["CPU_TYPE_LABEL", "RETRY_VARIABLE", "Installer", "RayRuntime"]
 
 
 def __dir__() -> list[str]:
@@ -48,6 +57,12 @@ _R = TypeVar("_R")
 #: node with this machine's architecture; nodes of other clusters are labelled when they start
 #: (``ray start --labels=lzy/cpu-type=x86_64``).
 CPU_TYPE_LABEL: Final = _ray_cluster.CPU_TYPE_LABEL
+
+#: The variable that tells a new attempt at building an op's environment from the one that
+#: failed: Ray remembers a ``runtime_env`` that failed to build (ten minutes by default) and fails
+#: every task with the same one at once, so after a failure the next call of an op with the same
+#: env carries ``LZY_RAY_ENV_RETRY=N`` in its ``env_vars`` and is built anew.
+RETRY_VARIABLE: Final = "LZY_RAY_ENV_RETRY"
 
 #: The installers Ray's ``runtime_env`` can build an op's Python environment with: ``"uv"``
 #: (Ray's ``uv`` field) or ``"pip"`` (its ``pip`` field).
@@ -66,8 +81,8 @@ class _Plan:
     options: dict[str, Any]
     #: Variables set in the worker for the call instead of travelling in ``env_vars``.
     secrets: dict[str, str]
-    #: ``(host, login, password)`` for the ``.netrc`` of a cluster lzy started.
-    credentials: tuple[tuple[str, str, str], ...]
+    #: ``host: (login, password)`` for the ``.netrc`` of a cluster lzy started.
+    credentials: Mapping[str, tuple[str, str]]
 
 
 class RayRuntime(Runtime):
@@ -77,7 +92,12 @@ class RayRuntime(Runtime):
     ``None`` takes the cluster this process is already connected to, else the one
     ``RAY_ADDRESS`` names, else starts a local cluster on this machine, which lzy shuts down when
     the last runtime using it is closed (:meth:`close`), or when the process exits. Nothing
-    connects until the first op call or :meth:`check`.
+    connects until the first op call or :meth:`check`; a cluster at an address that does not
+    answer within ``connect_timeout`` seconds is a :exc:`~lzy.exceptions.RuntimeConnectionError`
+    saying why. Ray Client addresses (``ray://``) are refused.
+
+    Each call runs in a Ray worker process of its own unless ``reuse_workers`` is set (see
+    :attr:`reuse_workers`).
 
     It refuses, before a task is submitted, what the cluster can never provide: resources no node
     has, another Python version than the workers run, index credentials it cannot deliver safely,
@@ -89,36 +109,43 @@ class RayRuntime(Runtime):
         address: str | None = None,
         *,
         installer: Installer = "uv",
+        reuse_workers: bool = False,
         index_logins_on_nodes: bool = False,
+        connect_timeout: float = 30.0,
         init_options: Mapping[str, object] | None = None,
     ) -> None:
         require_ray()
-        if address is not None:
-            expect_str(self, "address", address)
-        if installer not in get_args(Installer):
-            allowed = " or ".join(repr(i) for i in get_args(Installer))
-            msg = f"RayRuntime.installer must be {allowed}, got {describe(installer)}"
-            raise FieldValueError(msg)
-        expect_bool(self, "index_logins_on_nodes", index_logins_on_nodes)
-        options = _init_options(init_options)
-        #: The cluster's address; ``None`` for the connected one, ``RAY_ADDRESS``, or a new
-        #: local cluster.
-        self.address = address
+        #: The cluster's address: ``"host:port"`` (a Ray head's GCS address), ``"auto"`` (the
+        #: cluster ``ray start`` started on this machine), ``"local"`` (a new local cluster), or
+        #: ``None`` for the connected cluster, ``RAY_ADDRESS``, or a new local cluster.
+        self.address = _address(address)
         #: What builds an op's Python environment on the nodes.
-        self.installer: Installer = installer
+        self.installer: Installer = _installer(installer)
+        #: Whether an op's task may run in a Ray worker process that ran earlier tasks (faster:
+        #: no process start per call). The worker's environment variables, working directory and
+        #: ``sys.path`` are restored after each call; anything else an op changes in its process
+        #: (module globals, imported modules, threads it started) is seen by later ops. By
+        #: default each call runs in a fresh worker process, as on the local runtimes.
+        self.reuse_workers = expect_bool(self, "reuse_workers", reuse_workers)
         #: Whether the cluster's nodes hold credentials for the package indexes themselves (a
         #: ``.netrc`` of the user that runs Ray): index URLs then go without their credentials.
         #: Otherwise credentials go only to a local cluster this runtime started, and an index
         #: URL with credentials is refused on any other cluster.
-        self.index_logins_on_nodes = index_logins_on_nodes
+        self.index_logins_on_nodes = expect_bool(self, "index_logins_on_nodes", index_logins_on_nodes)
+        #: Seconds a cluster at an address has to answer before connecting fails with
+        #: :exc:`~lzy.exceptions.RuntimeConnectionError` saying why.
+        self.connect_timeout = _timeout(connect_timeout)
         #: Keyword arguments of ``ray.init`` when this runtime connects or starts the cluster
         #: (``num_cpus``, ``resources``, ``labels``, ...).
-        self.init_options: Mapping[str, object] = options
+        self.init_options: Mapping[str, object] = _init_options(init_options)
         self._connection: Connection | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"RayRuntime(address={self.address!r}, installer={self.installer!r})"
+        return (
+            f"RayRuntime(address={self.address!r}, installer={self.installer!r},"
+            f" reuse_workers={self.reuse_workers!r})"
+        )
 
     # -- the connection ------------------------------------------------------------------------
 
@@ -129,7 +156,7 @@ class RayRuntime(Runtime):
                 if connection is _ray_cluster.current() and connection.ray.is_initialized():
                     return connection
                 release(connection)
-            self._connection = connect(self.address, self.init_options)
+            self._connection = connect(self.address, self.init_options, timeout=self.connect_timeout)
             return self._connection
 
     def close(self) -> None:
@@ -174,7 +201,7 @@ class RayRuntime(Runtime):
         runtime_env: dict[str, Any] = {}
         problems += self._resources(env, cluster, options)
         problems += self._python(env.python_env, cluster)
-        credentials: list[tuple[str, str, str]] = []
+        credentials: dict[str, tuple[str, str]] = {}
         problems += self._packages(env.python_env, cluster, runtime_env, credentials)
         if env.python_env.local_module_paths:
             runtime_env["py_modules"] = list(env.python_env.local_module_paths)
@@ -191,7 +218,7 @@ class RayRuntime(Runtime):
             raise RuntimeRefusedError(msg)
         if runtime_env:
             options["runtime_env"] = runtime_env
-        return _Plan(options=options, secrets=secrets, credentials=tuple(credentials))
+        return _Plan(options=options, secrets=secrets, credentials=credentials)
 
     def _resources(self, env: ResolvedEnv, cluster: Connection, options: dict[str, Any]) -> list[str]:
         wanted = env.provisioning
@@ -233,7 +260,7 @@ class RayRuntime(Runtime):
         python: ResolvedPythonEnv,
         cluster: Connection,
         runtime_env: dict[str, Any],
-        credentials: list[tuple[str, str, str]],
+        credentials: dict[str, tuple[str, str]],
     ) -> list[str]:
         if not python.install or not python.pypi_packages:
             return []
@@ -247,9 +274,19 @@ class RayRuntime(Runtime):
             index_options += ["--index-url" if primary else "--extra-index-url", bare]
             if secret is None or self.index_logins_on_nodes:
                 continue
-            host = urllib.parse.urlsplit(bare).hostname or ""
+            parts = urllib.parse.urlsplit(bare)
+            host = parts.hostname or ""
             if cluster.started_here:
-                credentials.append((host, *secret))
+                problem = netrc_problem(host, *secret)
+                if problem is not None:
+                    problems.append(problem)
+                elif credentials.setdefault(host, secret) != secret:
+                    problems.append(
+                        f"two different credentials for the package indexes at {host} (here at"
+                        f" {parts.netloc}): the installers read them from a .netrc, which holds one"
+                        " login per host name whatever the port; use one login for the indexes of"
+                        " that host"
+                    )
             else:
                 problems.append(
                     f"credentials for the package index at {host}: RayRuntime sends index"
@@ -276,34 +313,75 @@ class RayRuntime(Runtime):
         own exception with the task's traceback attached as a note."""
         cluster = self._cluster()
         plan = self._plan(call.env, cluster)
-        if cluster.netrc is not None:
-            for host, login, password in plan.credentials:
-                cluster.netrc.add(host, login, password)
+        lent: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if cluster.netrc is not None and plan.credentials:
+            # Held until the task ends: its environment is built when it starts, and a failed
+            # build leaves nothing behind for the calls after it.
+            lent = cluster.netrc.lent(plan.credentials, who=f"op {call.name}")
+        with lent:
+            outcome = self._submit(call, cluster, plan)
+        return cast("_R", settle(call.name, outcome, where="its Ray task"))
+
+    def _submit(self, call: OpCall[Any], cluster: Connection, plan: _Plan) -> Outcome:
         options = dict(plan.options)
         runtime_env = dict(options.get("runtime_env", {}))
         if "py_modules" in runtime_env:
             runtime_env["py_modules"] = cluster.upload(runtime_env["py_modules"])
+        built = dict(runtime_env)
+        if attempt := cluster.attempt(built):
+            # Ray remembers a runtime_env that failed to build and fails it again at once: a new
+            # attempt is another runtime_env.
+            runtime_env["env_vars"] = {**runtime_env.get("env_vars", {}), RETRY_VARIABLE: str(attempt)}
+        if runtime_env:
             options["runtime_env"] = runtime_env
-        task = cluster.task().options(name=call.name, max_retries=0, **options)
+        task = cluster.task(fresh_worker=not self.reuse_workers)
+        task = task.options(name=call.name, max_retries=0, **options)
         try:
             ref = task.remote(call.function, tuple(call.args), dict(call.kwargs), plan.secrets)
         except Exception as error:  # Ray pickles the function and arguments here.
-            msg = (
-                f"op {call.name} cannot be sent to its Ray task: its function or arguments do not"
-                f" pickle ({type(error).__name__}: {_text_of(error)})"
-            )
-            raise OpExecutionError(msg) from error
+            raise _unsendable(call, error) from error
         try:
-            outcome = cluster.ray.get(ref)
+            return cast("Outcome", cluster.ray.get(ref))
         except KeyboardInterrupt:
             cluster.ray.cancel(ref)
             raise
         except Exception as error:
             failure = _task_failure(call.name, error)
+            if isinstance(failure, InstallError):
+                cluster.failed(built)
             if failure is error:
                 raise
             raise failure from None
-        return cast("_R", settle(call.name, cast("Outcome", outcome), where="its Ray task"))
+
+
+def _unsendable(call: OpCall[Any], error: Exception) -> RuntimeRefusedError:
+    """The refusal of a call whose function or arguments Ray could not pickle, naming the part
+    that does not pickle when one alone does not."""
+    cloudpickle = importlib.import_module("ray.cloudpickle")
+    parts: list[tuple[str, object]] = [("its function", call.function)]
+    parts += [(f"its argument {index + 1}", value) for index, value in enumerate(call.args)]
+    parts += [(f"its argument {name}=", value) for name, value in call.kwargs.items()]
+    for what, value in parts:
+        try:
+            cloudpickle.dumps(value)
+        except Exception as problem:  # Any failure to pickle names the part.
+            shown = f"{what} ({_type_name(value)})" if what != "its function" else what
+            msg = (
+                f"op {call.name} cannot be sent to its Ray task: {shown} does not pickle"
+                f" ({type(problem).__name__}: {_text_of(problem)}); pass data that pickles"
+            )
+            return RuntimeRefusedError(msg)
+    msg = (
+        f"op {call.name} cannot be sent to its Ray task: its function or arguments do not pickle"
+        f" ({type(error).__name__}: {_text_of(error)})"
+    )
+    return RuntimeRefusedError(msg)
+
+
+def _type_name(value: object) -> str:
+    kind = type(value)
+    module = kind.__module__
+    return kind.__qualname__ if module in {"builtins", "__main__"} else f"{module}.{kind.__qualname__}"
 
 
 def _requirements(wanted: Resources) -> str:
@@ -311,6 +389,70 @@ def _requirements(wanted: Resources) -> str:
     return "resources " + ", ".join(
         f"{name}={value!r}" for name, value in fields.items() if value is not None
     )
+
+
+def _address(value: object) -> str | None:
+    if value is None:
+        return None
+    text = expect_str("RayRuntime", "address", value)
+    problem = address_problem(text)
+    if problem is not None:
+        msg = f"RayRuntime.address cannot be {text!r}: {problem}"
+        raise FieldValueError(msg)
+    return text
+
+
+def _installer(value: object) -> Installer:
+    allowed = " or ".join(repr(i) for i in get_args(Installer))
+    if not isinstance(value, str):
+        msg = f"RayRuntime.installer must be {allowed}, got {describe(value)} ({type(value).__name__})"
+        raise FieldTypeError(msg)
+    if value not in get_args(Installer):
+        msg = f"RayRuntime.installer must be {allowed}, got {describe(value)}"
+        raise FieldValueError(msg)
+    return cast("Installer", value)
+
+
+def _timeout(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        got = f"{describe(value)} ({type(value).__name__})"
+        msg = f"RayRuntime.connect_timeout must be a number of seconds, got {got}"
+        raise FieldTypeError(msg)
+    if not math.isfinite(value) or value <= 0:
+        msg = f"RayRuntime.connect_timeout must be a positive number of seconds, got {value!r}"
+        raise FieldValueError(msg)
+    return float(value)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_size(value: object) -> bool:
+    return _is_count(value) and cast("int", value) > 0
+
+
+def _is_str_map(value: object, good: Callable[[object], bool]) -> bool:
+    if not isinstance(value, Mapping):
+        return False
+    items = cast("Mapping[object, object]", value).items()
+    return all(isinstance(key, str) and good(item) for key, item in items)
+
+
+#: ``ray.init`` keywords whose values are checked when a RayRuntime is created (Ray checks the
+#: others when it connects): what each must be, as ``(check, allowed)``.
+_INIT_CHECKS: Final[dict[str, tuple[Callable[[object], bool], str]]] = {
+    "num_cpus": (_is_count, "a whole number of CPUs, 0 or more"),
+    "num_gpus": (_is_count, "a whole number of GPUs, 0 or more"),
+    "memory": (_is_size, "a number of bytes above 0"),
+    "object_store_memory": (_is_size, "a number of bytes above 0"),
+    "resources": (
+        lambda v: _is_str_map(v, lambda x: isinstance(x, int | float) and not isinstance(x, bool) and x >= 0),
+        "a mapping of resource names to amounts, 0 or more",
+    ),
+    "labels": (lambda v: _is_str_map(v, lambda x: isinstance(x, str)), "a mapping of label names to strings"),
+    "include_dashboard": (lambda v: v is None or isinstance(v, bool), "a bool or None"),
+}
 
 
 def _init_options(value: object) -> Mapping[str, object]:
@@ -327,6 +469,11 @@ def _init_options(value: object) -> Mapping[str, object]:
     if "address" in options:
         msg = "RayRuntime.init_options cannot hold 'address': pass RayRuntime(address=...)"
         raise FieldValueError(msg)
+    for key, (good, allowed) in _INIT_CHECKS.items():
+        if key in options and not good(options[key]):
+            kind = FieldTypeError if not isinstance(options[key], int | float | Mapping) else FieldValueError
+            msg = f"RayRuntime.init_options[{key!r}] must be {allowed}, got {describe(options[key])}"
+            raise kind(msg)
     return types.MappingProxyType(cast("dict[str, object]", options))
 
 

@@ -69,14 +69,17 @@ def resolved(
     )
 
 
-def run_python(code: str, *, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter of this environment, from the repository's root."""
+def run_python(
+    code: str, *, timeout: float = 180, environ: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter of this environment, from the repository's root, with
+    ``environ`` added to this process's variables."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=ROOT,
-        env=dict(os.environ),
+        env={**os.environ, **(environ or {})},
         check=False,
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
 import socket
 import textwrap
+import threading
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -36,9 +40,9 @@ def run(runtime):
 _SMALL = "init_options={'num_cpus': 1, 'object_store_memory': 100_000_000}"
 
 
-def _child(code: str) -> dict[str, object]:
+def _child(code: str, *, environ: Mapping[str, str] | None = None) -> dict[str, object]:
     """Run ``code`` after :data:`_PRELUDE` in a fresh interpreter; it prints one JSON object."""
-    done = run_python(_PRELUDE + textwrap.dedent(code))
+    done = run_python(_PRELUDE + textwrap.dedent(code), timeout=120, environ=environ)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines, done.stdout + done.stderr[-3000:]
@@ -127,6 +131,103 @@ def test_one_process_uses_one_cluster(cluster: Cluster) -> None:
     with pytest.raises(RuntimeConnectionError, match="init_options apply only when a RayRuntime connects"):
         RayRuntime(init_options={"num_cpus": 1}).check(resolved())
     cluster.runtime.check(resolved())
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port on 127.0.0.1 that accepts connections and never answers."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        accepted: list[socket.socket] = []
+        stop = threading.Event()
+
+        def accept() -> None:
+            server.settimeout(0.2)
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    accepted.append(server.accept()[0])
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        try:
+            yield int(server.getsockname()[1])
+        finally:
+            stop.set()
+            thread.join()
+            for connection in accepted:
+                connection.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_an_address_that_does_not_answer_fails_in_bounded_time_saying_why(silent_port: int) -> None:
+    """Nothing listening, a name that does not resolve, a port that never answers as Ray, a
+    RAY_ADDRESS for Ray Client: each is a RuntimeConnectionError saying so, within the
+    connect_timeout (the child would otherwise wait for Ray's retries, many minutes)."""
+    cases = {
+        "refused": f"127.0.0.1:{_free_port()}",
+        "unresolvable": "lzy-no-such-host.invalid:6379",
+        "silent": f"127.0.0.1:{silent_port}",
+    }
+    found = _child(f"""
+        import json, time
+        from lzy.exceptions import RuntimeConnectionError
+        out = {{}}
+        for name, address in {cases!r}.items():
+            start = time.monotonic()
+            try:
+                RayRuntime(address=address, connect_timeout=3).check(resolved())
+                out[name] = "connected"
+            except RuntimeConnectionError as error:
+                out[name] = str(error)
+        os.environ["RAY_ADDRESS"] = "ray://head.example:10001"
+        try:
+            RayRuntime().check(resolved())
+        except RuntimeConnectionError as error:
+            out["ray client"] = str(error)
+        print(json.dumps(out))
+    """)
+    refused = f"Ray could not connect to the Ray cluster at {cases['refused']!r}: nothing accepts connections"
+    assert str(found["refused"]).startswith(refused)
+    assert "its host name does not resolve" in str(found["unresolvable"])
+    assert str(found["silent"]).endswith(
+        "it accepts connections but did not answer as a Ray cluster's head (GCS) within 3 s"
+        " (RayRuntime(connect_timeout=...)); is it the GCS address of a running Ray head (port 6379"
+        " unless `ray start --port` said otherwise)?"
+    )
+    assert "(RAY_ADDRESS): ray:// is a Ray Client address" in str(found["ray client"])
+
+
+def test_a_cluster_that_refuses_this_processs_token_says_so(cluster: Cluster) -> None:
+    """The session's cluster has Ray's token authentication (Ray's default for a local cluster): a
+    process with another token is told that, and where a token comes from, not "failed to
+    connect"; the token is not shown."""
+    if os.environ.get("RAY_AUTH_MODE") != "token":
+        pytest.skip("this Ray started the cluster without token authentication")
+    wrong = "not-the-clusters-token-0123456789"
+    found = _child(
+        f"""
+        import json
+        from lzy.exceptions import RuntimeConnectionError
+        try:
+            RayRuntime(address={cluster.gcs_address!r}).check(resolved())
+            out = "connected"
+        except RuntimeConnectionError as error:
+            out = str(error)
+        print(json.dumps({{"error": out}}))
+        """,
+        environ={"RAY_AUTH_TOKEN": wrong},
+    )
+    error = str(found["error"])
+    assert "the cluster uses Ray's token authentication and refused this process" in error
+    assert "RAY_AUTH_TOKEN" in error
+    assert "Authentication token is missing or incorrect" in error
+    assert wrong not in error
 
 
 def test_index_credentials_are_refused_on_a_cluster_the_runtime_did_not_start(cluster: Cluster) -> None:

@@ -59,3 +59,10 @@ print(json.dumps(outputs))
     for (code, shown), printed in zip(examples, outputs, strict=True):
         if shown is not None:
             assert _normal(printed) == _normal(shown), code
+
+
+def test_the_examples_run_on_any_python_the_cluster_runs() -> None:
+    """No example names a Python version: Ray runs every task with its workers' interpreter, so
+    a version written into an example would be refused on a cluster running another one."""
+    for code, _ in _examples():
+        assert not re.search(r"python_version\s*=\s*[\"']\d", code), code

@@ -4,8 +4,10 @@ describes, or a clear refusal before anything is submitted."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import platform
+import re
 import stat
 import sys
 import threading
@@ -90,15 +92,61 @@ def test_secret_variables_travel_apart_from_env_vars(cluster: Cluster) -> None:
     environ = {"MODE": "fast", "HF_TOKEN": secret, "MIRROR": "https://bob:pw-in-url@mirror.example/x"}
     options = cluster.runtime.task_options(resolved(environ=environ))
     assert options["runtime_env"] == {"env_vars": {"MODE": "fast"}}
-    with _lzy(cluster).with_environ(environ).workflow("w"):
-        pid, seen = report("HF_TOKEN", "MIRROR")
-    with _lzy(cluster).with_environ(MODE="fast").workflow("w"):
-        # The same runtime_env: Ray hands the task the worker that ran the first one.
-        next_pid, after = report("HF_TOKEN", "MIRROR")
+    with RayRuntime(reuse_workers=True) as reusing:
+        lzy = Lzy(runtime=reusing).with_python_env(LOCAL)
+        with lzy.with_environ(environ).workflow("w"):
+            pid, seen = report("HF_TOKEN", "MIRROR")
+        with lzy.with_environ(MODE="fast").workflow("w"):
+            # The same runtime_env: Ray hands the task the worker that ran the first one.
+            next_pid, after = report("HF_TOKEN", "MIRROR")
     assert seen == {"HF_TOKEN": secret, "MIRROR": environ["MIRROR"]}
     assert (next_pid, after) == (pid, {"HF_TOKEN": None, "MIRROR": None})
     assert _mentions(_session_logs(), secret) == []
     assert _mentions(_session_logs(), "pw-in-url") == []
+
+
+@op
+def pollute(directory: str) -> int:
+    """Change what a process carries from one call to the next: a variable, the working
+    directory, sys.path and a module's global."""
+    os.environ["LEFT_BY_AN_EARLIER_OP"] = "1"
+    os.chdir(directory)
+    sys.path.append(directory)
+    json.LEFT_BY_AN_EARLIER_OP = "mutated"  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue]
+    return os.getpid()
+
+
+@op
+def observe(directory: str) -> tuple[int, str | None, str, bool, str | None]:
+    """What a call finds of :func:`pollute`'s changes."""
+    return (
+        os.getpid(),
+        os.environ.get("LEFT_BY_AN_EARLIER_OP"),
+        os.getcwd(),
+        directory in sys.path,
+        getattr(json, "LEFT_BY_AN_EARLIER_OP", None),
+    )
+
+
+def test_each_call_runs_in_a_fresh_worker_process(cluster: Cluster, tmp_path: Path) -> None:
+    """By default nothing an op changes in its process reaches a later op: each call has a
+    worker process of its own, as on the local runtimes."""
+    with _lzy(cluster).workflow("w"):
+        polluter = pollute(str(tmp_path))
+        pid, variable, cwd, on_path, mutated = observe(str(tmp_path))
+    assert pid != polluter
+    assert (variable, cwd == str(tmp_path), on_path, mutated) == (None, False, False, None)
+
+
+def test_a_reused_worker_gets_environ_cwd_and_path_back(cluster: Cluster, tmp_path: Path) -> None:
+    """With reuse_workers the next op runs in the same process, with the variables, working
+    directory and sys.path restored; a module's global is what the docs say it is: kept."""
+    with RayRuntime(reuse_workers=True) as reusing, Lzy(runtime=reusing).with_python_env(LOCAL).workflow("w"):
+        polluter = pollute(str(tmp_path))
+        pid, variable, cwd, on_path, mutated = observe(str(tmp_path))
+    assert pid == polluter
+    assert (variable, cwd == str(tmp_path), on_path) == (None, False, False)
+    assert mutated == "mutated"
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
@@ -121,7 +169,8 @@ def test_index_credentials_reach_the_installer_through_a_private_netrc(
     cluster: Cluster, index: IndexServer, installer: Installer
 ) -> None:
     """Credentials in the index URL reach the installers (uv and pip) of the cluster lzy started
-    through a .netrc only it can read; no option, no log of Ray's session holds them."""
+    through a .netrc only it can read, for the call only; no option, no log of Ray's session
+    holds them."""
     password = "pw-of-the-private-index"
     with IndexServer() as private, RayRuntime(installer=installer) as runtime:
         private.state.files.update(index.state.files)
@@ -139,9 +188,71 @@ def test_index_credentials_reach_the_installer_through_a_private_netrc(
     assert private.url() in repr(options)
     assert _mentions(_session_logs(), password) == []
     netrc = _netrc()
-    assert f"machine 127.0.0.1 login alice password {password}" in netrc.read_text()
+    # Lent to the file for the call only.
+    assert password not in netrc.read_text()
     assert stat.S_IMODE(netrc.stat().st_mode) == 0o600
     assert stat.S_IMODE(netrc.parent.stat().st_mode) == 0o700
+
+
+def _private_index(index: IndexServer, login: str, password: str) -> IndexServer:
+    """A server with the session index's packages that wants ``login``/``password`` (started by
+    the caller)."""
+    private = IndexServer()
+    private.state.files.update(index.state.files)
+    for project, files in index.state.projects.items():
+        private.add(project, *files)
+    private.state.credentials = (login, password)
+    return private
+
+
+def test_a_mistyped_password_does_not_stick(cluster: Cluster, index: IndexServer) -> None:
+    """A call with a wrong password fails to build; the same call with the right one then
+    builds and runs, and the .netrc holds neither once the calls are over."""
+    with _private_index(index, "alice", "the-right-one") as private:
+        outcomes: list[str] = []
+        for password in ("a-typo", "the-right-one"):
+            url = private.url(credentials=("alice", password))
+            env = ManualPythonEnv(python_version="3", pypi_index_url=url, pypi_packages={PACKAGE: VERSION})
+            try:
+                with _lzy(cluster).with_python_env(env).workflow("w"):
+                    outcomes.append(probe()[0])
+            except InstallError as error:
+                outcomes.append(type(error).__name__)
+    assert outcomes == ["InstallError", VERSION]
+    assert "alice" not in _netrc().read_text()
+
+
+def test_indexes_of_one_host_with_other_logins_run_one_after_the_other(
+    cluster: Cluster, index: IndexServer
+) -> None:
+    """Two indexes on one host (two ports) with different logins: each call gets its own."""
+    with _private_index(index, "alice", "pw-a") as first, _private_index(index, "bob", "pw-b") as second:
+        for server, login in ((first, ("alice", "pw-a")), (second, ("bob", "pw-b"))):
+            env = ManualPythonEnv(
+                python_version="3",
+                pypi_index_url=server.url(credentials=login),
+                pypi_packages={PACKAGE: VERSION},
+            )
+            with _lzy(cluster).with_python_env(env).workflow("w"):
+                assert probe()[0] == VERSION
+        assert (first.requests_for(PACKAGE) > 0, second.requests_for(PACKAGE) > 0) == (True, True)
+
+
+def test_one_call_cannot_give_two_logins_for_one_host(cluster: Cluster) -> None:
+    """A .netrc matches a host, not a port: one env with two logins for one host is refused,
+    before anything runs, without showing them."""
+    python = ManualPythonEnv(
+        python_version="3",
+        pypi_index_url="http://alice:pw-one@127.0.0.1:18001/simple",
+        extra_index_urls=["http://bob:pw-two@127.0.0.1:18002/simple"],
+        pypi_packages={PACKAGE: VERSION},
+    ).resolve({})
+    with pytest.raises(
+        RuntimeRefusedError, match=r"two different credentials for the package indexes at 127\.0\.0\.1"
+    ) as caught:
+        cluster.runtime.check(resolved(python=python))
+    assert "pw-one" not in str(caught.value)
+    assert "pw-two" not in str(caught.value)
 
 
 def _netrc() -> Path:
@@ -216,7 +327,7 @@ def test_an_only_local_env_installs_nothing_and_still_ships_modules(
         (Resources(cpu_count=64), "cpu_count 64 (it has 2)"),
         (Resources(gpu_count=8, gpu_type=None), "gpu_count 8 (it has 1)"),
         (Resources(gpu_count=1, gpu_type="H100"), "gpu_type 'H100' (it has 'T4')"),
-        (Resources(ram_size_gb=100_000), "ram_size_gb 100000"),
+        (Resources(ram_size_gb=100_000), "ram_size_gb 100000 (it has "),
         (Resources(cpu_type="riscv64"), "cpu_type 'riscv64'"),
         # The cluster has 3 CPUs and a GPU, but no single node has 2 CPUs and a GPU.
         (Resources(cpu_count=2, gpu_count=1, gpu_type="T4"), "cpu_count 2 (it has 1)"),
@@ -233,6 +344,8 @@ def test_a_requirement_no_node_satisfies_is_refused_before_submitting(
     assert "no node satisfies" in message
     assert named in message
     assert message.count("lacks") == 2
+    # Memory as GiB to one decimal at most, never as Ray's bytes over 2**30.
+    assert not re.search(r"\(it has \d+\.\d\d", message)
 
 
 def test_the_gpu_requirement_runs_on_the_node_that_has_the_gpu(cluster: Cluster) -> None:
@@ -454,18 +567,30 @@ def test_an_outcome_that_cannot_travel_back_is_an_op_execution_error(
         bad()
 
 
-def test_arguments_that_cannot_travel_are_an_op_execution_error(cluster: Cluster) -> None:
-    """An argument Ray cannot pickle is OpExecutionError naming the op, before any task runs."""
+@pytest.mark.parametrize(
+    ("args", "kwargs", "named"),
+    [
+        ((threading.Lock(),), {}, "its argument 1 (_thread.lock) does not pickle"),
+        ((1,), {"extra": threading.Lock()}, "its argument extra= (_thread.lock) does not pickle"),
+    ],
+)
+def test_arguments_that_cannot_travel_are_refused_naming_the_op_and_argument(
+    cluster: Cluster, args: tuple[object, ...], kwargs: dict[str, object], named: str
+) -> None:
+    """An argument Ray cannot pickle is RuntimeRefusedError naming the op and the argument,
+    before any task runs."""
 
     @op
-    def take(lock: object) -> None:
-        del lock
+    def take(*args: object, **kwargs: object) -> None:
+        del args, kwargs
 
     with (
-        pytest.raises(OpExecutionError, match=r"op .*take cannot be sent to its Ray task: .* do not pickle"),
+        pytest.raises(
+            RuntimeRefusedError, match=rf"op .*take cannot be sent to its Ray task: {re.escape(named)}"
+        ),
         _lzy(cluster).workflow("w"),
     ):
-        take(threading.Lock())
+        take(*args, **kwargs)
 
 
 def test_a_result_only_the_tasks_env_can_load_is_an_op_execution_error(
@@ -507,10 +632,33 @@ def test_a_task_that_dies_is_reported_and_not_retried(cluster: Cluster, tmp_path
     ("kwargs", "error", "named"),
     [
         ({"installer": "conda"}, FieldValueError, "RayRuntime.installer must be 'uv' or 'pip', got 'conda'"),
+        ({"installer": None}, FieldTypeError, "RayRuntime.installer must be 'uv' or 'pip', got None"),
         ({"address": 6379}, FieldTypeError, "RayRuntime.address must be a str"),
-        ({"index_logins_on_nodes": "yes"}, FieldTypeError, "must be a bool"),
-        ({"init_options": ["num_cpus"]}, FieldTypeError, "init_options must be a mapping"),
+        ({"address": "ray://head:10001"}, FieldValueError, "RayRuntime.address .* is a Ray Client address"),
+        ({"address": "head"}, FieldValueError, "RayRuntime.address cannot be 'head': an address is 'auto'"),
+        ({"address": "head:99999"}, FieldValueError, "RayRuntime.address cannot be 'head:99999'"),
+        ({"reuse_workers": 1}, FieldTypeError, "RayRuntime.reuse_workers must be a bool"),
+        ({"index_logins_on_nodes": "yes"}, FieldTypeError, "RayRuntime.index_logins_on_nodes must be a bool"),
+        ({"connect_timeout": "5"}, FieldTypeError, "RayRuntime.connect_timeout must be a number of seconds"),
+        ({"connect_timeout": 0}, FieldValueError, "RayRuntime.connect_timeout must be a positive number"),
+        ({"connect_timeout": float("inf")}, FieldValueError, "RayRuntime.connect_timeout must be a positive"),
+        ({"init_options": ["num_cpus"]}, FieldTypeError, "RayRuntime.init_options must be a mapping"),
         ({"init_options": {"address": "auto"}}, FieldValueError, "pass RayRuntime\\(address=...\\)"),
+        (
+            {"init_options": {"num_cpus": "two"}},
+            FieldTypeError,
+            r"RayRuntime.init_options\['num_cpus'\] must be",
+        ),
+        (
+            {"init_options": {"num_cpus": -1}},
+            FieldValueError,
+            r"init_options\['num_cpus'\] must be a whole number",
+        ),
+        (
+            {"init_options": {"labels": {"zone": 1}}},
+            FieldValueError,
+            r"init_options\['labels'\] must be a mapping",
+        ),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict[str, object], error: type[Exception], named: str) -> None:
