@@ -8,7 +8,8 @@ machine slows all alike:
 * a bare Ray task (no runtime_env);
 * the same task with a ``uv`` runtime_env that installs the package, once Ray has built it;
 * an op called through :class:`~lzy.api.v1.RayRuntime` with the same package pinned, once built:
-  the task plus lzy's work per call (reading the cluster's nodes, the checks, the outcome).
+  the task plus lzy's work per call (reading the cluster's nodes, the checks, the outcome), in a
+  fresh worker process per call (the default) and with ``reuse_workers=True``.
 
 A first untimed round lets Ray start the workers each kind needs. Each figure is the median of
 the calls in a round; the ratios compare medians of one round.
@@ -75,45 +76,53 @@ def main() -> None:
         wheel = build_wheel(Path(temporary), _PACKAGE, _VERSION, {f"{module}/__init__.py": "VALUE = 1\n"})
         index.publish(_PACKAGE, wheel)
         runtime = RayRuntime(init_options={"num_cpus": 2})
+        reusing = RayRuntime(init_options={"num_cpus": 2}, reuse_workers=True)
         env = ManualPythonEnv(
             python_version="3", pypi_index_url=index.url(), pypi_packages={_PACKAGE: _VERSION}
         )
-        workflow = Lzy(runtime=runtime).with_python_env(env).workflow("bench")
+        fresh = Lzy(runtime=runtime).with_python_env(env)
+        reused = Lzy(runtime=reusing).with_python_env(env)
         start = time.perf_counter()
-        runtime.check(workflow.effective_env(lzy_task).resolve())
+        resolved = fresh.workflow("bench").effective_env(lzy_task).resolve()
+        runtime.check(resolved)
         started = time.perf_counter() - start
-        runtime_env = runtime.task_options(workflow.effective_env(lzy_task).resolve())["runtime_env"]
-        with_env = remote.options(runtime_env=runtime_env)
+        with_env = remote.options(runtime_env=runtime.task_options(resolved)["runtime_env"])
         start = time.perf_counter()
         ray.get(with_env.remote())
         cold = time.perf_counter() - start
-        ray.get(remote.remote())
-        with workflow:
-            lzy_task()
 
-            def run_bare() -> object:
-                return ray.get(remote.remote())
+        def bare() -> float:
+            return _median_seconds(lambda: ray.get(remote.remote()), args.calls)
 
-            def run_with_env() -> object:
-                return ray.get(with_env.remote())
+        def cached() -> float:
+            return _median_seconds(lambda: ray.get(with_env.remote()), args.calls)
 
+        def through(lzy: Lzy) -> Callable[[], float]:
+            def timed() -> float:
+                with lzy.workflow("bench"):
+                    return _median_seconds(lzy_task, args.calls)
+
+            return timed
+
+        kinds = (bare, cached, through(fresh), through(reused))
+        print(
+            f"local cluster started in {started:.1f} s; the runtime_env (uv, one package from"
+            f" a loopback index) built in {cold:.1f} s; medians of {args.calls} calls per round"
+        )
+        # Untimed: Ray starts the workers each kind of task needs, and keeps those it may.
+        for kind in kinds:
+            kind()
+        columns = ("bare task", "cached env", "lzy op", "lzy reuse")
+        ratios = ("env/bare", "lzy/bare", "reuse/bare")
+        print(f"{'round':>5}", *(f"{c:>11}" for c in columns), *(f"{r:>10}" for r in ratios))
+        for round_ in range(1, args.rounds + 1):
+            times = [kind() for kind in kinds]
             print(
-                f"local cluster started in {started:.1f} s; the runtime_env (uv, one package from"
-                f" a loopback index) built in {cold:.1f} s; medians of {args.calls} calls per round"
+                f"{round_:>5}",
+                *(f"{t * 1000:9.2f}ms" for t in times),
+                *(f"{t / times[0]:9.2f}x" for t in times[1:]),
             )
-            # Untimed: Ray starts the workers each kind of task needs, and keeps them.
-            for call in (run_bare, run_with_env, lzy_task):
-                _median_seconds(call, args.calls)
-            columns = ("bare task", "cached env", "lzy op")
-            print(f"{'round':>5}", *(f"{c:>11}" for c in columns), f"{'env/bare':>9} {'lzy/bare':>9}")
-            for round_ in range(1, args.rounds + 1):
-                bare = _median_seconds(run_bare, args.calls)
-                cached = _median_seconds(run_with_env, args.calls)
-                through_lzy = _median_seconds(lzy_task, args.calls)
-                print(
-                    f"{round_:>5} {bare * 1000:9.2f}ms {cached * 1000:9.2f}ms {through_lzy * 1000:9.2f}ms"
-                    f" {cached / bare:8.2f}x {through_lzy / bare:8.2f}x"
-                )
+        reusing.close()
         runtime.close()
 
 
