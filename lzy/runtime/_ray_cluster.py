@@ -554,6 +554,9 @@ def _probe(target: str, timeout: float) -> None:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=timeout, check=False, stdin=subprocess.DEVNULL
         )
+    except OSError as error:  # No interpreter to run it with (an embedded Python).
+        msg = f"RayRuntime could not ask the Ray cluster at {shown} whether it answers: {error}"
+        raise RuntimeConnectionError(msg) from error
     except subprocess.TimeoutExpired as expired:
         # What the child printed before the deadline: bytes even in text mode, in CPython.
         raw: object = expired.stdout

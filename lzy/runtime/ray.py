@@ -88,7 +88,7 @@ class _Plan:
 class RayRuntime(Runtime):
     """Runs each op call as one task on a Ray cluster, with the op's env as the task's options.
 
-    ``address`` is a running cluster's (``"host:6379"``, ``"ray://host:10001"``, ``"auto"``);
+    ``address`` is a running cluster's (its head's GCS address ``"host:6379"``, or ``"auto"``);
     ``None`` takes the cluster this process is already connected to, else the one
     ``RAY_ADDRESS`` names, else starts a local cluster on this machine, which lzy shuts down when
     the last runtime using it is closed (:meth:`close`), or when the process exits. Nothing
