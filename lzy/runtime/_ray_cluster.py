@@ -9,6 +9,7 @@ without Ray being installed where it is type-checked.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import dataclasses
 import importlib
@@ -20,6 +21,7 @@ import netrc
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -495,6 +497,9 @@ def connect(address: str | None, init_options: Mapping[str, object], *, timeout:
             netrc=credentials,
             users=1,
         )
+        if start:
+            # Runs before Ray's own exit handler, registered earlier.
+            atexit.register(_at_exit, _current)
         return _current
 
 
@@ -620,9 +625,34 @@ def release(connection: Connection) -> None:
         connection.users -= 1
         if connection.users > 0 or connection is not _current:
             return
-        if connection.initialized_here and connection.ray.is_initialized():
-            connection.ray.shutdown()
-        _forget(connection)
+        _shut_down(connection)
+
+
+def _shut_down(connection: Connection) -> None:
+    """Disconnect, or stop the cluster lzy started: then the environments Ray built for its ops
+    go too (gigabytes of virtualenvs under the session directory, which Ray keeps); its logs
+    stay."""
+    if connection.initialized_here and connection.ray.is_initialized():
+        session = _session_dir() if connection.started_here else None
+        connection.ray.shutdown()
+        if session is not None:
+            shutil.rmtree(os.path.join(session, "runtime_resources"), ignore_errors=True)
+    _forget(connection)
+
+
+def _session_dir() -> str | None:
+    try:
+        node = importlib.import_module("ray._private.worker").global_worker.node
+        return str(node.get_session_dir_path())
+    except Exception:  # Another Ray keeps it elsewhere: its files stay, as Ray leaves them.
+        return None
+
+
+def _at_exit(connection: Connection) -> None:
+    """A cluster lzy started, still running when the process exits, is stopped as by close()."""
+    with _LOCK:
+        if connection is _current:
+            _shut_down(connection)
 
 
 def _forget(connection: Connection) -> None:

@@ -84,7 +84,7 @@ def test_a_running_cluster_is_used_by_address_and_left_running(cluster: Cluster)
 
 def test_the_cluster_a_runtime_started_stops_with_its_last_runtime() -> None:
     """Two runtimes share the local cluster one of them started; it stops when both are closed,
-    with its private .netrc."""
+    with its private .netrc and the environments Ray built for it."""
     found = _child(f"""
         import json, ray
         from lzy.runtime import _ray_cluster
@@ -93,30 +93,47 @@ def test_the_cluster_a_runtime_started_stops_with_its_last_runtime() -> None:
         second.check(resolved())  # Both use the cluster now.
         address = ray.get_runtime_context().gcs_address
         netrc = _ray_cluster.current().netrc.path
+        session = ray._private.worker.global_worker.node.get_session_dir_path()
+        built = os.path.isdir(os.path.join(session, "runtime_resources"))
         first.close()
         still = ray.is_initialized()
         run(second)
         second.close()
         after = ray.is_initialized()
-        print(json.dumps({{"address": address, "netrc": netrc, "still": still, "after": after}}))
+        print(json.dumps({{
+            "address": address, "netrc": netrc, "still": still, "after": after, "session": session,
+            "built": built,
+        }}))
     """)
-    assert (found["still"], found["after"]) == (True, False)
+    assert (found["still"], found["after"], found["built"]) == (True, False, True)
     assert _stops_listening(str(found["address"]))
     assert not Path(str(found["netrc"])).parent.exists()
+    _assert_environments_gone_logs_kept(Path(str(found["session"])))
+
+
+def _assert_environments_gone_logs_kept(session: Path) -> None:
+    """Ray keeps a session's directory; the environments built for its tasks are removed with a
+    cluster lzy started, its logs are not."""
+    assert not (session / "runtime_resources").exists()
+    assert (session / "logs").is_dir()
 
 
 def test_the_cluster_a_runtime_started_stops_when_the_process_exits() -> None:
-    """Without close(), the local cluster and its .netrc go away with the process."""
+    """Without close(), the local cluster, its .netrc and its built environments go away with
+    the process."""
     found = _child(f"""
         import json, ray
         from lzy.runtime import _ray_cluster
         runtime = RayRuntime({_SMALL})
         run(runtime)
         netrc = _ray_cluster.current().netrc.path
-        print(json.dumps({{"address": ray.get_runtime_context().gcs_address, "netrc": netrc}}))
+        session = ray._private.worker.global_worker.node.get_session_dir_path()
+        address = ray.get_runtime_context().gcs_address
+        print(json.dumps({{"address": address, "netrc": netrc, "session": session}}))
     """)
     assert _stops_listening(str(found["address"]))
     assert not Path(str(found["netrc"])).parent.exists()
+    _assert_environments_gone_logs_kept(Path(str(found["session"])))
 
 
 def test_one_process_uses_one_cluster(cluster: Cluster) -> None:
