@@ -191,7 +191,8 @@ class RayRuntime(Runtime):
 
         Local modules are shown as their paths (they are uploaded when the op runs), and
         variables whose values are secrets are left out: they are set in the worker for the
-        call, never sent in ``env_vars``. Raises as :meth:`check` does.
+        call, never sent in ``env_vars``. After an environment failed to build, a call also
+        carries :data:`~lzy.runtime.ray.RETRY_VARIABLE` in ``env_vars``. Raises as :meth:`check` does.
         """
         return self._plan(env, self._cluster()).options
 
