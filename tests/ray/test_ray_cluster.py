@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import socket
 import textwrap
 import threading
@@ -211,7 +212,8 @@ def test_an_address_that_does_not_answer_fails_in_bounded_time_saying_why(silent
     """)
     refused = f"Ray could not connect to the Ray cluster at {cases['refused']!r}: nothing accepts connections"
     assert str(found["refused"]).startswith(refused)
-    assert "its host name does not resolve" in str(found["unresolvable"])
+    # A resolver that answers says so at once; one that cannot be reached, at the deadline.
+    assert re.search(r"host name (does not resolve|did not resolve within 3 s)", str(found["unresolvable"]))
     assert str(found["silent"]).endswith(
         "it accepts connections but did not answer as a Ray cluster's head (GCS) within 3 s"
         " (RayRuntime(connect_timeout=...)); is it the GCS address of a running Ray head (port 6379"
