@@ -19,6 +19,7 @@ import argparse
 import collections.abc
 import dataclasses
 import enum
+import getpass
 import importlib
 import os
 import re
@@ -26,6 +27,7 @@ import sys
 import textwrap
 import types
 import typing
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn, cast
 
@@ -39,6 +41,7 @@ from lzy.exceptions import ConfigurationError
 __all__ = [
     "ENVIRON_OPTION",
     "TARGET_OPTION",
+    "ArgumentParser",
     "FieldOption",
     "Kind",
     "KlassOption",
@@ -157,7 +160,10 @@ class FieldOption:
             Kind.MAPPING: "KEY=VALUE (or KEY==VALUE), repeatable",
             Kind.SEQUENCE: ("URL" if self.is_url else "str") + ", repeatable",
             Kind.CALLABLE: "a dotted path to a callable (package.module.name)",
-            Kind.SECRET: "a secret: env:NAME, file:PATH, or - for standard input",
+            Kind.SECRET: (
+                "a secret: env:NAME, file:PATH, or - for one line of standard input (typed at a prompt"
+                " that does not show it, on a terminal)"
+            ),
         }[self.kind]
         return f"{text}, or ANY" if self.accepts_any else text
 
@@ -370,11 +376,53 @@ def _read_callable(text: str) -> object:
     return value
 
 
-def _read_secret(text: str) -> str:
+class _StandardInput(enum.Enum):
+    """The type of :data:`STANDARD_INPUT`."""
+
+    STANDARD_INPUT = "-"
+
+
+#: What ``-`` for a secret stands for until standard input is read.
+STANDARD_INPUT: Final = _StandardInput.STANDARD_INPUT
+
+
+def _read_standard_input(option: str) -> str:
+    """One line of standard input: typed at a prompt that does not echo it on a terminal."""
+    stream = sys.stdin
+    if stream is None or stream.closed:
+        msg = f"- reads {option} from standard input, but this process has none"
+        raise _OptionError(option, msg)
+    prompt = f"{option} (not shown as you type): "
+    text = getpass.getpass(prompt) if stream.isatty() else stream.readline()
+    text = text.removesuffix("\n").removesuffix("\r")
+    if not text:
+        msg = "- read an empty line from standard input; an empty secret is refused"
+        raise _OptionError(option, msg)
+    return text
+
+
+def _read_standard_inputs(given: list[_Given]) -> None:
+    """Replace each ``-`` in ``given`` by the line it reads from standard input (in place, so a
+    namespace read twice reads standard input once); more than one ``-`` is refused."""
+    reading = [(index, item) for index, item in enumerate(given) if item.value is STANDARD_INPUT]
+    if not reading:
+        return
+    options = [cast("FieldOption", item.option).option for _, item in reading]
+    if len(reading) > 1:
+        msg = (
+            f"- is given {len(reading)} times ({', '.join(options)}), but standard input gives one"
+            " secret; give the others as env:NAME or file:PATH"
+        )
+        raise _OptionError(options[1], msg)
+    (index, item), option = reading[0], options[0]
+    given[index] = dataclasses.replace(item, value=_read_standard_input(option))
+
+
+def _read_secret(text: str) -> object:
     """A secret from where ``text`` points; a literal secret is refused and never echoed."""
     source, colon, rest = text.partition(":")
     if text == "-":
-        return sys.stdin.read().rstrip("\r\n")
+        return STANDARD_INPUT  # read once parsing is done, so --help and a bad option read nothing
     if colon and source == "env":
         value = os.environ.get(rest)
         if value is None:
@@ -667,24 +715,100 @@ def _option_strings(parser: argparse.ArgumentParser) -> list[str]:
     return [option for action in parser._actions for option in action.option_strings]
 
 
+#: What an option's name looks like: ``--provisioning.cpu-count``, ``-h``.
+_OPTION_WORD: Final = re.compile(r"--[A-Za-z][\w.-]*|-[A-Za-z]")
+#: Dashes that text pasted from a page or a chat has where the command line wants ``-``.
+_DASHES: Final = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+
+
+def _suggestion(name: str, known: Sequence[str]) -> str:
+    """``; did you mean ...?`` for an unknown option ``name``: the options it abbreviates, else
+    the closest one."""
+    longer = [option for option in known if option.startswith(name) and len(name) > 2]
+    if longer:
+        listed = " or ".join(repr(option) for option in longer[:4])
+        return f"; an option is written in full: did you mean {listed}?"
+    return closest(name, known)
+
+
+def _positions(words: Sequence[str], argv: Sequence[str] | None) -> list[int | None]:
+    """Where each of ``words`` (taken in order from ``argv``) is in ``argv``, counting from 1."""
+    found: list[int | None] = []
+    start = 0
+    for word in words:
+        index = next((i for i in range(start, len(argv or ())) if (argv or ())[i] == word), None)
+        found.append(None if index is None else index + 1)
+        start = start if index is None else index + 1
+    return found
+
+
+def unrecognized(words: Sequence[str], argv: Sequence[str] | None, known: Sequence[str]) -> str:
+    """The error for the words no option took, naming options only: a value is never shown, for
+    it may be the secret that a mistyped option was given (``--container.passwd SECRET``)."""
+    shown: list[str] = []
+    hidden: list[int | None] = []
+    hints: list[str] = []
+    for word, position in zip(words, _positions(words, argv), strict=True):
+        name, equals, _ = word.partition("=")
+        bare = name.lstrip(_DASHES)
+        if word == "--" or _OPTION_WORD.fullmatch(name):
+            shown.append(f"{name}=***" if equals else name)
+            if name not in known:
+                hints.append(_suggestion(name, known))
+            elif "--" in words[: len(shown) - 1]:
+                hints.append(f"; {name} comes after '--', which ends the options")
+            else:
+                hints.append(f"; {name} is not read where it is given: put it after the command's name")
+        elif bare != name and _OPTION_WORD.fullmatch(f"--{bare}"):
+            dash = name[0]
+            shown.append(f"{name}=***" if equals else name)
+            hints.append(
+                f"; {name!r} starts with {dash!r} ({unicodedata.name(dash, 'a dash').lower()}), not '--':"
+                f" did you mean {f'--{bare}'!r}?"
+            )
+        else:
+            shown.append("***")
+        if equals or shown[-1] == "***":
+            hidden.append(position)
+    message = f"unrecognized arguments: {' '.join(shown)}{next((hint for hint in hints if hint), '')}"
+    if hidden:
+        where = [str(position) for position in hidden if position is not None]
+        which = f"{'arguments' if len(where) > 1 else 'argument'} {', '.join(where)}" if where else "a value"
+        message += f" (*** is {which}, not shown: it may be a secret)"
+    return message
+
+
+#: The words of argparse's own messages that quote a value given on the command line.
+_QUOTED_VALUE: Final = re.compile(r"(ignored explicit argument) (['\"]).*\2")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser whose own messages never quote a value given on the command line.
+
+    ``--container.passwd -hSECRET`` is read by argparse as ``-h`` given ``SECRET``, and its
+    message would quote that value; lzy's parsers (and their subcommands') show ``***`` there.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message``, its quoted values masked, and exit with status 2."""
+        super().error(_QUOTED_VALUE.sub(r"\1 *** (not shown: it may be a secret)", message))
+
+
 def parse_args(
     parser: argparse.ArgumentParser,
     args: Sequence[str] | None,
     *,
     errors: Callable[[argparse.Namespace], argparse.ArgumentParser] | None = None,
 ) -> argparse.Namespace:
-    """``parser.parse_args(args)``, an unknown option reported with the closest known one.
+    """``parser.parse_args(args)``, the words no option took reported by :func:`unrecognized`.
 
-    ``errors`` picks the parser that reports it (a subcommand's, for its usage and options).
+    ``errors`` picks the parser that reports them (a subcommand's, for its usage and options).
     """
     namespace, extras = parser.parse_known_args(args)
     if extras:
         reporter = errors(namespace) if errors is not None else parser
-        unknown = next((word for word in extras if word.startswith("-")), extras[0])
-        hint = (
-            closest(unknown.partition("=")[0], _option_strings(reporter)) if unknown.startswith("-") else ""
-        )
-        reporter.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        argv = sys.argv[1:] if args is None else args
+        reporter.error(unrecognized(extras, argv, _option_strings(reporter)))
     return namespace
 
 
@@ -700,7 +824,7 @@ def generate_argparser(*, prog: str | None = None, targets: bool) -> argparse.Ar
     )
     # No abbreviations: ``--provisioning.gpu-c`` would stop working the day a field named like it
     # is added, and a script's command line must keep its meaning.
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog=prog, usage=usage, description=description, formatter_class=HelpFormatter, allow_abbrev=False
     )
     add_arguments(parser, targets=targets)
@@ -810,6 +934,10 @@ def _parse(
     holder: object = getattr(namespace, _GIVEN, None)
     if not isinstance(holder, _Recorded):
         return None, []
+    try:
+        _read_standard_inputs(holder.given)
+    except _OptionError as error:
+        holder.parser.error(str(error))
     return holder.parser, holder.given
 
 

@@ -31,7 +31,7 @@ from typing import Any, Final, TextIO, cast
 
 import lzy
 from lzy.env._base import OpTarget, closest, describe, redact_url
-from lzy.env._cli_parser import HelpFormatter, add_arguments, parse_args
+from lzy.env._cli_parser import ArgumentParser, HelpFormatter, add_arguments, parse_args
 from lzy.env._schema import json_schema
 from lzy.env.cli import CliOverrides
 from lzy.env.container.docker import DockerContainer
@@ -878,7 +878,7 @@ def _json_argument(parser: argparse.ArgumentParser, what: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``lzy-env`` command and its subcommands."""
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="lzy-env",
         description=_DESCRIPTION,
         epilog=_epilog(),

@@ -638,19 +638,27 @@ def test_help_lists_commands_and_exit_statuses(tmp_path: Path) -> None:
     assert "--in SCOPE" in explain
 
 
-def _run_on_a_terminal(args: Sequence[str], cwd: Path, **env: str) -> str:
-    """Run with standard output on a pseudo-terminal; what it printed."""
+def _run_on_a_terminal(
+    args: Sequence[str], cwd: Path, env: Mapping[str, str], *, typed: tuple[bytes, bytes] | None = None
+) -> str:
+    """Run with standard input and output on a pseudo-terminal; what it printed. With ``typed``
+    (a prompt, an answer), the answer is typed once the prompt is shown."""
     leader, follower = pty.openpty()
     with subprocess.Popen(
         [sys.executable, "-m", "lzy.env", *args],
         cwd=cwd,
         env=_environment(**env),
+        stdin=follower,
         stdout=follower,
         stderr=follower,
+        start_new_session=True,  # this terminal, not the one running the tests, is its own
     ) as process:
         os.close(follower)
         chunks: list[bytes] = []
         while True:
+            if typed is not None and typed[0] in b"".join(chunks):
+                os.write(leader, typed[1])
+                typed = None
             try:
                 chunk = os.read(leader, 65536)
             except OSError:  # the terminal closes when the process ends
@@ -663,6 +671,19 @@ def _run_on_a_terminal(args: Sequence[str], cwd: Path, **env: str) -> str:
     return b"".join(chunks).decode()
 
 
+def test_a_password_typed_on_a_terminal_is_prompted_for_and_not_shown(workdir: Path) -> None:
+    """``--container.password -`` on a terminal: a prompt, and what is typed is not echoed."""
+    args = (
+        *("explain", "examples/cli/train.py:train", "--container.image", "a:1"),
+        *("--container.username", "u", "--container.password", "-"),
+    )
+    prompt = b"--container.password (not shown as you type): "
+    shown = _run_on_a_terminal(args, workdir, {"NO_COLOR": "1"}, typed=(prompt, b"hunter2-SECRET\n"))
+    assert prompt.decode() in shown
+    assert "container.password" in shown.split(prompt.decode(), 1)[1]  # the table came after it
+    assert "hunter2" not in shown
+
+
 @pytest.mark.parametrize(("no_color", "coloured"), [(None, True), ("1", False), ("", True)])
 def test_colour_only_on_a_terminal_and_never_with_no_color(
     workdir: Path, no_color: str | None, coloured: bool
@@ -670,5 +691,5 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     """Colour on a TTY unless ``NO_COLOR`` is set to a non-empty value; never when piped."""
     args = ("explain", "examples/cli/train.py:train", "--in", "nightly", "--environ", "A=1")
     env = {"TERM": "xterm"} if no_color is None else {"TERM": "xterm", "NO_COLOR": no_color}
-    assert ("\x1b[" in _run_on_a_terminal(args, workdir, **env)) is coloured
+    assert ("\x1b[" in _run_on_a_terminal(args, workdir, env)) is coloured
     assert "\x1b[" not in lzy_env(*args, cwd=workdir, TERM="xterm").stdout

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pytest
 
+from lzy.api.v1 import Lzy
 from lzy.api.v1.env import (
     ANY,
     AutoPythonEnv,
@@ -228,6 +229,54 @@ def test_secret_from_a_file_or_standard_input(
     assert env.container == DockerContainer(image="a:1", username="u", password=PASSWORD)
 
 
+STDIN_PASSWORD = ["--container.image", "a:1", "--container.username", "u", "--container.password", "-"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "words"),
+    [
+        (STDIN_PASSWORD, "", "- read an empty line from standard input; an empty secret is refused"),
+        (STDIN_PASSWORD, "\n", "- read an empty line from standard input; an empty secret is refused"),
+        (
+            [*STDIN_PASSWORD, "--for", "train", *STDIN_PASSWORD[2:]],
+            f"{PASSWORD}\n{PASSWORD}\n",
+            "- is given 2 times (--container.password, --container.password), but standard input gives"
+            " one secret",
+        ),
+    ],
+    ids=["nothing", "empty-line", "twice"],
+)
+def test_a_secret_from_standard_input_is_one_line_and_not_empty(
+    argv: list[str],
+    stdin: str,
+    words: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``-`` reads one line; an empty one, or a second ``-``, is an error naming the option."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    with pytest.raises(SystemExit) as exit_:
+        CliOverrides.from_cli_args(argv)
+    assert exit_.value.code == 2
+    assert f"argument --container.password: {words}" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_secret_from_standard_input_is_read_once_per_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A namespace read twice (by ``Lzy.with_cli_args`` and by hand) reads standard input once."""
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\nnext line\n"))
+    parser = argparse.ArgumentParser()
+    CliOverrides.add_arguments(parser)
+    namespace = parser.parse_args(STDIN_PASSWORD)
+    first, second = CliOverrides.from_cli_args(namespace), Lzy().with_cli_args(namespace).cli
+    assert first == second
+    assert isinstance(first.env.container, DockerContainer)
+    assert first.env.container.password == PASSWORD
+
+
 def test_a_bool_option_alone_means_true() -> None:
     """``--python-env.raise-on-binaries`` alone is true; ``=false`` is false."""
     env = Env.from_cli_args(["--python-env.raise-on-binaries", "--python-env.treat-editables-as-locals=OFF"])
@@ -426,24 +475,79 @@ def test_every_kind_of_value_has_bad_cases() -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "suggestion"),
+    ("argv", "expected"),
     [
-        (["--provisioning.cpu-c", "2"], "--provisioning.cpu-count"),
-        (["--python-env.pypi_index_url", "https://x.example/simple"], "--python-env.pypi-index-url"),
-        (["--enviorn", "A=1"], "--environ"),
+        (
+            ["--provisioning.cpu-c", "2"],
+            "unrecognized arguments: --provisioning.cpu-c ***; an option is written in full:"
+            " did you mean '--provisioning.cpu-count'? (*** is argument 2,",
+        ),
+        (
+            ["--provisioning.cpu", "2"],
+            "unrecognized arguments: --provisioning.cpu ***; an option is written in full:"
+            " did you mean '--provisioning.cpu-type' or '--provisioning.cpu-count'?",
+        ),
+        (
+            ["--python-env.pypi_index_url", "https://x.example/simple"],
+            "unrecognized arguments: --python-env.pypi_index_url ***; did you mean"
+            " '--python-env.pypi-index-url'?",
+        ),
+        (["--enviorn", "A=1"], "unrecognized arguments: --enviorn ***; did you mean '--environ'?"),
+        (
+            ["--environ", "A=1", "--", "--environ", "B=2"],
+            "unrecognized arguments: -- --environ ***; --environ comes after '--', which ends the options"
+            " (*** is argument 5,",
+        ),
+        (
+            ["\u2014provisioning.cpu-count", "2"],
+            "unrecognized arguments: \u2014provisioning.cpu-count ***; '\u2014provisioning.cpu-count' starts"
+            " with '\u2014' (em dash), not '--': did you mean '--provisioning.cpu-count'?",
+        ),
+        (
+            ["\u2013\u2013environ=A=1"],
+            "unrecognized arguments: \u2013\u2013environ=***; '\u2013\u2013environ' starts with"
+            " '\u2013' (en dash), not '--': did you mean '--environ'?",
+        ),
     ],
 )
 def test_an_unknown_or_abbreviated_option_is_refused_with_the_closest(
-    argv: list[str], suggestion: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """No abbreviations (a new field would change their meaning); the closest option is named."""
+    """No abbreviations (a new field would change their meaning); the closest option is named,
+    and a dash pasted in place of ``--`` is pointed out."""
     with pytest.raises(SystemExit) as exit_:
         CliOverrides.from_cli_args(argv)
     assert exit_.value.code == 2
-    assert (
-        f"unrecognized arguments: {argv[0]} {argv[1]}; did you mean {suggestion!r}?"
-        in capsys.readouterr().err
-    )
+    assert expected in capsys.readouterr().err
+
+
+SECRET = "hunter2-SECRET"
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--container.image", "a:1", "--container.passwd", SECRET], "--container.passwd ***"),
+        ([f"--container.pasword={SECRET}"], "--container.pasword=***"),
+        ([f"--environ-token={SECRET}"], "--environ-token=***"),
+        (["--container.image", "a:1", SECRET], "unrecognized arguments: *** (*** is argument 3,"),
+        (["--container.passwd", f"-h{SECRET}"], "ignored explicit argument ***"),
+        (["--container.passwd", f"-x{SECRET}"], "--container.passwd ***"),
+        ([f"\u2014\u2014container.password={SECRET}"], "\u2014\u2014container.password=***"),
+    ],
+)
+@pytest.mark.parametrize("read", [Env.from_cli_args, CliOverrides.from_cli_args, Lzy().with_cli_args])
+def test_an_unrecognized_argument_names_the_option_never_its_value(
+    argv: list[str], named: str, read: Callable[[list[str]], object], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped secret option is refused by its name: the value, maybe a secret, is not shown."""
+    with pytest.raises(SystemExit) as exit_:
+        read(argv)
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert named in error
+    assert "not shown: it may be a secret" in error
+    assert "SECRET" not in error
 
 
 def test_nothing_is_half_applied() -> None:
