@@ -33,6 +33,7 @@ import lzy
 from lzy.env._base import OpTarget, closest, describe, redact_url
 from lzy.env._cli_parser import ArgumentParser, HelpFormatter, add_arguments, parse_args
 from lzy.env._schema import json_schema
+from lzy.env._serial import dump
 from lzy.env.cli import CliOverrides
 from lzy.env.container.docker import DockerContainer
 from lzy.env.container.registry import DEADLINE_ENV, INSECURE_ENV, ImageCheck, Platform, registry_host
@@ -149,6 +150,9 @@ class Difference:
     a: object
     #: The value in the second env (``null`` when removed).
     b: object
+    #: Whether a secret is part of the values: it is written ``***`` (credentials in a URL
+    #: masked), so the values shown may look alike while the secrets differ.
+    secret: bool = False
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -175,6 +179,8 @@ def schemas() -> dict[str, dict[str, object]]:
 
 
 def _to_json(value: object) -> object:
+    if isinstance(value, _Hidden):  # before the dataclasses: its value is the secret
+        return value.shown
     if isinstance(value, ResolvedEnv):
         return value.to_dict()
     if isinstance(value, Level):
@@ -183,13 +189,20 @@ def _to_json(value: object) -> object:
         return value.value
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _to_json(v) for k, v in cast("Mapping[object, object]", value).items()}
     if isinstance(value, tuple | list):
         return [_to_json(item) for item in cast("Sequence[object]", value)]
     return value
 
 
+def _json_text(value: object, *, indent: int | None = 2) -> str:
+    """``value`` as JSON text; never a bare ``NaN`` or ``Infinity``, which JSON does not have."""
+    return json.dumps(_to_json(value), indent=indent, allow_nan=False)
+
+
 def _print_json(value: object) -> None:
-    print(json.dumps(_to_json(value), indent=2))
+    print(_json_text(value))
 
 
 # --------------------------------------------------------------------------- terminal output
@@ -707,22 +720,35 @@ def _print_validation(output: ValidateOutput, style: _Style) -> None:
 
 def _schema(args: argparse.Namespace, style: _Style) -> int:
     document: str = args.document
-    print(json.dumps(schemas()[document], indent=2))
+    print(_json_text(schemas()[document]))
     return EXIT_OK
 
 
 # --------------------------------------------------------------------------- diff
 
 
-def _read_env(path: str) -> dict[str, object]:
-    """A serialized resolved env from ``path``: ``ResolvedEnv.to_json()`` or ``validate --json`` output."""
+def _no_constant(name: str) -> object:
+    msg = f"{name} is not a JSON number"
+    raise ValueError(msg)
+
+
+def _read_env(path: str) -> ResolvedEnv:
+    """A serialized resolved env from ``path``: ``ResolvedEnv.to_json()`` or ``validate --json`` output,
+    checked against its layout and its classes' rules."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        content = Path(path).read_bytes()
     except OSError as error:
         raise _InputError(f"cannot read {path}: {error.strerror or error}") from None
     try:
-        data: object = json.loads(text)
-    except ValueError as error:
+        text = content.decode("utf-8-sig")  # a byte order mark, as some editors write, is allowed
+    except UnicodeDecodeError as error:
+        bom = (
+            " (it starts with a UTF-16 byte order mark)" if content[:2] in {b"\xff\xfe", b"\xfe\xff"} else ""
+        )
+        raise _InputError(f"{path} is not UTF-8 text{bom}: JSON is read as UTF-8 ({error.reason})") from None
+    try:
+        data: object = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as error:
         raise _InputError(f"{path} is not JSON: {error}") from None
     if isinstance(data, dict) and "resolved" in data and "schema_version" not in data:
         data = cast("dict[str, object]", data)["resolved"]
@@ -730,12 +756,31 @@ def _read_env(path: str) -> dict[str, object]:
             raise _InputError(f"{path} is the report of an env that does not resolve: it holds no env")
     if not isinstance(data, dict):
         raise _InputError(f"{path} is not a serialized resolved env: it holds {type(data).__name__}")
-    env = cast("dict[str, object]", data)
     try:
-        ResolvedEnv.from_dict(env)
+        return ResolvedEnv.from_dict(cast("dict[str, object]", data))
     except Exception as error:  # any refusal of the layout means the file is not a serialized env
         raise _InputError(f"{path} is not a serialized resolved env: {error}") from None
-    return env
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Hidden:
+    """A secret of a serialized env: compared by its value, shown only masked."""
+
+    value: object
+    shown: str = dataclasses.field(compare=False)
+
+
+def _comparable(env: ResolvedEnv) -> object:
+    """``env`` as JSON data whose secrets are :class:`_Hidden`: a changed secret is seen, not shown."""
+    return dump(env, include_secrets=False, hide=_Hidden)
+
+
+def _has_hidden(value: object) -> bool:
+    if isinstance(value, _Hidden):
+        return True
+    if isinstance(value, dict):
+        return any(_has_hidden(item) for item in cast("dict[str, object]", value).values())
+    return isinstance(value, list) and any(_has_hidden(item) for item in cast("list[object]", value))
 
 
 def _as_object(value: object) -> dict[str, object] | None:
@@ -772,7 +817,11 @@ def _differences(a: object, b: object, path: str) -> Iterator[Difference]:
     elif first_list is not None and second_list is not None:
         yield from _list_differences(first_list, second_list, path)
     elif not _same(a, b):
-        yield Difference(path=path, change=Change.CHANGED, a=a, b=b)
+        yield _difference(path, Change.CHANGED, a, b)
+
+
+def _difference(path: str, change: Change, a: object, b: object) -> Difference:
+    return Difference(path=path, change=change, a=a, b=b, secret=_has_hidden(a) or _has_hidden(b))
 
 
 def _list_differences(first: list[object], second: list[object], path: str) -> Iterator[Difference]:
@@ -784,11 +833,11 @@ def _list_differences(first: list[object], second: list[object], path: str) -> I
     removed = [item for item in first if not any(_same(item, other) for other in second)]
     added = [item for item in second if not any(_same(item, other) for other in first)]
     for item in removed:
-        yield Difference(path=path, change=Change.REMOVED, a=item, b=None)
+        yield _difference(path, Change.REMOVED, item, None)
     for item in added:
-        yield Difference(path=path, change=Change.ADDED, a=None, b=item)
+        yield _difference(path, Change.ADDED, None, item)
     if not removed and not added and first != second:
-        yield Difference(path=path, change=Change.CHANGED, a=first, b=second)
+        yield _difference(path, Change.CHANGED, first, second)
 
 
 def _mapping_differences(
@@ -796,9 +845,9 @@ def _mapping_differences(
 ) -> Iterator[Difference]:
     for key in [*a, *(key for key in b if key not in a)]:
         if key not in b:
-            yield Difference(path=child(key), change=Change.REMOVED, a=a[key], b=None)
+            yield _difference(child(key), Change.REMOVED, a[key], None)
         elif key not in a:
-            yield Difference(path=child(key), change=Change.ADDED, a=None, b=b[key])
+            yield _difference(child(key), Change.ADDED, None, b[key])
         else:
             yield from _differences(a[key], b[key], child(key))
 
@@ -806,7 +855,7 @@ def _mapping_differences(
 def _diff(args: argparse.Namespace, style: _Style) -> int:
     first_path: str = args.a
     second_path: str = args.b
-    first, second = _read_env(first_path), _read_env(second_path)
+    first, second = _comparable(_read_env(first_path)), _comparable(_read_env(second_path))
     differences = tuple(_differences(first, second, ""))
     if args.json:
         _print_json(DiffOutput(a=first_path, b=second_path, differences=differences))
@@ -816,7 +865,7 @@ def _diff(args: argparse.Namespace, style: _Style) -> int:
         return EXIT_OK
 
     def shown(value: object, change: Change, side: Change) -> str:
-        return "" if change is side else json.dumps(value)
+        return "" if change is side else _json_text(value, indent=None)
 
     rows = [
         (d.path, d.change.value, shown(d.a, d.change, Change.ADDED), shown(d.b, d.change, Change.REMOVED))
@@ -827,6 +876,8 @@ def _diff(args: argparse.Namespace, style: _Style) -> int:
         return {2: ("red",), 3: ("green",)}.get(column, ())
 
     print(_table(("path", "change", first_path, second_path), rows, style, change_style))
+    if any(difference.secret for difference in differences):
+        print(f"\n*** is a secret, not shown: {first_path} or {second_path} was written with its secrets")
     return EXIT_NO
 
 

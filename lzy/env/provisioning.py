@@ -42,28 +42,32 @@ class AnyValue(enum.Enum):
 ANY: Final = AnyValue.ANY
 
 
-def _positive_int(field: str, value: object) -> int | AnyValue | None:
-    if value is None or value is ANY:
+def _or_none(owner: str) -> str:
+    """The other values a field of ``owner`` takes: :class:`Resources` holds no :data:`ANY`."""
+    return ", ANY or None" if owner == "Provisioning" else " or None"
+
+
+def _positive_int(field: str, value: object, owner: str = "Provisioning") -> int | AnyValue | None:
+    if value is None or (value is ANY and owner == "Provisioning"):
         return value
     if isinstance(value, bool) or not isinstance(value, int):
         msg = (
-            f"Provisioning.{field} must be an int, ANY or None,"
-            f" got {describe(value)} ({type(value).__name__})"
+            f"{owner}.{field} must be an int{_or_none(owner)}, got {describe(value)} ({type(value).__name__})"
         )
         raise FieldTypeError(msg)
     if value < 0 or (value == 0 and field != "gpu_count"):
         allowed = "a non-negative int" if field == "gpu_count" else "a positive int"
-        msg = f"Provisioning.{field} must be {allowed}, got {value}"
+        msg = f"{owner}.{field} must be {allowed}, got {describe(value)}"
         raise FieldValueError(msg)
     return value
 
 
-def _positive_float(field: str, value: object) -> float | AnyValue | None:
-    if value is None or value is ANY:
+def _positive_float(field: str, value: object, owner: str = "Provisioning") -> float | AnyValue | None:
+    if value is None or (value is ANY and owner == "Provisioning"):
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         msg = (
-            f"Provisioning.{field} must be a number, ANY or None,"
+            f"{owner}.{field} must be a number{_or_none(owner)},"
             f" got {describe(value)} ({type(value).__name__})"
         )
         raise FieldTypeError(msg)
@@ -72,28 +76,28 @@ def _positive_float(field: str, value: object) -> float | AnyValue | None:
     except OverflowError:  # an int too large for a float
         finite = False
     if not value > 0 or not finite:
-        msg = f"Provisioning.{field} must be a positive finite number, got {describe(value)}"
+        msg = f"{owner}.{field} must be a positive finite number, got {describe(value)}"
         raise FieldValueError(msg)
     return value
 
 
-def _name(field: str, value: object) -> str | AnyValue | None:
-    if value is None or value is ANY:
+def _name(field: str, value: object, owner: str = "Provisioning") -> str | AnyValue | None:
+    if value is None or (value is ANY and owner == "Provisioning"):
         return value
     if not isinstance(value, str):
         msg = (
-            f"Provisioning.{field} must be a str, ANY or None, got {describe(value)} ({type(value).__name__})"
+            f"{owner}.{field} must be a str{_or_none(owner)}, got {describe(value)} ({type(value).__name__})"
         )
         raise FieldTypeError(msg)
     if not value.strip():
-        msg = f"Provisioning.{field} must be a non-empty string, got {value!r}"
+        msg = f"{owner}.{field} must be a non-empty string, got {value!r}"
         raise FieldValueError(msg)
     if not value.isprintable():
-        msg = f"Provisioning.{field} must be printable text (no control characters), got {describe(value)}"
+        msg = f"{owner}.{field} must be printable text (no control characters), got {describe(value)}"
         raise FieldValueError(msg)
     if value.strip().casefold() == ANY.value.casefold():
         msg = (
-            f"Provisioning.{field}={value!r} is a model name, not the sentinel: to accept any"
+            f"{owner}.{field}={value!r} is a model name, not the sentinel: to accept any"
             f" model write {field}=ANY (from lzy.api.v1.env import ANY)"
         )
         raise FieldValueError(msg)
@@ -165,6 +169,14 @@ class Resources:
     gpu_count: int | None = None
     #: The minimum memory in GiB, or ``None`` for any.
     ram_size_gb: float | None = None
+
+    def __post_init__(self) -> None:
+        # The rules of Provisioning, for requirements read back from a file as for those made here.
+        _name("cpu_type", self.cpu_type, "Resources")
+        _positive_int("cpu_count", self.cpu_count, "Resources")
+        _name("gpu_type", self.gpu_type, "Resources")
+        _positive_int("gpu_count", self.gpu_count, "Resources")
+        _positive_float("ram_size_gb", self.ram_size_gb, "Resources")
 
     def shortfalls(self, machine: MachineSpec) -> list[str]:
         """What ``machine`` lacks to satisfy these requirements; empty when it satisfies them."""

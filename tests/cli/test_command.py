@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,11 @@ import pytest
 from lzy.api.v1.env import (
     Classification,
     DockerContainer,
+    EffectiveEnv,
+    Env,
     EnvExplorer,
     Exploration,
+    Level,
     ManualPythonEnv,
     PackageDecision,
     Provisioning,
@@ -343,6 +346,81 @@ def test_diff_refuses_what_is_not_a_serialized_env(tmp_path: Path, content: str,
     done = lzy_env("diff", "bad.json", "bad.json", cwd=tmp_path, status=3)
     assert "bad.json" in done.stderr
     assert words in done.stderr
+
+
+def _secret_env(password: str | None, token: str | None) -> ResolvedEnv:
+    environ = {"API_TOKEN": token, "MODE": "fast"} if token else {"MODE": "fast"}
+    user = "bot" if password else None
+    container = DockerContainer(image="ghcr.io/acme/train:1", username=user, password=password)
+    env = Env(container=container, environ=environ)
+    return EffectiveEnv.from_layers({Level.OP: env}).resolve({})
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_diff_says_a_secret_changed_without_showing_it(tmp_path: Path, as_json: bool) -> None:
+    """Envs written with ``include_secrets=True``: a changed password or token is listed, masked."""
+    envs = {
+        "plain.json": _secret_env(None, None),
+        "one.json": _secret_env("hunter2-SECRET", "tok-SECRET"),
+        "two.json": _secret_env("other-SECRET", "tok-SECRET"),
+    }
+    for name, env in envs.items():
+        (tmp_path / name).write_text(env.to_json(include_secrets=True), encoding="utf-8")
+    json_flag = ("--json",) if as_json else ()
+    added = lzy_env("diff", "plain.json", "one.json", *json_flag, cwd=tmp_path, status=1).stdout
+    changed = lzy_env("diff", "one.json", "two.json", *json_flag, cwd=tmp_path, status=1).stdout
+    assert "SECRET" not in added + changed
+    if as_json:
+        first = {d["path"]: d for d in validated(added, "diff")["differences"]}
+        assert first["container.password"] == {
+            "path": "container.password",
+            "change": "changed",
+            "a": None,
+            "b": "***",
+            "secret": True,
+        }
+        assert first["environ.API_TOKEN"]["b"] == "***"
+        assert first["container.username"]["secret"] is False
+        second = validated(changed, "diff")["differences"]
+        assert [(d["path"], d["a"], d["b"], d["secret"]) for d in second] == [
+            ("container.password", "***", "***", True)
+        ]
+    else:
+        assert ["container.password", "changed", "null", '"***"'] in [
+            line.split() for line in added.splitlines()
+        ]
+        assert ["environ.API_TOKEN", "added", '"***"'] in [line.split() for line in added.splitlines()]
+        assert "*** is a secret, not shown" in changed
+    assert lzy_env("diff", "one.json", "one.json", cwd=tmp_path).stdout.startswith("no differences")
+
+
+#: How a good serialized env is spoiled, and what the refusal says.
+SPOILED: list[tuple[Callable[[str], bytes], str]] = [
+    (lambda text: text.encode("utf-16"), "is not UTF-8 text (it starts with a UTF-16 byte order mark)"),
+    (lambda text: text.replace('"ram_size_gb": null', '"ram_size_gb": NaN').encode(), "NaN is not"),
+    (lambda text: text.replace('"cpu_count": 1', '"cpu_count": "lots"').encode(), "cpu_count must be"),
+    (lambda text: text.replace('"cpu_count": 1', '"cpu_count": -5').encode(), "positive int, got -5"),
+    (lambda text: text.replace('"cpu_count": 1', '"cpu_count": 1' + "0" * 5000).encode(), "is not JSON"),
+    (lambda text: text.replace('"environ": {}', '"environ": {"A": 5}').encode(), "environ['A'] must be"),
+    (lambda text: ("[" * 100_000).encode(), "is not JSON"),
+]
+
+
+@pytest.mark.parametrize(
+    ("write", "words"),
+    SPOILED,
+    ids=["utf-16", "nan", "string-count", "negative-count", "huge-int", "number-variable", "deep"],
+)
+def test_diff_checks_its_inputs(tmp_path: Path, write: Callable[[str], bytes], words: str) -> None:
+    """A file of another encoding, with NaN, or with values of the wrong type or range: exit 3."""
+    resolved = EffectiveEnv.from_layers({Level.OP: Env(provisioning=Provisioning(cpu_count=1))}).resolve({})
+    text = json.dumps(resolved.to_dict())
+    (tmp_path / "good.json").write_text(text, encoding="utf-8")
+    (tmp_path / "bad.json").write_bytes(write(text))
+    done = lzy_env("diff", "good.json", "bad.json", cwd=tmp_path, status=3)
+    assert done.stderr.startswith("lzy-env: error: bad.json ")
+    assert words in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # --------------------------------------------------------------------------- --check-index
