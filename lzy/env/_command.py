@@ -11,6 +11,7 @@ JSON with ``--json``. :data:`EXIT_STATUSES` lists what the exit status means.
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import dataclasses
 import enum
@@ -38,7 +39,7 @@ from lzy.env.cli import CliOverrides
 from lzy.env.container.docker import DockerContainer
 from lzy.env.container.registry import DEADLINE_ENV, INSECURE_ENV, ImageCheck, Platform, registry_host
 from lzy.env.environment import EffectiveEnv, Env, ExplainRow, Level, ResolvedEnv
-from lzy.env.explorer.base import EnvExplorer, ExplorerFactory, namespace_of
+from lzy.env.explorer.base import Classification, EnvExplorer, ExplorerFactory, namespace_of
 from lzy.env.owner import EnvOwner
 from lzy.env.python.auto import AutoPythonEnv, make_explorer
 from lzy.env.python.base import PythonEnv, ResolvedPythonEnv
@@ -511,6 +512,29 @@ def _without_index(factory: ExplorerFactory) -> ExplorerFactory:
     return explorer_without_index
 
 
+def _index_detail(resolved: ResolvedPythonEnv, *, check_index: bool) -> str:
+    """What ``validate`` learnt from the index about an AutoPythonEnv's pins, and what it did not."""
+    if not check_index:
+        return "the index was not asked (--check-index asks it)"
+    kinds = collections.Counter(decision.classification for decision in resolved.decisions)
+    urls = (resolved.pypi_index_url, *resolved.extra_index_urls)
+    indexes = ", ".join(redact_url(url) for url in urls if url is not None)
+    parts = [
+        f"{kinds[Classification.PYPI]} pinned by exploring, each found on {indexes}"
+        if kinds[Classification.PYPI]
+        else "the exploration pinned nothing, so nothing was looked up on the index"
+    ]
+    if kinds[Classification.VIA_META_PACKAGE]:
+        parts.append(f"{kinds[Classification.VIA_META_PACKAGE]} not there, installed through a meta-package")
+    given = [d.name for d in resolved.decisions if d.classification is Classification.ADDITIONAL]
+    if given:
+        parts.append(
+            f"{len(given)} from additional_pypi_packages ({', '.join(given)}) not looked up:"
+            " --check-index checks what the exploration pins, not pins given by hand"
+        )
+    return "; ".join(parts)
+
+
 def _python_detail(env: PythonEnv, resolved: ResolvedPythonEnv, *, check_index: bool) -> str:
     packages = len(resolved.pypi_packages)
     local = len(resolved.local_module_paths)
@@ -520,16 +544,12 @@ def _python_detail(env: PythonEnv, resolved: ResolvedPythonEnv, *, check_index: 
         else f"nothing installed, {local} local module{'s' * (local != 1)} shipped"
     )
     if isinstance(env, AutoPythonEnv):
-        urls = (resolved.pypi_index_url, *resolved.extra_index_urls)
-        indexes = ", ".join(redact_url(url) for url in urls if url is not None)
-        index = (
-            f"each found on {indexes}" if check_index else "the index was not asked (--check-index asks it)"
-        )
-    elif isinstance(env, ManualPythonEnv):
+        index = _index_detail(resolved, check_index=check_index) if packages or check_index else ""
+    elif isinstance(env, ManualPythonEnv) and packages:
         index = "listed by hand, not looked up on the index"
     else:
         index = ""
-    return f"{type(env).__name__}: {counts}" + (f"; {index}" if index and packages else "")
+    return f"{type(env).__name__}: {counts}" + (f"; {index}" if index else "")
 
 
 def _container_detail(effective: EffectiveEnv, resolved: object) -> str:
@@ -657,13 +677,17 @@ def _validate(args: argparse.Namespace, style: _Style) -> int:
         return resolved, _python_detail(effective.python_env, resolved, check_index=check_index)
 
     def container() -> tuple[object, str]:
-        resolved = effective.container.resolve()
+        chosen = effective.container
+        if not isinstance(chosen, DockerContainer):
+            return (resolved := chosen.resolve()), _container_detail(effective, resolved)
+        # pin_digest asks the registry while resolving: only --check-registry lets validate do that.
+        unpinned = chosen.pin_digest and not check_registry
+        resolved = (dataclasses.replace(chosen, pin_digest=False) if unpinned else chosen).resolve()
         detail = _container_detail(effective, resolved)
-        if not isinstance(effective.container, DockerContainer):
-            return resolved, detail
         if not check_registry:
-            return resolved, f"{detail}; the registry was not asked (--check-registry asks it)"
-        found = effective.container.check(platform=platform or _platform(effective))
+            pinned = ", and pins the digest that pin_digest asks for" if unpinned else ""
+            return resolved, f"{detail}; the registry was not asked (--check-registry asks it{pinned})"
+        found = chosen.check(platform=platform or _platform(effective))
         return resolved, f"{detail}; {_registry_detail(found)}"
 
     def environ() -> tuple[object, str]:
@@ -1019,8 +1043,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--check-index",
         action="store_true",
         help=(
-            "Ask the package index: an AutoPythonEnv checks that every distribution it pins has a"
-            " file for the target Python and platform there (network)."
+            "Ask the package index: each distribution that an AutoPythonEnv's exploration pins"
+            " must have a file for the target Python and platform there (network). Pins given by"
+            " hand (additional_pypi_packages, a ManualPythonEnv's pypi_packages) are not looked up,"
+            " and the report says so."
         ),
     )
     _json_argument(validate, "the report")

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -459,8 +460,32 @@ def test_check_index_asks_the_index(workdir: Path, uses_packaging: str) -> None:
     for report in (offline, checked):
         assert report["resolved"]["python_env"]["pypi_packages"] == {"packaging": version}
     python = {c["point"]: c["detail"] for c in checked["checks"]}["python_env"]
-    assert f"each found on {index.url()}" in python
+    assert f"1 pinned by exploring, each found on {index.url()}" in python
     assert "--check-index asks it" in {c["point"]: c["detail"] for c in offline["checks"]}["python_env"]
+
+
+def test_check_index_says_which_pins_it_did_not_look_up(workdir: Path, uses_packaging: str) -> None:
+    """Pins given in additional_pypi_packages are not looked up, and the report says so; with
+    nothing explored to pin, it says that the index was not asked rather than that all was found."""
+    version = importlib.metadata.version("packaging")
+    with IndexServer({"packaging": [wheel("packaging", version)]}) as index:
+        forced = (
+            "--python-env.pypi-index-url",
+            index.url(),
+            "--python-env.additional-pypi-packages",
+            "attrs=24.2.0",
+        )
+        done = lzy_env("validate", uses_packaging, "--check-index", *forced, "--json", cwd=workdir)
+        assert index.requests_for("attrs") == 0
+        nothing = lzy_env(
+            "validate", "examples/cli/train.py:train", "--check-index", *forced, "--json", cwd=workdir
+        )
+    python = {c["point"]: c["detail"] for c in validated(done.stdout, "validate")["checks"]}["python_env"]
+    assert f"1 pinned by exploring, each found on {index.url()}" in python
+    assert "1 from additional_pypi_packages (attrs) not looked up" in python
+    python = {c["point"]: c["detail"] for c in validated(nothing.stdout, "validate")["checks"]}["python_env"]
+    assert "the exploration pinned nothing, so nothing was looked up on the index" in python
+    assert "found on" not in python
 
 
 def test_check_index_fails_on_an_unreachable_index(workdir: Path, uses_packaging: str) -> None:
@@ -584,6 +609,53 @@ def test_bad_registry_options_are_usage_errors(workdir: Path, option: str, value
     done = lzy_env("validate", "examples/cli/train.py:train", option, value, cwd=workdir, status=2)
     assert f"argument {option}: " in done.stderr
     assert words in done.stderr
+
+
+class _Listener:
+    """A TCP port on loopback that counts the connections made to it, answering none."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.socket.close()
+
+
+def test_pin_digest_asks_the_registry_only_with_check_registry(workdir: Path) -> None:
+    """An op with ``pin_digest=True``: ``validate`` connects to nothing unless --check-registry."""
+    listener = _Listener()
+    try:
+        (workdir / "pinned.py").write_text(
+            "from lzy.api.v1 import op\n\n\n"
+            f"@op().with_container(image='127.0.0.1:{listener.port}/acme/train:1', pin_digest=True)\n"
+            "def pinned() -> int:\n    return 1\n",
+            encoding="utf-8",
+        )
+        done = lzy_env("validate", "pinned.py:pinned", "--json", cwd=workdir)
+        assert listener.connections == 0
+        container = {c["point"]: c for c in validated(done.stdout, "validate")["checks"]}["container"]
+        assert "pins the digest that pin_digest asks for" in container["detail"]
+        lzy_env("validate", "pinned.py:pinned", "--check-registry", cwd=workdir, status=1)
+        assert listener.connections >= 1
+    finally:
+        listener.close()
 
 
 def test_a_bad_platform_is_a_usage_error(workdir: Path) -> None:
