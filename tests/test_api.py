@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from typing import Any
 
@@ -318,11 +319,72 @@ def test_op_with_and_without_parentheses() -> None:
     assert plain.description == "Double a number."
     assert plain.function is double
     with pytest.raises(NotAnOpError, match="which is an op already"):
-        op(plain)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+        op(plain)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     with pytest.raises(NotAnOpError, match="op decorates a function, got 42"):
-        op(42)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+        op(42)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
     with pytest.raises(FieldTypeError, match="op: env must be an Env"):
-        op(double, env=Provisioning())  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+        op(double, env=Provisioning())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+
+
+class _Scorer:
+    def __call__(self, x: int) -> int:
+        return x
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (functools.partial(double, 1), "got functools.partial("),
+        (_Scorer(), "got <tests.test_api._Scorer object"),
+        (functools.cache(double), "got <functools._lru_cache_wrapper object"),
+    ],
+    ids=["partial", "callable-object", "cache-wrapper"],
+)
+def test_op_refuses_a_callable_whose_code_it_cannot_see(value: object, fragment: str) -> None:
+    """A partial or an object with ``__call__`` hides the code that runs from lzy (and from
+    both checkers): refused, saying to decorate a def that calls it."""
+    with pytest.raises(NotAnOpError, match=re.escape(fragment)) as raised:
+        op(value)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+    assert "decorate a def that calls it" in str(raised.value)
+
+
+def test_op_refuses_a_class() -> None:
+    """A class is not a function: refused, saying what to decorate instead."""
+    with pytest.raises(NotAnOpError, match="got the class _Scorer; decorate a def that makes or uses it"):
+        op(_Scorer)  # type: ignore[call-overload]
+
+
+def test_op_takes_a_builtin_a_bound_method_and_none() -> None:
+    """A built-in function and a bound method are functions; ``op(None)`` is ``op()``."""
+    assert op(abs)(-2) == 2
+    assert op("a-b".split)("-") == ["a", "b"]
+    assert isinstance(op(None), OpBuilder)
+
+
+def test_an_op_read_from_an_instance_is_bound_and_stays_bound() -> None:
+    """``model.fit`` is an op of the other parameters; its ``with_*`` copies stay bound, and
+    reading it from the class gives the op itself."""
+
+    class Model:
+        def __init__(self, weight: int) -> None:
+            self.weight = weight
+
+        @op
+        def fit(self, x: int) -> int:
+            return self.weight * x
+
+    model = Model(3)
+    bound = model.fit.with_provisioning(cpu_count=1)
+    assert isinstance(model.fit, Op)
+    assert Model.fit(model, 2) == model.fit(2) == 6
+    assert bound(4) == 12
+    assert bound.env.provisioning == Provisioning(cpu_count=1)
+    assert model.fit.env == Env()
+    assert bound.name == "test_an_op_read_from_an_instance_is_bound_and_stays_bound.<locals>.Model.fit"
+    assert isinstance(Model.__dict__["fit"], Op)
+    assert Model.fit is Model.__dict__["fit"]
+    with Lzy().workflow("w"):
+        assert bound(5) == 15
 
 
 def test_workflow_env_is_assignable_and_checked() -> None:

@@ -470,3 +470,51 @@ def test_every_field_has_documentation_to_show() -> None:
     """No field of a built-in klass lacks its ``#:`` comment (an editor would show nothing)."""
     undocumented: list[FieldDoc] = [f for p in POINTS for k in p.klasses for f in _fields(k) if not f.doc]
     assert not undocumented
+
+
+OP_SOURCE: Final = '''from lzy.api.v1 import op
+
+
+class Model:
+    @op
+    def fit(self, rate: float) -> int:
+        """Fit the model.
+
+        :param rate: The learning rate.
+        """
+        return 1
+
+
+@op
+def train(rate: float) -> int:
+    """Train the model.
+
+    :param rate: The learning rate.
+    """
+    return 1
+
+
+'''
+
+
+@pytest.mark.parametrize(
+    ("call", "summary"),
+    [
+        ("train(", "Train the model."),
+        ("Model().fit(", "Fit the model."),
+        ("train.with_environ(A='1')(", "Train the model."),
+        ("Model().fit.with_provisioning(cpu_count=1)(", "Fit the model."),
+    ],
+)
+def test_language_server_signature_help_of_an_op_shows_its_function(
+    server: LanguageServer, workspace: Path, call: str, summary: str
+) -> None:
+    """Calling an op (a function, a method read from an instance, a changed copy), signature help
+    shows the function's parameters (``self`` bound) and the function's own docstring."""
+    document, position = _open(server, workspace, OP_SOURCE + call)
+    result = _dict(
+        server.request("textDocument/signatureHelp", {"textDocument": document, "position": position})
+    )
+    signature = _dict(_list(result["signatures"])[int(cast("int", result.get("activeSignature", 0)))])
+    assert signature["label"] == "(rate: float) -> int"
+    assert _text(signature.get("documentation")).splitlines()[0] == summary

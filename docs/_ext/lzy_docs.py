@@ -25,7 +25,7 @@ Directives:
 ``.. lzy-typecheck::`` (or ``.. lzy-typecheck:: path/to/file.py``)
     Checks its Python content (or the file) with mypy and pyright, both strict, and shows the
     code and what they say.
-    ``:errors:`` expects both to report errors.
+    ``:errors:`` expects both to report errors; ``:run:`` runs the code too, showing its output.
 
 ``.. lzy-exception-tree::``
     The hierarchy of :mod:`lzy.exceptions` as a nested list.
@@ -43,6 +43,7 @@ name the reference does not document.
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import dataclasses
 import functools
@@ -62,11 +63,12 @@ import tomllib
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Final, ParamSpec, TypeVar, cast
+from typing import ClassVar, Final, ParamSpec, ParamSpecArgs, ParamSpecKwargs, TypeVar, cast
 
 from docutils import nodes
 from docutils.parsers.rst import directives
 from docutils.statemachine import StringList
+from sphinx import addnodes
 from sphinx.addnodes import pending_xref
 from sphinx.application import Sphinx
 from sphinx.domains.python import PythonDomain
@@ -139,15 +141,16 @@ _SHOWN_AS: Final = {
     # The explorer factory type: anything called with settings that returns an explorer.
     "ExplorerFactory": "Callable[..., EnvExplorer]",
     # How checkers tell a function from an op (lzy.core.op): what op() decorates.
-    "_Function": "function",
+    "_Function": "Callable",
 }
 
 
 def _public_annotation(text: str) -> str:
-    """An annotation as written, with implementation-only names replaced by what they mean."""
+    """An annotation as written, with implementation-only names replaced by what they mean and
+    private type variables by their names (``_R`` as ``R``)."""
     for private, shown in _SHOWN_AS.items():
         text = re.sub(rf"\b{private}\b", shown, text)
-    return text
+    return re.sub(r"\b_([A-Z]\w*?)(?:_co)?\b", r"\1", text)
 
 
 def _private_last(path: str) -> tuple[bool, str]:
@@ -201,15 +204,20 @@ def _field_facts(klass: type[object], name: str) -> list[str]:
 
 
 def shown_typehint(annotation: object, config: object) -> str | None:
-    """How sphinx-autodoc-typehints shows a type variable (``typehints_formatter``).
+    """How sphinx-autodoc-typehints shows a type variable or a callable (``typehints_formatter``).
 
     A type variable is shown as what it stands for: the op an environment decorator returns,
     the public class it is bound to, or its name (``P``, ``R``) where it stands for the
-    decorated function's own parameters and return type, never as ``TypeVar(...)``.
+    decorated function's own parameters and return type, never as ``TypeVar(...)``. A callable
+    of a ``ParamSpec`` or of ``...`` is shown as written, ``Callable[P, R]``, never with the
+    parameters in brackets; what ``op()`` takes is shown as such a callable.
     """
-    del config
     if isinstance(annotation, ParamSpec):
         return f"*{annotation.__name__.lstrip('_')}*"
+    if isinstance(annotation, ParamSpecArgs | ParamSpecKwargs):
+        origin = cast("ParamSpec", annotation.__origin__)
+        kind = "args" if isinstance(annotation, ParamSpecArgs) else "kwargs"
+        return f"*{origin.__name__.lstrip('_')}.{kind}*"
     if isinstance(annotation, TypeVar):
         bound = annotation.__bound__
         if bound is OpTarget:
@@ -217,8 +225,20 @@ def shown_typehint(annotation: object, config: object) -> str | None:
         if isinstance(bound, type):
             return f":class:`~{_public_path(bound)}`"
         return f"*{annotation.__name__.lstrip('_').removesuffix('_co')}*"
-    if getattr(annotation, "__origin__", annotation) is getattr(op_module, "_Function", None):
-        return "a function"
+    origin = getattr(annotation, "__origin__", None)
+    arguments: tuple[object, ...] = getattr(annotation, "__args__", ())
+    if origin is getattr(op_module, "_Function", None) or origin is collections.abc.Callable:
+        from sphinx_autodoc_typehints import format_annotation  # noqa: PLC0415 - its own extension
+
+        if not arguments:
+            return ":py:class:`~collections.abc.Callable`"
+        *parameters, result = arguments
+        shown = "..." if parameters in ([Ellipsis], [[Ellipsis]]) else None
+        if len(parameters) == 1 and isinstance(parameters[0], ParamSpec):
+            shown = format_annotation(parameters[0], config)
+        if origin is op_module._Function or shown is not None:
+            returned = format_annotation(result, config)
+            return f":py:class:`~collections.abc.Callable`\\ \\[{shown or '...'}, {returned}]"
     return None
 
 
@@ -438,6 +458,20 @@ class CommentDirective(_Directive):
 _NAMESPACES: dict[tuple[str, str], dict[str, object]] = {}
 
 
+def _execute(code: str, filename: str, namespace: dict[str, object]) -> tuple[str, Exception | None]:
+    """Run ``code`` in ``namespace``: what it printed, and the exception it raised if any."""
+    output = io.StringIO()
+    try:
+        # dont_inherit: the example runs as a user would write it, without this module's
+        # postponed annotations (dataclasses defined in it need their annotations evaluated).
+        compiled = compile(code, filename, "exec", dont_inherit=True)
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            exec(compiled, namespace)
+    except Exception as error:  # the caller reports it
+        return output.getvalue(), error
+    return output.getvalue(), None
+
+
 def _exception_line(error: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(error), error)).strip()
 
@@ -457,17 +491,10 @@ class RunDirective(_Directive):
         key = (self.env.docname, self.options.get("group", "default"))
         namespace = _NAMESPACES.setdefault(key, {"__name__": f"lzy_docs_{key[0].replace('/', '_')}"})
         expected = self.options.get("raises")
-        output = io.StringIO()
-        raised: Exception | None = None
         self.depend_on(*_lzy_sources())
-        try:
-            # dont_inherit: the example runs as a user would write it, without this module's
-            # postponed annotations (dataclasses defined in it need their annotations evaluated).
-            compiled = compile(code, f"<{self.env.docname}: lzy-run>", "exec", dont_inherit=True)
-            with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-                exec(compiled, namespace)
-        except Exception as error:  # every failure is reported below
-            raised = error
+        printed, raised = _execute(code, f"<{self.env.docname}: lzy-run>", namespace)
+        output = io.StringIO(printed)
+        output.seek(0, io.SEEK_END)
         if raised is None:
             if expected is not None:
                 self.fail(f"the example was expected to raise {expected} but did not")
@@ -560,11 +587,12 @@ class TypecheckDirective(_Directive):
     The checkers see lzy the way a user's checkers see the installed wheel: the package with the
     stubs the wheel puts next to its modules (``force-include`` in ``pyproject.toml``). Without
     ``:errors:`` both must pass; with it both must report an error, and their messages are shown.
+    With ``:run:`` the code then runs, as in ``lzy-run``, and what it prints is shown.
     """
 
     has_content = True
     optional_arguments = 1
-    option_spec: ClassVar[OptionSpec] = {"errors": directives.flag}
+    option_spec: ClassVar[OptionSpec] = {"errors": directives.flag, "run": directives.flag}
 
     def _check(self, command: list[str], directory: Path) -> tuple[int, str]:
         environment = {**os.environ, "MYPYPATH": str(directory / "site")}
@@ -644,6 +672,12 @@ class TypecheckDirective(_Directive):
             result = [wrapper]
         for checker, text in outputs:
             result += self.output_block(f"{checker} (strict) says:", text)
+        if "run" in self.options:
+            printed, raised = _execute(code, f"<{self.env.docname}: lzy-typecheck>", {"__name__": "example"})
+            if raised is not None:
+                self.fail(f"the example raised\n{''.join(traceback.format_exception(raised))}")
+            if printed.strip():
+                result += self.output_block("Output:", printed.rstrip())
         return result
 
 
@@ -842,7 +876,7 @@ def _public_targets(app: Sphinx, doctree: nodes.document) -> None:
         if node.get("refdomain") != "py":
             continue
         shown = _SHOWN_AS.get(target.rpartition(".")[2])
-        if shown is not None and target.startswith(("lzy.", _SHOWN_AS_PREFIX)):
+        if shown is not None and target.startswith(("lzy.", *_SHOWN_AS_PREFIX)):
             node.replace_self(_type_nodes(node, shown))
             continue
         name = target.rpartition(".")[2].lstrip("~")
@@ -871,6 +905,48 @@ def _public_targets(app: Sphinx, doctree: nodes.document) -> None:
 
 
 _SHOWN_AS_PREFIX: Final = tuple(_SHOWN_AS)
+
+
+def _callable_brackets(app: Sphinx, doctree: nodes.document) -> None:
+    """Show ``Callable[P, R]`` and ``Callable[..., R]`` as written: Sphinx writes the parameters
+    of a ``ParamSpec`` or ``...`` in brackets (``Callable[[P], R]``), in signatures and in the
+    types of a parameter list; and show ``*args: P.args`` as of type ``P.args``, not ``P``."""
+    del app
+    bracket_kinds = (addnodes.desc_sig_punctuation, nodes.emphasis)
+    for opening in list(doctree.findall(lambda node: isinstance(node, bracket_kinds))):
+        parent = opening.parent
+        if parent is None or opening.astext() != "[":
+            continue
+        index = next((i for i, child in enumerate(parent.children) if child is opening), None)
+        if index is None:  # removed as the inner bracket of an earlier match
+            continue
+        window = parent.children[index : index + 4]
+        if len(window) < 4 or window[1].astext() != "[" or window[3].astext() != "]":
+            continue
+        inner = window[2].astext()
+        if inner == "..." or (isinstance(window[2], nodes.emphasis) and inner in _paramspec_names()):
+            parent.remove(window[3])
+            parent.remove(window[1])
+    for paragraph in list(doctree.findall(nodes.paragraph)):
+        parts = paragraph.children
+        shape = [type(part) for part in parts]
+        if shape != [nodes.strong, nodes.Text, nodes.emphasis, nodes.Text]:
+            continue
+        kind, shown = parts[0].astext(), parts[2].astext()
+        if kind in {"args", "kwargs"} and parts[1].astext() == " (" and shown in _paramspec_names():
+            parts[2].replace_self(nodes.emphasis(f"{shown}.{kind}", f"{shown}.{kind}"))
+
+
+@functools.cache
+def _paramspec_names() -> frozenset[str]:
+    """The names lzy's ParamSpecs are shown by (``P`` for ``_P``)."""
+    found: set[str] = set()
+    for name in _implementation_modules():
+        module = importlib.import_module(name)
+        found.update(v.__name__.lstrip("_") for v in vars(module).values() if isinstance(v, ParamSpec))
+    return frozenset(found)
+
+
 _PUBLIC_TYPES: Final = {"Mapping": "collections.abc.Mapping", "Callable": "collections.abc.Callable"}
 
 
@@ -908,6 +984,8 @@ def _reference_machine(app: Sphinx) -> None:
 #: What a reader must never see on a page: the implementation behind the public names.
 _INTERNALS: Final = re.compile(
     r"<factory>|<class '|\bTypeVar\(|\bParamSpec\(|\b(?:FrozenMap|OpTarget|ExplorerFactory|_Function)\b"
+    # Sphinx's brackets around the parameters of a ParamSpec or of ``...``.
+    r"|Callable\[\[(?:\.\.\.|[A-Z]\w*)\]"
 )
 #: A link whose title names an implementation module, where a public path documents the name.
 _PRIVATE_TITLE: Final = re.compile(r'title="(lzy\.(?:env|core|runtime)\.[\w.]+)"')
@@ -970,6 +1048,7 @@ def setup(app: Sphinx) -> dict[str, object]:
     # After Sphinx records the parameters' types (priority 500).
     app.connect("autodoc-process-signature", _forget_dataclass_parameters, priority=600)
     app.connect("doctree-read", _public_targets)
+    app.connect("doctree-read", _callable_brackets)
     app.connect("builder-inited", _reference_machine)
     app.connect("missing-reference", _resolve_public)
     app.connect("env-purge-doc", _purge_namespaces)

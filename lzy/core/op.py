@@ -6,7 +6,7 @@ import functools
 import types
 from collections.abc import Callable
 from types import CodeType
-from typing import Generic, ParamSpec, Protocol, Self, TypeVar, overload
+from typing import Concatenate, Generic, ParamSpec, Protocol, Self, TypeVar, overload
 
 from lzy.core._fixed import FixedEnv
 from lzy.env._base import OpTarget, describe
@@ -22,15 +22,18 @@ def __dir__() -> list[str]:
 
 
 _P = ParamSpec("_P")
+_Q = ParamSpec("_Q")
 _R = TypeVar("_R")
 _R_co = TypeVar("_R_co", covariant=True)
+_S = TypeVar("_S")
 
 
 class _Function(Protocol[_P, _R_co]):
-    """What ``op()`` decorates, for checkers: a function (``def`` or ``lambda``).
+    """What ``op()`` decorates, for checkers: a function (a ``def``, a ``lambda``, a method).
 
     Asking for the code object is what tells a function from an :class:`Op`, which is callable
-    too: an op passed to ``op()`` again is an error in mypy and pyright, as it is at run time.
+    too, and from the other callables the run time refuses (a :func:`functools.partial`, an
+    object with a ``__call__`` method): those are errors in mypy and pyright, as at run time.
     """
 
     @property
@@ -55,7 +58,17 @@ def _check_description(description: object) -> str | None:
     return description
 
 
+def _has_code_or_is_builtin(function: object) -> bool:
+    return isinstance(function, types.BuiltinFunctionType) or hasattr(function, "__code__")
+
+
 def _check_function(function: object) -> None:
+    """Refuse what cannot be an op, saying what to write instead.
+
+    An op's function is a ``def``, a ``lambda``, a method or a built-in function: what has code
+    lzy can read (the explorer follows the names it uses) or needs none. A class, a
+    :func:`functools.partial` or an object with a ``__call__`` method hides the code that runs.
+    """
     if isinstance(function, Op | OpBuilder):
         msg = f"op got {function!r}, which is an op already; apply @op once"
         raise NotAnOpError(msg)
@@ -65,6 +78,18 @@ def _check_function(function: object) -> None:
         raise NotAnOpError(msg)
     if not callable(function):
         msg = f"op decorates a function, got {describe(function)}"
+        raise NotAnOpError(msg)
+    if isinstance(function, type):
+        msg = (
+            f"op decorates a function, got the class {function.__qualname__}; decorate a def that"
+            " makes or uses it"
+        )
+        raise NotAnOpError(msg)
+    if not _has_code_or_is_builtin(function):
+        msg = (
+            f"op decorates a function (a def, a lambda or a method), got {describe(function)};"
+            " decorate a def that calls it, so that lzy sees the code that runs"
+        )
         raise NotAnOpError(msg)
     import inspect  # noqa: PLC0415 - only when an op is made
 
@@ -91,7 +116,10 @@ class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
     inside it, :func:`asyncio.to_thread`), or to the only running workflow when made in a
     thread started inside it; where lzy cannot tell, the call is refused with
     :class:`~lzy.exceptions.WorkflowContextError`, never run as a plain call
-    (see :ref:`threads`)."""
+    (see :ref:`threads`).
+
+    An op defined in a class is a method: read from an instance (``model.fit``) it is an op
+    whose calls get the instance as their first argument, with the same ``with_*`` methods."""
 
     #: The function's name (copied from it, like :func:`functools.wraps` does).
     __name__: str
@@ -102,7 +130,7 @@ class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
 
     def __init__(
         self,
-        function: Callable[_P, _R],
+        function: _Function[_P, _R],
         /,
         *,
         env: Env | None = None,
@@ -151,8 +179,9 @@ class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
             return workflow.effective_env(self)
         return EffectiveEnv.from_layers({Level.OP: self._env}, function=self._function)
 
+    # No docstring, on purpose: an editor then shows the decorated function's own docstring in
+    # the signature help of a call (the class docstring says what a call does).
     def __call__(self, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        """Run the op: through the workflow's runtime inside a workflow, else a plain call."""
         from lzy.core.workflow import workflow_of_call  # noqa: PLC0415 - cycle
 
         workflow = workflow_of_call()
@@ -163,17 +192,47 @@ class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
     @overload
     def __get__(self, instance: None, owner: type[object] | None = None, /) -> Self: ...
     @overload
-    def __get__(self, instance: object, owner: type[object] | None = None, /) -> Callable[..., _R]: ...
-    def __get__(self, instance: object, owner: type[object] | None = None, /) -> Self | Callable[..., _R]:
-        """An op defined in a class is a method: on an instance, the instance is its first
-        argument (as for the function it wraps)."""
+    def __get__(
+        self: Op[Concatenate[_S, _Q], _R], instance: _S, owner: type[object] | None = None, /
+    ) -> Op[_Q, _R]: ...
+    def __get__(self, instance: object, owner: type[object] | None = None, /) -> Op[..., _R]:
+        """An op defined in a class is a method: read from an instance, it is an op of the rest
+        of the parameters whose calls get the instance first (as the function it wraps does)."""
         del owner
         if instance is None:
             return self
-        return types.MethodType(self, instance)
+        return _BoundOp(self, instance)
 
     def __repr__(self) -> str:
         return f"<op {self.name} env={self._env!r}>"
+
+
+class _BoundOp(Op[_Q, _R]):
+    """An op read from an instance of the class that defines it: ``model.fit``.
+
+    Calls go to the op itself with the instance first, as a bound method's do, so they run
+    (and travel) exactly as ``Model.fit(model, ...)``; its ``with_*`` methods keep it bound.
+    """
+
+    def __init__(self, op: Op[..., _R], instance: object, /) -> None:
+        bound = types.MethodType(op.function, instance)
+        super().__init__(bound, env=op.env, description=op.description)
+        self._op = op
+        self._instance = instance
+
+    def _with_env(self, env: Env) -> Self:
+        return type(self)(self._op._with_env(env), self._instance)
+
+    def __call__(self, *args: _Q.args, **kwargs: _Q.kwargs) -> _R:  # no docstring: see Op.__call__
+        return self._op(self._instance, *args, **kwargs)
+
+    def __get__(self, instance: object, owner: type[object] | None = None, /) -> Self:
+        """Bound already: reading it from another object does not bind it again."""
+        del instance, owner
+        return self
+
+    def __repr__(self) -> str:
+        return f"<op {self.name} of {describe(self._instance)} env={self.env!r}>"
 
 
 class OpBuilder(FixedEnv, EnvOwner, OpTarget):
@@ -196,7 +255,7 @@ class OpBuilder(FixedEnv, EnvOwner, OpTarget):
     def _with_env(self, env: Env) -> Self:
         return type(self)(env=env, description=self._description)
 
-    def __call__(self, function: Callable[_P, _R], /) -> Op[_P, _R]:
+    def __call__(self, function: _Function[_P, _R], /) -> Op[_P, _R]:
         """Make ``function`` an op with this env."""
         return Op(function, env=self._env, description=self._description)
 
@@ -204,12 +263,14 @@ class OpBuilder(FixedEnv, EnvOwner, OpTarget):
         return f"<op builder env={self._env!r}>"
 
 
+# @op(...) with arguments, then every function (an op is not one: it has no code object): last,
+# so that pyright reports its error for a call that matches no overload.
+@overload
+def op(function: None = None, /, *, env: Env | None = None, description: str | None = None) -> OpBuilder: ...
 @overload
 def op(
     function: _Function[_P, _R], /, *, env: Env | None = None, description: str | None = None
 ) -> Op[_P, _R]: ...
-@overload
-def op(*, env: Env | None = None, description: str | None = None) -> OpBuilder: ...
 def op(
     function: _Function[_P, _R] | None = None,
     /,

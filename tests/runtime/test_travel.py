@@ -129,7 +129,8 @@ def test_a_bound_method_runs_with_its_instance_under_another_python(tmp_path: Pa
 
 
 def test_an_op_method_binds_its_instance(tmp_path: Path, project: Path) -> None:
-    """@op on a method of a class: called on an instance, the instance is its first argument."""
+    """@op on a method of a class: called on an instance (also after a with_* method), the
+    instance is its first argument."""
     module = _module(
         project,
         "model",
@@ -153,6 +154,8 @@ def test_an_op_method_binds_its_instance(tmp_path: Path, project: Path) -> None:
         )
         with Lzy(runtime=runtime).workflow("w").with_python_env(env):
             assert model.predict(3) == 15
+            # with_* on the bound op keep it bound: the instance still comes first.
+            assert model.predict.with_environ(MODE="x")(3) == 15
 
 
 def test_a_module_importing_lzy_is_refused_under_an_old_python_before_any_build(
@@ -381,7 +384,7 @@ def test_functions_an_op_cannot_be_are_refused_where_written(source: str, fragme
     namespace: dict[str, object] = {}
     exec(source, namespace)
     with pytest.raises(NotAnOpError, match=re.escape(fragment)):
-        op(namespace["f"])  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+        op(namespace["f"])  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 
 def test_an_op_of_a_module_loaded_from_a_path_travels_whole(tmp_path: Path) -> None:

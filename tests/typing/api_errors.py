@@ -8,7 +8,9 @@ the wrong type, ``reportArgumentType``. Each of these calls raises at run time t
 
 from __future__ import annotations
 
-from lzy.api.v1 import Lzy, op
+import functools
+
+from lzy.api.v1 import Lzy, Op, op
 from lzy.api.v1 import env as lzenv
 from lzy.api.v1.env import (
     AutoPythonEnv,
@@ -85,5 +87,42 @@ def train() -> int:
     return 1
 
 
-# An op passed to op() again.
-op(train)  # type: ignore[call-overload]  # pyright: ignore[reportArgumentType]
+# An op passed to op() again: directly, through a builder, or to the class.
+op(train)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+op()(train)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+op(env=lzenv.Env())(train)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+op().with_provisioning(cpu_count=1)(train)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+Op(train)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+@op(description="outer")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+@op
+def twice() -> int:
+    return 2
+
+
+class Scorer:
+    def __call__(self, n: int) -> int:
+        return n
+
+
+# A callable that is not a function: its code is hidden from lzy (and from the explorer).
+op(functools.partial(divmod, 7))  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+op(Scorer())  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+op(functools.cache(train.function))  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+# A class: mypy reports it; pyright matches a class to a function's protocol (the typing page
+# lists it among what only the run time catches there).
+op(Scorer)  # type: ignore[call-overload]
+
+
+# An op method read from an instance takes the other parameters, with their types.
+class Model:
+    @op
+    def fit(self, rate: float) -> int:
+        return round(rate)
+
+
+Model().fit()  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+Model().fit(0.5, 1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+Model().fit("fast")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+Model().fit.with_provisioning(cpu_count=1)("fast")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -127,6 +127,22 @@ assert_type(wf.with_python_env(exclude_packages=frozenset({"torch"}), extra_inde
 assert_type(wf.with_python_env(None), Workflow)
 assert_type(wf.with_provisioning(None), Workflow)
 assert_type(op(lambda: 1), Op[[], int])
+assert_type(op(None), OpBuilder)
+
+
+# An op defined in a class is a method: read from an instance it takes the other parameters,
+# and its with_* methods keep it bound; read from the class it takes the instance first.
+class Model:
+    @op
+    def fit(self, rate: float) -> int:
+        return round(rate)
+
+
+model = Model()
+assert_type(model.fit(0.5), int)
+assert_type(model.fit.with_provisioning(cpu_count=1)(rate=0.5), int)
+assert_type(model.fit.with_provisioning(cpu_count=1).function(0.5), int)
+assert_type(Model.fit(model, 0.5), int)
 
 # wf.env may be assigned: environments are resolved lazily, at the op call.
 env = Env(python_env=AutoPythonEnv(pypi_index_url="https://mirror.example/simple"))
