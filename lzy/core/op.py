@@ -168,7 +168,12 @@ class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
         return getattr(self._function, "__qualname__", repr(self._function))
 
     def _with_env(self, env: Env) -> Self:
-        return type(self)(self._function, env=env, description=self._description)
+        # A copy of this op (its function and description checked already, the attributes
+        # functools.update_wrapper copied kept) with another env.
+        clone = object.__new__(type(self))
+        vars(clone).update(vars(self))
+        vars(clone)["_env"] = env
+        return clone
 
     def effective_env(self) -> EffectiveEnv:
         """The env this op runs with here: its workflow's, else its own over the defaults."""

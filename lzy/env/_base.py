@@ -18,7 +18,7 @@ import keyword
 import os
 import re
 import weakref
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Self, TypeVar, cast, overload
 
 from lzy._lazy import lazy_pattern
@@ -40,6 +40,7 @@ __all__ = [
     "EnvironMap",
     "FrozenMap",
     "OpTarget",
+    "assemble",
     "build_part",
     "check_keywords",
     "check_part_class",
@@ -52,7 +53,9 @@ __all__ = [
     "expect_callable",
     "expect_instance",
     "expect_str",
+    "field_names",
     "import_klass",
+    "is_checked_part_class",
     "is_secret_field",
     "is_secret_name",
     "is_set",
@@ -95,11 +98,35 @@ class FrozenMap(Mapping[K, V]):
     __slots__ = ("_data", "_hash")
 
     def __init__(self, data: Mapping[K, V] | Iterable[tuple[K, V]] = ()) -> None:
-        self._data: dict[K, V] = dict(data)
+        copied = cast("FrozenMap[K, V]", data)._data.copy() if isinstance(data, FrozenMap) else dict(data)
+        self._data: dict[K, V] = copied
         self._hash: int | None = None
+
+    @classmethod
+    def layered(cls, maps: Iterable[Mapping[K, V]]) -> Self:
+        """The items of ``maps`` in one mapping, a key of a later map winning over an earlier one."""
+        data: dict[K, V] = {}
+        for layer in maps:
+            data.update(layer._data if isinstance(layer, FrozenMap) else layer)
+        merged = cls.__new__(cls)
+        merged._data = data
+        merged._hash = None
+        return merged
 
     def __getitem__(self, key: K) -> V:
         return self._data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def keys(self) -> KeysView[K]:
+        return self._data.keys()
+
+    def items(self) -> ItemsView[K, V]:
+        return self._data.items()
+
+    def values(self) -> ValuesView[V]:
+        return self._data.values()
 
     def __iter__(self) -> Iterator[K]:
         return iter(self._data)
@@ -113,6 +140,8 @@ class FrozenMap(Mapping[K, V]):
         return self._hash
 
     def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._data == cast("FrozenMap[object, object]", other)._data
         if isinstance(other, Mapping):
             return self._data == dict(cast("Mapping[object, object]", other))
         return NotImplemented
@@ -395,6 +424,8 @@ def _fs_problem(text: str) -> str | None:
     """Why ``text`` cannot be a path, a variable name or a value given to the operating system."""
     if "\x00" in text:
         return "holds a NUL character"
+    if text.isascii():
+        return None  # every file system encoding encodes ASCII
     try:
         os.fsencode(text)
     except UnicodeEncodeError as error:
@@ -450,7 +481,7 @@ def str_map(
 def environ_map(owner: object, field: str, value: object) -> EnvironMap:
     """Validate environment variables: names non-empty without ``=``, names and values strings
     the operating system can take (no NUL, encodable). A secret's value is never repeated."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict | Mapping):
         msg = (
             f"{_where(owner, field)} must be a mapping of variable names to strings,"
             f" got {describe(value)} ({type(value).__name__})"
@@ -500,8 +531,33 @@ POINT_CLASS_NEEDS: Final = (
 _KEYWORDS: weakref.WeakKeyDictionary[type, tuple[dict[str, bool], frozenset[str], bool]] = (
     weakref.WeakKeyDictionary()
 )
-_FINISHED: weakref.WeakSet[type] = weakref.WeakSet()
-_CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
+
+
+class _Classes:
+    """A set of classes that forgets a class when it is collected, like a :class:`weakref.WeakSet`,
+    with a membership test that runs no Python code: ``id(klass) in classes.ids`` (an id leaves
+    the set before its class's memory can be reused)."""
+
+    __slots__ = ("_refs", "ids")
+
+    def __init__(self) -> None:
+        #: The ids of the classes in the set.
+        self.ids: set[int] = set()
+        self._refs: dict[int, weakref.ref[type]] = {}
+
+    def add(self, klass: type) -> None:
+        key = id(klass)
+        if key not in self.ids:
+            self._refs[key] = weakref.ref(klass, functools.partial(self._forget, key))
+            self.ids.add(key)
+
+    def _forget(self, key: int, _: object) -> None:
+        self.ids.discard(key)
+        self._refs.pop(key, None)
+
+
+_FINISHED = _Classes()
+_CHECKED = _Classes()
 
 
 def init_fields(klass: type[object]) -> dict[str, bool]:
@@ -542,34 +598,56 @@ def check_keywords(klass: type[object], args: tuple[object, ...], fields: Mappin
     Direct construction (``Provisioning(cpu_cont=1)``) and the ``with_*`` methods give the same
     error through it.
     """
+    error = _keyword_error(klass, args, fields)
+    if error is not None:
+        raise error
+
+
+def _keyword_error(
+    klass: type[object], args: tuple[object, ...], fields: Mapping[str, object]
+) -> ConfigurationError | None:
+    """What :func:`check_keywords` raises for this call, or ``None`` when the keywords are right."""
     valid, required, keyword_only = _keywords(klass)
     if not args and fields.keys() >= required and valid.keys() >= fields.keys():
-        return  # the common case, checked without building any message
+        return None  # the common case, checked without building any message
     listing = ", ".join(valid) or "none"
     name = klass.__name__
     if args and keyword_only:
         msg = (
             f"{name} takes its fields as keywords only, got {len(args)} positional (valid fields: {listing})"
         )
-        raise FieldTypeError(msg)
+        return FieldTypeError(msg)
     unknown = [field for field in fields if field not in valid]
     if unknown:
         field = unknown[0]
         msg = f"{name} has no field {field!r}{closest(field, valid)} (valid fields: {listing})"
-        raise UnknownFieldError(msg)
+        return UnknownFieldError(msg)
     missing = [field for field in valid if field in required and field not in fields]
     if missing and not args:
         msg = f"{name} requires {', '.join(map(repr, missing))}"
-        raise FieldTypeError(msg)
+        return FieldTypeError(msg)
+    return None
 
 
 def _keyword_checked(init: Callable[..., None]) -> Callable[..., None]:
     @functools.wraps(init)
     def __init__(self: object, *args: object, **fields: object) -> None:
-        check_keywords(type(self), args, fields)
-        init(self, *args, **fields)
+        try:
+            init(self, *args, **fields)
+        except TypeError:
+            # The generated __init__ refuses a call with a wrong keyword before it sets anything;
+            # say what is wrong in lzy's words. A call that succeeds pays for no check.
+            error = _keyword_error(type(self), args, fields)
+            if error is None:
+                raise
+            raise error from None
 
+    setattr(__init__, _KEYWORD_CHECKED, True)
     return __init__
+
+
+#: The attribute that marks an ``__init__`` that checks its keywords (:func:`_keyword_checked`).
+_KEYWORD_CHECKED: Final = "_lzy_keyword_checked"
 
 
 def _immutable(method: Callable[..., None]) -> Callable[..., None]:
@@ -643,10 +721,10 @@ def _finish(klass: type[object]) -> None:
     behaviour in place of what :func:`dataclasses.dataclass` generated: keywords checked on
     construction (:func:`check_keywords`), a clear error on assignment, and a ``repr`` that
     masks secrets. Each class is changed once."""
-    if klass in _FINISHED:
+    if id(klass) in _FINISHED.ids:
         return
     for owner in klass.__mro__:
-        if "__dataclass_fields__" not in owner.__dict__ or owner in _FINISHED:
+        if "__dataclass_fields__" not in owner.__dict__ or id(owner) in _FINISHED.ids:
             continue
         init = owner.__dict__.get("__init__")
         if _generated(init):
@@ -681,13 +759,19 @@ def _undeclared_fields(klass: type[object]) -> list[str]:
     return found
 
 
+def is_checked_part_class(klass: type[object]) -> bool:
+    """Whether :func:`check_part_class` accepted ``klass`` already (a set lookup, for hot paths
+    that would otherwise build the ``where`` of a message that is not needed)."""
+    return id(klass) in _CHECKED.ids
+
+
 def check_part_class(klass: type[object], where: str) -> None:
     """Refuse a configuration class that cannot work, saying what a point class needs.
 
     It must be a dataclass, frozen (environments are immutable and hashable), and every class
     of it that declares fields must be decorated (else those fields are silently not fields).
     """
-    if klass in _CHECKED:
+    if id(klass) in _CHECKED.ids:
         return
     shown = klass.__qualname__
     if not dataclasses.is_dataclass(klass):
@@ -738,7 +822,7 @@ class EnvPart:
         def __new__(cls, *args: Any, **kwargs: Any) -> Self:
             """Finish the class (see :func:`_finish`) before its first instance is initialised."""
             del args, kwargs  # they go to __init__
-            if cls not in _FINISHED:
+            if id(cls) not in _FINISHED.ids:
                 _finish(cls)
             return super().__new__(cls)
 
@@ -749,6 +833,42 @@ class EnvPart:
             return f"<{type(self).__qualname__}: {POINT_CLASS_NEEDS}>"
         shown = [f"{f.name}={masked_repr(f, getattr(self, f.name, None))}" for f in fields if f.repr]
         return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def field_names(klass: type[object]) -> tuple[str, ...]:
+    """The names of a built-in configuration class's fields, in declaration order (kept: for
+    the classes of lzy, which live as long as the process)."""
+    names = _FIELD_NAMES.get(klass)
+    if names is None:
+        names = _FIELD_NAMES[klass] = tuple(f.name for f in dataclasses.fields(cast("Any", klass)))
+    return names
+
+
+def assemble(klass: type[_Part], values: Iterable[object]) -> _Part:
+    """An instance of the built-in ``klass`` holding ``values`` (one per field, in the order of
+    :func:`field_names`), made without running its ``__init__``: for values taken from
+    instances of built-in classes, each checked when its own instance was made (a merge of
+    levels). Never for a user's subclass, whose own checks may relate fields to each other."""
+    make = _ASSEMBLERS.get(klass)
+    if make is None:
+        make = _ASSEMBLERS[klass] = _assembler(klass)
+    return cast("_Part", make(*values))
+
+
+def _assembler(klass: type[object]) -> Callable[..., object]:
+    """A function of one argument per field of ``klass`` that makes an instance holding them,
+    written out as :func:`dataclasses.dataclass` writes ``__init__`` (a loop costs twice as much)."""
+    names = field_names(klass)
+    parameters = ", ".join(f"_{index}" for index in range(len(names)))
+    body = "".join(f"    set_(part, {name!r}, _{index})\n" for index, name in enumerate(names))
+    source = f"def assemble({parameters}):\n    part = new(klass)\n{body}    return part\n"
+    namespace: dict[str, Any] = {"new": object.__new__, "set_": object.__setattr__, "klass": klass}
+    exec(source, namespace)
+    return cast("Callable[..., object]", namespace["assemble"])
+
+
+_FIELD_NAMES: dict[type[object], tuple[str, ...]] = {}
+_ASSEMBLERS: dict[type[object], Callable[..., object]] = {}
 
 
 def is_set(part: object, name: str) -> bool:
@@ -818,7 +938,8 @@ def decorate_op(part: object, op: _Op, apply: Callable[[Any], object]) -> _Op:
 
 def build_part(klass: type[T], fields: Mapping[str, object]) -> T:
     """``klass(**fields)`` with errors that name the klass, the keyword and the valid ones."""
-    check_keywords(klass, (), fields)
+    if not getattr(klass.__init__, _KEYWORD_CHECKED, False):
+        check_keywords(klass, (), fields)
     return klass(**fields)
 
 
@@ -887,6 +1008,11 @@ def import_klass(value: object, base: type[T], point: str) -> type[T]:
     that is not a subclass of ``base``, an abstract class, or one that cannot work as a point
     (:func:`check_part_class`).
     """
+    approved = _APPROVED.get(base)
+    if approved is None:
+        approved = _APPROVED.setdefault(base, _Classes())
+    elif id(value) in approved.ids:
+        return cast("type[T]", value)
     klass: object = value
     if isinstance(value, str):
         problem = _dotted_problem(value)
@@ -902,4 +1028,9 @@ def import_klass(value: object, base: type[T], point: str) -> type[T]:
         msg = f"{point}: klass {klass.__qualname__} is abstract; pass one of its implementations"
         raise KlassError(msg)
     check_part_class(klass, f"{point}: klass")
+    approved.add(klass)
     return klass  # narrowed by the issubclass check above
+
+
+#: The classes :func:`import_klass` accepted, by the base they were checked against.
+_APPROVED: dict[type, _Classes] = {}

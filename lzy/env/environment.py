@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
@@ -17,9 +18,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 from lzy.env._base import (
     ENVIRON,
     SHOWN,
+    EnvironMap,
     EnvPart,
-    FrozenMap,
     OpTarget,
+    assemble,
     check_part_class,
     closest,
     decorate_op,
@@ -27,6 +29,7 @@ from lzy.env._base import (
     environ_field,
     environ_map,
     expect_instance,
+    is_checked_part_class,
     is_secret_field,
     is_set,
     masked_repr,
@@ -55,6 +58,7 @@ __all__ = [
     "Level",
     "MergeRule",
     "ResolvedEnv",
+    "layer_over",
     "render_table",
 ]
 
@@ -105,9 +109,18 @@ MERGE_RULES: Final[Mapping[str, MergeRule]] = types.MappingProxyType(
 )
 
 
+#: The class each point's value must be an instance of (``environ`` is a mapping).
+_POINT_BASES: Final[Mapping[str, type]] = types.MappingProxyType(
+    {"provisioning": Provisioning, "python_env": PythonEnv, "container": Container}
+)
+
+
 def _expect_part(field: str, value: object, base: type) -> None:
-    if value is not None:
+    if value is None:
+        return
+    if not isinstance(value, base):
         expect_instance(f"Env.{field}", value, base, f"a {base.__name__} or None")
+    if not is_checked_part_class(type(value)):
         check_part_class(type(value), f"Env.{field}")
 
 
@@ -149,10 +162,12 @@ class Env(EnvPart):
         its type, its methods and its own fields (each taken from the env that sets it, this one
         first; a field equal to its default is not set).
         """
+        if type(self) is Env and type(outer) is Env:
+            return assemble(Env, _over(_POINTS_OF(outer), _POINTS_OF(self)))
         changes: dict[str, object] = {}
         for point, rule in MERGE_RULES.items():
             inner_value, outer_value = getattr(self, point), getattr(outer, point)
-            changes[point] = _merge(rule, inner_value, outer_value)
+            changes[point] = _point_over(rule, outer_value, inner_value)
         base = more_derived(self, outer, "Env")
         for field in dataclasses.fields(base):
             if field.name in MERGE_RULES or not field.init:
@@ -193,18 +208,56 @@ class Env(EnvPart):
         return _cli_parser.env_from_cli_args(args)
 
 
-def _merge(rule: MergeRule, inner: object, outer: object) -> object:
+#: Each point's rule, in the order of :data:`MERGE_RULES` (that of :class:`Env`'s fields).
+_RULES: Final = tuple(MERGE_RULES.values())
+#: Each point's place in that order.
+_POINT_INDEX: Final = {point: index for index, point in enumerate(MERGE_RULES)}
+#: An env's points, in that order.
+_POINTS_OF: Final = operator.attrgetter(*MERGE_RULES)
+#: No environment variables.
+_NO_VARIABLES: Final = EnvironMap()
+#: ``Level.DEFAULT``, looked up once.
+_DEFAULT: Final = Level.DEFAULT
+
+
+def _over(lower: Sequence[object], upper: Sequence[object]) -> list[object]:
+    """The points of an env (``upper``, in the order of :data:`MERGE_RULES`) layered over
+    ``lower``'s by each point's rule.
+
+    For plain :class:`Env` objects: each value was checked when its env (and its provisioning)
+    was made, and merging them relates no field to another, so nothing is checked again. A
+    subclass of :class:`Env` merges through :meth:`Env.merged_over`, which builds (and so
+    checks) its result; a subclass of :class:`Provisioning` through its own ``merged_over``.
+    """
+    return [_point_over(rule, below, value) for rule, below, value in zip(_RULES, lower, upper, strict=True)]
+
+
+def _point_over(rule: MergeRule, below: object, value: object) -> object:
+    """One point's ``value`` layered over ``below`` by ``rule`` (``None`` is unset)."""
+    if value is None or below is None:
+        return below if value is None else value
     if rule is MergeRule.REPLACE:
-        return outer if inner is None else inner
+        return value
     if rule is MergeRule.FIELDS:
-        if inner is None or outer is None:
-            return outer if inner is None else inner
-        assert isinstance(inner, Provisioning)
-        assert isinstance(outer, Provisioning)
-        return inner.merged_over(outer)
-    assert isinstance(inner, Mapping)
-    assert isinstance(outer, Mapping)
-    return FrozenMap({**cast("Mapping[str, str]", outer), **cast("Mapping[str, str]", inner)})
+        return cast("Provisioning", value).merged_over(cast("Provisioning", below))
+    if not value or not below:  # KEYS: an empty mapping sets no key
+        return value or below
+    return EnvironMap.layered(cast("tuple[EnvironMap, EnvironMap]", (below, value)))
+
+
+def layer_over(outer: Env, point: str, value: object) -> Env:
+    """``Env(**{point: value}).merged_over(outer)``, what each ``with_*`` method of an owner does:
+    ``value`` is checked as :class:`Env` checks it, then merged over ``outer``'s by the point's rule."""
+    if type(outer) is not Env:
+        return Env(**cast("dict[str, Any]", {point: value})).merged_over(outer)
+    if point == "environ":
+        value = environ_map("Env", "environ", value)
+    else:
+        _expect_part(point, value, _POINT_BASES[point])
+    points = list(_POINTS_OF(outer))
+    index = _POINT_INDEX[point]
+    points[index] = _point_over(_RULES[index], points[index], value)
+    return assemble(Env, points)
 
 
 def _expect_path(path: object) -> None:
@@ -289,26 +342,26 @@ class EffectiveEnv(EnvPart):
         *,
         function: Callable[..., object] | None = None,
     ) -> EffectiveEnv:
-        """Merge ``layers`` (any order; ``DEFAULT_ENV`` is added under them) by :data:`MERGE_RULES`."""
-        ordered = sorted(
-            ((level, env) for level, env in layers.items() if env is not None and level is not Level.DEFAULT),
-            key=lambda pair: pair[0],
-        )
-        stack: tuple[tuple[Level, Env], ...] = ((Level.DEFAULT, DEFAULT_ENV), *ordered)
-        merged = DEFAULT_ENV
-        for _, env in stack[1:]:
-            merged = env.merged_over(merged)
-        assert merged.provisioning is not None
-        assert merged.python_env is not None
-        assert merged.container is not None
-        return cls(
-            provisioning=merged.provisioning,
-            python_env=merged.python_env,
-            container=merged.container,
-            environ=merged.environ,
-            layers=stack,
-            function=function,
-        )
+        """Merge ``layers`` (any order; ``DEFAULT_ENV`` is added under them) by :data:`MERGE_RULES`.
+
+        Envs are immutable: what the same envs at the same levels merge to is remembered, so
+        layering them again (at every call of an op) costs a lookup.
+        """
+        # Sorted by level (each level once: a mapping's keys), the envs never compared. The key
+        # names each env by its identity, with its level (see _layered_points).
+        layered_envs = [(_DEFAULT, DEFAULT_ENV)]
+        key: list[object] = [id(DEFAULT_ENV), _DEFAULT]
+        for level, env in sorted(layers.items()):
+            if env is not None and level is not _DEFAULT:
+                layered_envs.append((level, env))
+                key += (id(env), level)
+        stack: tuple[tuple[Level, Env], ...] = tuple(layered_envs)
+        points, _ = _layered_points(stack, tuple(key))
+        if cls is EffectiveEnv:
+            # Every value comes from a checked env: made as the merge makes an Env.
+            return assemble(EffectiveEnv, (*points, stack, function))
+        fields = cast("dict[str, Any]", dict(zip(MERGE_RULES, points, strict=True)))
+        return cls(**fields, layers=stack, function=function)
 
     def _point_level(self, point: str) -> Level:
         rule = MERGE_RULES[point]
@@ -426,6 +479,47 @@ class EffectiveEnv(EnvPart):
             container=self.container.resolve(),
             environ=self.environ,
         )
+
+
+def _layered_points(
+    stack: Sequence[tuple[Level, Env]], key: tuple[object, ...]
+) -> tuple[Sequence[object], bool]:
+    """The points the envs of ``stack`` (``DEFAULT_ENV`` first) merge to, and whether they are all
+    plain :class:`Env` objects; ``key`` is the id and level of each.
+
+    Envs are immutable, so the same envs at the same levels always merge to the same points:
+    they are remembered for every start of a stack (the ops of a workflow share the workflow's
+    and Lzy's levels below their own). An entry holds the envs its key names by identity, so
+    no id in a kept key can be another env's.
+    """
+    known = _LAYERINGS.get(key)
+    if known is not None:
+        return known[0], known[1]
+    top = stack[-1][1]
+    plain = type(top) is Env
+    if len(stack) == 1:
+        points: Sequence[object] = _POINTS_OF(top)
+    else:
+        below, plain_below = _layered_points(stack[:-1], key[:-2])
+        plain = plain and plain_below
+        if plain:
+            points = _over(below, _POINTS_OF(top))
+        else:
+            # A subclass of Env takes part: merged as Env.merged_over merges, level by level.
+            merged = stack[0][1]
+            for _, env in stack[1:]:
+                merged = env.merged_over(merged)
+            points = _POINTS_OF(merged)
+    if len(_LAYERINGS) >= _LAYERINGS_KEPT:
+        _LAYERINGS.clear()  # a program that makes more starts afresh
+    _LAYERINGS[key] = (points, plain, stack)
+    return points, plain
+
+
+#: The merged points of the stacks layered last, whether their envs are plain, and the stacks
+#: themselves (see :func:`_layered_points`).
+_LAYERINGS: dict[tuple[object, ...], tuple[Sequence[object], bool, Sequence[tuple[Level, Env]]]] = {}
+_LAYERINGS_KEPT: Final = 256
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)

@@ -13,7 +13,7 @@ from typing import Self, TypeVar
 
 from lzy.env._base import build_part, describe, expect_instance, import_klass
 from lzy.env.container.base import Container
-from lzy.env.environment import Env
+from lzy.env.environment import Env, layer_over
 from lzy.env.provisioning import Provisioning
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.base import PythonEnv
@@ -80,7 +80,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with provisioning fields set; they merge with those set before."""
         new = _point("with_provisioning", provisioning, klass, fields, Provisioning)
-        return self._with_env(Env(provisioning=new).merged_over(self.env))
+        return self._with_env(layer_over(self.env, "provisioning", new))
 
     def with_python_env(
         self,
@@ -92,7 +92,7 @@ class EnvOwner(abc.ABC):
         """A copy with this Python env; it replaces one set before."""
         # The abstract base is only used for isinstance/issubclass checks, never instantiated.
         new = _point("with_python_env", python_env, klass, fields, PythonEnv)  # type: ignore[type-abstract]
-        return self._with_env(Env(python_env=new).merged_over(self.env))
+        return self._with_env(layer_over(self.env, "python_env", new))
 
     def with_container(
         self,
@@ -108,14 +108,14 @@ class EnvOwner(abc.ABC):
         # By its path: the container module and its registry client load with the first container.
         # The abstract base is only used for isinstance/issubclass checks, never instantiated.
         new = _point("with_container", container, klass, fields, Container)  # type: ignore[type-abstract]
-        return self._with_env(Env(container=new).merged_over(self.env))
+        return self._with_env(layer_over(self.env, "container", new))
 
     def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:
         """A copy with these environment variables; they merge with those set before."""
         if mapping is not None:
             expect_instance("with_environ() mapping", mapping, Mapping, "a mapping of names to strings")
         merged = {**(mapping or {}), **variables}
-        return self._with_env(Env(environ=merged).merged_over(self.env))
+        return self._with_env(layer_over(self.env, "environ", merged))
 
     def with_env(
         self,

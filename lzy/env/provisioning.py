@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final, TypeVar, cast
 
-from lzy.env._base import EnvPart, OpTarget, decorate_op, describe, more_derived
+from lzy.env._base import EnvPart, OpTarget, assemble, decorate_op, describe, more_derived
 from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
 
 __all__ = ["ANY", "AnyValue", "MachineSpec", "Provisioning", "Resources"]
@@ -240,11 +241,17 @@ class Provisioning(EnvPart):
     _POINT: ClassVar[str | None] = "provisioning"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "cpu_type", _name("cpu_type", self.cpu_type))
-        object.__setattr__(self, "cpu_count", _positive_int("cpu_count", self.cpu_count))
-        object.__setattr__(self, "gpu_type", _name("gpu_type", self.gpu_type))
-        object.__setattr__(self, "gpu_count", _positive_int("gpu_count", self.gpu_count))
-        object.__setattr__(self, "ram_size_gb", _positive_float("ram_size_gb", self.ram_size_gb))
+        # Each field is checked on its own, so a merge of checked provisionings is checked.
+        if self.cpu_type is not None:
+            _name("cpu_type", self.cpu_type)
+        if self.cpu_count is not None:
+            _positive_int("cpu_count", self.cpu_count)
+        if self.gpu_type is not None:
+            _name("gpu_type", self.gpu_type)
+        if self.gpu_count is not None:
+            _positive_int("gpu_count", self.gpu_count)
+        if self.ram_size_gb is not None:
+            _positive_float("ram_size_gb", self.ram_size_gb)
 
     def __call__(self, op: _O, /) -> _O:
         """Decorate an op: ``op.with_provisioning(self)``."""
@@ -253,13 +260,11 @@ class Provisioning(EnvPart):
     @property
     def is_empty(self) -> bool:
         """Whether no field is set (every field ``None``)."""
-        return all(getattr(self, f.name) is None for f in dataclasses.fields(self))
+        return all(getattr(self, name) is None for name in _names(self))
 
     def set_fields(self) -> dict[str, object]:
         """The fields that are set (not ``None``), in declaration order."""
-        return {
-            f.name: value for f in dataclasses.fields(self) if (value := getattr(self, f.name)) is not None
-        }
+        return {name: value for name in _names(self) if (value := getattr(self, name)) is not None}
 
     def merged_over(self, outer: Provisioning) -> Provisioning:
         """A provisioning with this one's set fields over ``outer``'s (this one wins).
@@ -269,6 +274,17 @@ class Provisioning(EnvPart):
         one). Two subclasses that are not one derived from the other merge only when ``outer``
         sets nothing this one's class lacks.
         """
+        if type(self) is Provisioning and type(outer) is Provisioning:
+            # Both were checked field by field when made, and a merge only picks fields: the
+            # result is made without checking them again (this one itself when it sets every
+            # field the other sets).
+            merged = list(_VALUES(self))
+            changed = False
+            for index, value in enumerate(_VALUES(outer)):
+                if value is not None and merged[index] is None:
+                    merged[index] = value
+                    changed = True
+            return assemble(Provisioning, merged) if changed else self
         base = more_derived(self, outer, "provisioning")
         names = {f.name for f in dataclasses.fields(base)}
         values = {k: v for k, v in outer.set_fields().items() if k in names}
@@ -325,3 +341,15 @@ class Provisioning(EnvPart):
         reasons = "; ".join(f"{m.name} lacks {', '.join(wanted.shortfalls(m))}" for m in candidates)
         msg = f"no machine satisfies {self!r}: {reasons}"
         raise ProvisioningError(msg)
+
+
+#: The fields of :class:`Provisioning`, in declaration order.
+_FIELDS: Final = tuple(f.name for f in dataclasses.fields(Provisioning))
+#: The values of a provisioning's fields, in declaration order.
+_VALUES: Final = operator.attrgetter(*_FIELDS)
+
+
+def _names(provisioning: Provisioning) -> tuple[str, ...]:
+    if type(provisioning) is Provisioning:
+        return _FIELDS
+    return tuple(f.name for f in dataclasses.fields(provisioning))
