@@ -68,7 +68,8 @@ def this_machine() -> MachineSpec:
 def _added_path() -> list[str]:
     """The entries of this process's ``sys.path`` that its interpreter does not find by itself
     (a child of it does): the standard library and site directories stay out of the child's
-    ``PYTHONPATH``, where they would leak into another Python the op starts."""
+    ``PYTHONPATH``, where they would leak into another Python the op starts. Each entry once:
+    ``''`` and the working directory spelt out are the same entry."""
     import site  # noqa: PLC0415 - only when an op runs
     import sysconfig  # noqa: PLC0415
 
@@ -85,7 +86,7 @@ def _added_path() -> list[str]:
         inside = any(absolute == t or absolute.startswith(t.rstrip(os.sep) + os.sep) for t in trees)
         if not inside and absolute not in own and os.path.basename(absolute) != zipped:
             added.append(absolute)
-    return added
+    return list(dict.fromkeys(added))
 
 
 def container_problems(env: ResolvedEnv, why: str) -> list[str]:
