@@ -58,5 +58,5 @@ def train() -> int:
 
 
 # An op made an op again.
-# expect: mypy[call-overload] pyright[reportArgumentType]
+# expect: mypy[call-overload] pyright[reportArgumentType,reportCallIssue]
 op(train)
