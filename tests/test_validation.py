@@ -187,6 +187,11 @@ def test_extra_index_urls_are_refused_by_index_or_shown(values: list[str]) -> No
         ("mirror.example/simple", "must be an absolute http(s):// or file:// URL"),
         ("ftp://mirror.example/simple", "must be an absolute http(s):// or file:// URL"),
         ("file://server/share", "must be a file:///absolute/path URL"),
+        ("https://host/simple?token=s3cr3t", "must not have a query ('?...') or a fragment"),
+        ("https://host/simple#s3cr3t", "must not have a query ('?...') or a fragment"),
+        ("https://a.example/simple,https://b.example/simple", "not several joined by commas"),
+        ("https://a.example/simple, http://b.example/simple", "not several joined by commas"),
+        ("https://u:s3cr3t@a.example/simple,file:///srv", "not several joined by commas"),
     ],
 )
 def test_malformed_urls_are_refused_with_the_field_named(value: str, fragment: str) -> None:
@@ -195,6 +200,7 @@ def test_malformed_urls_are_refused_with_the_field_named(value: str, fragment: s
         AutoPythonEnv(pypi_index_url=value)
     assert "AutoPythonEnv.pypi_index_url" in str(caught.value)
     assert fragment in str(caught.value)
+    assert "s3cr3t" not in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -207,6 +213,7 @@ def test_malformed_urls_are_refused_with_the_field_named(value: str, fragment: s
         "https://bücher.example/simple",
         "http://my_service:8000/",
         "file:///srv/wheels",
+        "https://host.example:8443/some/path,v2/simple/",
     ],
 )
 def test_well_formed_urls_are_accepted(value: str) -> None:

@@ -294,8 +294,10 @@ _URL_SCHEMES: Final = ("http", "https", "file")
 
 
 def _shown_url(text: str) -> str:
-    """A refused URL as it may be shown: credentials masked, also before a missing scheme."""
-    shown = redact_text(text)
+    """A refused URL as it may be shown: credentials masked, also before a missing scheme, and
+    a query or fragment (where tokens travel) replaced by ``***``."""
+    cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=-1)
+    shown = redact_text(text if cut < 0 else f"{text[: cut + 1]}{MASK}")
     if "://" not in shown:
         first, slash, rest = shown.partition("/")
         if "@" in first:
@@ -361,6 +363,22 @@ def _url_problem(text: str) -> str | None:
     return None
 
 
+def _index_url_problem(text: str) -> str | None:
+    """What an otherwise valid URL holds that an index URL must not: a query or a fragment
+    (installers drop or mangle them when they add a project's name, and tokens in them reach
+    logs)."""
+    if "?" in text or "#" in text:
+        return (
+            "must not have a query ('?...') or a fragment ('#...'); give credentials as"
+            " user:password@ in the URL, which is sent as HTTP authentication"
+        )
+    return None
+
+
+#: A comma then another URL's scheme: several URLs given as one value.
+_JOINED: Final = lazy_pattern(r",\s*[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _host_problem(host: str) -> str | None:
     try:
         ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
@@ -379,11 +397,16 @@ def url(owner: object, field: str, value: object) -> str:
     """``value`` if it is an absolute http(s) or file URL, else a clear error naming the field.
 
     Hosts must be host names, IPv4 or bracketed IPv6 addresses, ports ASCII digits in
-    1-65535; spaces, controls and characters URLs exclude are refused. The refused value is
-    shown with its credentials masked.
+    1-65535; spaces, controls and characters URLs exclude are refused, and so are a query, a
+    fragment (index URLs hold none) and several URLs joined by commas. The refused value is shown with its
+    credentials, query and fragment masked.
     """
     text = expect_str(owner, field, value)
-    problem = _url_problem(text)
+    problem = (
+        "must be one URL, not several joined by commas (give each as an item of its own)"
+        if _JOINED().search(text)
+        else _url_problem(text) or _index_url_problem(text)
+    )
     if problem is not None:
         msg = f"{_where(owner, field)} {problem}, got {_shown_url(text)!r}"
         raise FieldValueError(msg)
