@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -11,8 +12,9 @@ import sys
 import sysconfig
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -184,6 +186,45 @@ def test_namespace_of_an_op_in_local_code(
     mine = decision(found, "myproj")
     assert mine.classification is Classification.LOCAL
     assert mine.reason == f"no distribution owns module 'myproj'; shipping {project / 'myproj'}"
+
+
+def _op_made_of(how: str, ops: Any) -> Callable[..., object]:
+    """An op built from module ``ops`` as ``how`` says."""
+    if how == "partial":
+        return functools.partial(ops.run, ops.Kind())
+    if how == "nested partial":
+        return functools.partial(functools.partial(ops.run), kind=ops.Kind())
+    if how == "bound method":
+        return cast("Callable[..., object]", ops.Runner().run)
+    return cast("Callable[..., object]", ops.Runner())
+
+
+@pytest.mark.parametrize("how", ["partial", "nested partial", "bound method", "callable object"])
+def test_partials_methods_and_callable_objects_are_explored(
+    how: str,
+    site: Site,
+    project: Path,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """An op made of ``functools.partial``, a bound method or a callable object: its function,
+    what it binds and its module are explored like a plain function's."""
+    site.install("partdep", "1.0", {"partdep.py": "def size(x):\n    return len(x)\n"})
+    site.install("kinddep", "2.0", {"kinddep.py": "class Base:\n    pass\n"})
+    index.add("partdep", wheel("partdep", "1.0"))
+    index.add("kinddep", wheel("kinddep", "2.0"))
+    (project / "kinds.py").write_text("import kinddep\n\nclass Kind(kinddep.Base):\n    pass\n")
+    (project / "partops.py").write_text(
+        "import partdep\nfrom kinds import Kind\n\n"
+        "def run(kind=None, x=()):\n    return partdep.size(x)\n\n"
+        "class Runner:\n"
+        "    kind = Kind()\n"
+        "    def run(self, x=()):\n        return partdep.size(x)\n"
+        "    def __call__(self, x=()):\n        return partdep.size(x)\n"
+    )
+    found = make_explorer().explore(namespace_of(_op_made_of(how, module("partops"))))
+    assert dict(found.pypi_packages) == {"kinddep": "2.0", "partdep": "1.0"}
+    assert found.local_module_paths == (str(project / "kinds.py"), str(project / "partops.py"))
 
 
 def test_imports_inside_the_op_body_are_found_without_importing_them(

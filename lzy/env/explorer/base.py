@@ -107,34 +107,80 @@ def namespace_of(function: Callable[..., object]) -> dict[str, object]:
     defaults, and the modules its body imports (as :class:`ImportStatement` values).
 
     Only globals the code actually names (including in nested functions) are taken, so a module
-    that merely sits in the same file as the op does not drag in its imports.
+    that merely sits in the same file as the op does not drag in its imports. A
+    :func:`functools.partial` stands for its function and the arguments it binds, a bound
+    method for its function and its object, a callable object for its class's ``__call__``
+    and itself.
     """
+    namespace: dict[str, object] = {}
+    _add_callable(function, namespace, "", set())
+    return namespace
+
+
+#: How deep partials, bound methods and callable objects are unwrapped.
+_UNWRAP_DEPTH = 8
+
+
+def _add_callable(function: object, namespace: dict[str, object], label: str, seen: set[int]) -> None:
+    """Add what ``function`` can reach to ``namespace``; names of what is not the op's own
+    function carry ``label`` (``"<partial> "``, say) so they do not overwrite its globals."""
+    import functools  # noqa: PLC0415 - lazy: resolving an env is rarer than importing lzy
+    import inspect  # noqa: PLC0415
+
+    if id(function) in seen or len(seen) >= _UNWRAP_DEPTH:
+        return
+    seen.add(id(function))
+    if isinstance(function, functools.partial | functools.partialmethod):
+        bound = cast("functools.partial[object]", function)
+        for index, value in enumerate(bound.args):
+            namespace[f"<{label}partial argument {index}>"] = value
+        for name, value in bound.keywords.items():
+            namespace[f"<{label}partial argument {name}>"] = value
+        _add_callable(bound.func, namespace, f"{label}partial ", seen)
+        return
+    if isinstance(function, types.MethodType):
+        namespace[f"<{label}bound to>"] = function.__self__
+        _add_callable(function.__func__, namespace, label, seen)
+        return
+    target = inspect.unwrap(function) if callable(function) else function
+    code = getattr(target, "__code__", None)
+    if not isinstance(code, types.CodeType):
+        if callable(target) and not isinstance(target, type | types.BuiltinFunctionType):
+            # A callable object: its class's __call__ runs, with the object's state.
+            namespace[f"<{label}callable object>"] = target
+            _add_callable(
+                inspect.getattr_static(type(target), "__call__", None), namespace, f"{label}call ", seen
+            )
+        module = inspect.getmodule(target)
+        if module is not None:
+            namespace.setdefault("<module>", module)
+        return
+    _add_function(target, code, namespace, label)
+
+
+def _add_function(target: object, code: types.CodeType, namespace: dict[str, object], label: str) -> None:
+    """Add a plain function's referenced globals, imports, closure and defaults."""
     import inspect  # noqa: PLC0415 - lazy: resolving an env is rarer than importing lzy
 
-    target = inspect.unwrap(function)
-    namespace: dict[str, object] = {}
-    code = getattr(target, "__code__", None)
     module_globals: Mapping[str, object] = getattr(target, "__globals__", {})
-    if code is not None:
-        for name in _referenced_names(code):
-            if name in module_globals:
-                namespace[name] = module_globals[name]
-        package = module_globals.get("__package__")
-        for name in imported_modules(code, package if isinstance(package, str) else None):
-            namespace[f"<import {name}>"] = ImportStatement(name)
-    closure = inspect.getclosurevars(target) if code is not None else None
-    if closure is not None:
-        namespace.update(closure.nonlocals)
+    for name in _referenced_names(code):
+        if name in module_globals:
+            namespace[name if not label else f"<{label}{name}>"] = module_globals[name]
+    package = module_globals.get("__package__")
+    for name in imported_modules(code, package if isinstance(package, str) else None):
+        namespace[f"<import {name}>"] = ImportStatement(name)
+    if isinstance(target, types.FunctionType):
+        for name, value in inspect.getclosurevars(target).nonlocals.items():
+            namespace[name if not label else f"<{label}{name}>"] = value
     for index, value in enumerate(getattr(target, "__defaults__", None) or ()):
-        namespace[f"<default {index}>"] = value
+        namespace[f"<{label}default {index}>"] = value
     kwdefaults: Mapping[str, object] = getattr(target, "__kwdefaults__", None) or {}
     for name, value in kwdefaults.items():
-        namespace[f"<default {name}>"] = value
+        namespace[f"<{label}default {name}>"] = value
     module = inspect.getmodule(target)
     if module is not None:
         # A function pickled by reference needs its module on the other side.
-        namespace.setdefault("<module>", module)
-    return namespace
+        namespace.setdefault("<module>" if not label else f"<{label}module>", module)
 
 
 def _referenced_names(code: object) -> set[str]:
