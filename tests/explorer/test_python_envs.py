@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from lzy.env.explorer.base import Classification
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.local import OnlyLocalPythonEnv
+from lzy.exceptions import FieldValueError
 
 from .conftest import load
 from .support import IndexServer, Site, wheel
@@ -38,3 +41,20 @@ def test_only_local_python_env_ships_local_code_without_asking_an_index(
     assert resolved.local_module_paths == (str(project / "mine.py"),)
     assert [d.classification for d in resolved.decisions] == [Classification.LOCAL]
     assert sum(index.state.requests.values()) == 0
+
+
+def test_auto_python_env_refuses_a_major_only_version_where_it_is_written() -> None:
+    """``python_version="3"`` cannot be checked against one CPython's files: refused at
+    construction, naming the field of the env (not the explorer behind it)."""
+    with pytest.raises(FieldValueError, match=r"AutoPythonEnv\.python_version must name the minor version"):
+        AutoPythonEnv(python_version="3")
+
+
+def test_only_local_python_env_takes_a_major_only_version(
+    site: Site, project: Path, index: IndexServer
+) -> None:
+    """OnlyLocalPythonEnv's ``"3"`` checks the container's Python; exploring its local code
+    still works."""
+    (project / "mine.py").write_text("X = 1\n")
+    resolved = OnlyLocalPythonEnv(python_version="3").resolve({"mine": load("mine")})
+    assert resolved.local_module_paths == (str(project / "mine.py"),)

@@ -33,7 +33,7 @@ from lzy.env.python.base import (
     package_names,
     running_python_version,
 )
-from lzy.exceptions import ConfigurationError
+from lzy.exceptions import ConfigurationError, FieldValueError
 
 if TYPE_CHECKING:
     from lzy.env.explorer._pip_config import PipIndex
@@ -100,7 +100,8 @@ class AutoPythonEnv(PythonEnv):
     def __post_init__(self) -> None:
         name = type(self).__name__
         set_ = object.__setattr__
-        set_(self, "python_version", check_python_version(name, self.python_version))
+        version = check_python_version(name, self.python_version)
+        set_(self, "python_version", _check_minor_given(name, version))
         if self.pypi_index_url is not None:
             set_(self, "pypi_index_url", url(name, "pypi_index_url", self.pypi_index_url))
         set_(self, "extra_index_urls", url_tuple(name, "extra_index_urls", self.extra_index_urls))
@@ -188,6 +189,18 @@ class AutoPythonEnv(PythonEnv):
             local_module_paths=found.local_module_paths,
             decisions=tuple(decisions),
         )
+
+
+def _check_minor_given(owner: str, version: str) -> str:
+    """``version`` when it names a minor version: the files an explorer checks are for one
+    CPython ``X.Y``, so ``"3"`` (any Python 3) cannot be checked."""
+    if "." not in version:
+        msg = (
+            f"{owner}.python_version must name the minor version ('3.11' or '3.11.7'): the"
+            f" index's files are checked for one CPython X.Y, got {version!r}"
+        )
+        raise FieldValueError(msg)
+    return version
 
 
 def _check_forced_not_excluded(owner: str, additional: Mapping[str, str], excluded: Collection[str]) -> None:

@@ -50,7 +50,9 @@ class OnlyLocalPythonEnv(PythonEnv):
             "pypi_index_url": None,
             "extra_index_urls": (),
             "exclude_packages": frozenset[str](),
-            "python_version": self.python_version,
+            # "3" (any Python 3) is a valid check of the container's Python, but the explorer
+            # reads Requires-Python for one X.Y: it then takes the running interpreter's.
+            "python_version": self.python_version if "." in (self.python_version or "") else None,
             "raise_on_binaries": self.raise_on_binaries,
             "treat_editables_as_locals": self.treat_editables_as_locals,
         }
