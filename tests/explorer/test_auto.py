@@ -126,6 +126,22 @@ def test_distribution_installed_by_pip_from_a_local_wheel_is_shipped_not_pinned(
             },
             "the repository https://***@git.example/vcsdist.git",
         ),
+        (
+            {
+                "url": "https://gitlab.example/o/vcsdist.git?private_token=hunter2#egg=vcsdist",
+                "vcs_info": {"vcs": "git", "commit_id": "ab"},
+            },
+            "the repository https://gitlab.example/o/vcsdist.git, not from",
+        ),
+        (
+            {
+                "url": "https://hunter2@github.com/o/vcsdist.git",
+                "vcs_info": {"vcs": "git", "commit_id": "ab"},
+            },
+            "the repository https://***@github.com/o/vcsdist.git",
+        ),
+        ({"not": "a PEP 610 document"}, "a location its metadata does not say"),
+        ({"url": ""}, "a location its metadata does not say"),
     ],
 )
 def test_directory_and_vcs_installs_are_not_taken_from_the_index(
@@ -138,11 +154,25 @@ def test_directory_and_vcs_installs_are_not_taken_from_the_index(
     with pytest.warns(LzyWarning, match="vcsdist"):
         found = make_explorer().explore({"v": module("vcsdist")})
     assert shown in decision(found, "vcsdist").reason
+    assert "hunter2" not in repr(found)
     site.install("vcsbin", "1.0", {"vcsbin/__init__.py": "", f"vcsbin/_c{SO}": b"\0"}, direct_url=direct_url)
     index.add("vcsbin", wheel("vcsbin", "1.0", LINUX_WHEEL))
     with pytest.raises(ExplorationError, match=r"vcsbin 1\.0: installed from .* contains compiled code"):
         make_explorer().explore({"v": module("vcsbin")})
     assert index.requests_for("vcsdist") == index.requests_for("vcsbin") == 0
+
+
+def test_unreadable_direct_url_is_not_taken_from_the_index(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A ``direct_url.json`` that is not JSON still says the distribution came from no index."""
+    dist_info = site.install("oddurl", "1.0", {"oddurl.py": ""}, direct_url={})
+    (dist_info / "direct_url.json").write_text("NOT JSON")
+    index.add("oddurl", wheel("oddurl", "1.0"))
+    with pytest.warns(LzyWarning, match="oddurl"):
+        found = make_explorer().explore({"o": module("oddurl")})
+    assert "direct_url.json cannot be read" in decision(found, "oddurl").reason
+    assert found.pypi_packages == {}
 
 
 def test_objects_stand_for_their_modules(site: Site, index: IndexServer, make_explorer: MakeExplorer) -> None:

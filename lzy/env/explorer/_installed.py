@@ -71,22 +71,31 @@ def is_compiled(filename: str) -> bool:
 class DirectUrl:
     """Where a distribution was installed from when it was not an index (PEP 610)."""
 
-    #: ``"editable"``, ``"directory"``, ``"archive"`` or ``"vcs"``.
+    #: ``"editable"``, ``"directory"``, ``"archive"``, ``"vcs"``, or ``"unknown"`` when
+    #: ``direct_url.json`` cannot be read.
     kind: str
-    #: The URL, credentials masked.
+    #: The URL, credentials masked, query and fragment left out.
     url: str
     #: For an editable install, its project directory.
     editable_dir: str | None = None
 
     def describe(self) -> str:
-        """``"a local wheel or archive file:///..."`` and the like, for reasons."""
+        """``"the archive file:///..."`` and the like, for reasons."""
         what = {
             "directory": "the directory",
             "archive": "the archive",
             "vcs": "the repository",
             "editable": "the editable project",
+            "unknown": "a location its metadata does not say",
         }[self.kind]
         return f"{what} {self.url}"
+
+
+def shown_direct_url(url: str) -> str:
+    """A PEP 610 URL as reasons show it: credentials masked, and its query and fragment (where
+    tokens travel: ``?private_token=``, a signed archive's ``?sig=``) left out."""
+    cut = min((i for i in (url.find("?"), url.find("#")) if i >= 0), default=-1)
+    return redact_url(url if cut < 0 else url[:cut])
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, eq=False)
@@ -195,21 +204,23 @@ def _record(source: _Source, metadata_dir: str | None, root: str) -> str | None:
 
 
 def _direct_url(source: _Source) -> DirectUrl | None:
-    """Where a distribution was installed from, when not from an index (PEP 610)."""
+    """Where a distribution was installed from, when not from an index (PEP 610).
+
+    Installers write ``direct_url.json`` only for what they did not take from an index, so one
+    that cannot be read still says that much: its kind is then ``"unknown"``.
+    """
     text = source.read_text("direct_url.json")
-    if not text:
+    if text is None:
         return None
     try:
         data: object = json.loads(text)
     except ValueError:
-        return None
-    if not isinstance(data, dict):
-        return None
+        data = None
+    url = cast("dict[str, object]", data).get("url") if isinstance(data, dict) else None
+    if not isinstance(url, str) or not url.strip():
+        return DirectUrl(kind="unknown", url="(direct_url.json cannot be read)")
     direct = cast("dict[str, object]", data)
-    url = direct.get("url")
-    if not isinstance(url, str):
-        return None
-    shown = redact_url(url) if "@" in url else url
+    shown = shown_direct_url(url)
     dir_info = direct.get("dir_info")
     if isinstance(dir_info, dict):
         if cast("dict[str, object]", dir_info).get("editable") is True:
