@@ -20,6 +20,7 @@ import pytest
 
 import lzy
 import lzy.env.explorer.auto
+from lzy.env.explorer import _installed
 from lzy.env.explorer.base import Classification, Exploration, PackageDecision, namespace_of
 from lzy.exceptions import ExplorationError, LzyWarning, PackageIndexError
 
@@ -1101,6 +1102,113 @@ def test_unreadable_metadata_is_not_fatal(
     assert dict(egg_found.pypi_packages) == {"oldegg": "0.1"}
 
 
+def install_without_file_list(site: Site, how: str, files: dict[str, str | bytes]) -> None:
+    """Install ``debpkg`` 1.0 with ``files``, its file list missing or broken as ``how`` says:
+    Debian's ``.egg-info`` (``top_level.txt``, no file list) or ``.dist-info`` without
+    ``RECORD``, a distutils ``.egg-info`` file, or a ``RECORD`` that is garbage or lists
+    absolute paths."""
+    for path, content in files.items():
+        (site.root / path).parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode() if isinstance(content, str) else content
+        (site.root / path).write_bytes(data)
+    pkg_info = "Metadata-Version: 1.2\nName: debpkg\nVersion: 1.0\n"
+    if how == "debian egg-info":
+        egg = site.root / "debpkg-1.0.egg-info"
+        egg.mkdir()
+        (egg / "PKG-INFO").write_text(pkg_info)
+        (egg / "top_level.txt").write_text("debpkg\n")
+        (egg / "dependency_links.txt").write_text("\n")
+    elif how == "distutils egg-info file":
+        (site.root / "debpkg-1.0.egg-info").write_text(pkg_info)
+    else:
+        dist_info = site.install("debpkg", "1.0", {})
+        record = dist_info / "RECORD"
+        if how == "no RECORD":
+            record.unlink()
+        elif how == "garbage RECORD":
+            record.write_bytes(b'\x00\xff,,,\n"unterminated')
+        else:
+            record.write_text("".join(f"{site.root / path},,\n" for path in files))
+
+
+@pytest.mark.parametrize(
+    "how", ["debian egg-info", "no RECORD", "garbage RECORD", "absolute RECORD", "distutils egg-info file"]
+)
+def test_distribution_without_a_usable_file_list_is_recognised(
+    how: str, site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """Without a file list (or with a broken one) a distribution still owns its modules, found
+    from ``top_level.txt`` or its name, and is pinned from the index."""
+    layout: dict[str, str | bytes] = (
+        {"debpkg.py": "X = 1\n"}
+        if how == "distutils egg-info file"
+        else {"debpkg/__init__.py": "from debpkg import sub\n", "debpkg/sub.py": ""}
+    )
+    install_without_file_list(site, how, layout)
+    index.add("debpkg", wheel("debpkg", "1.0"))
+    found = make_explorer().explore({"d": module("debpkg")})
+    assert dict(found.pypi_packages) == {"debpkg": "1.0"}
+    assert found.local_module_paths == ()
+
+
+def test_debian_package_files_come_from_dpkgs_list(
+    site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """A Debian package's distutils ``.egg-info`` file names neither its files nor its module
+    (``pycups`` installs ``cups``): dpkg's file list of the package says which are its own,
+    so its compiled module is pinned from the index, not refused as local code."""
+    files = {"debcups/__init__.py": "", f"debcups/_c{SO}": "\0"}
+    for path, content in files.items():
+        (site.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (site.root / path).write_text(content)
+    egg_info = site.root / "pydebcups-2.0.egg-info"
+    egg_info.write_text("Metadata-Version: 1.1\nName: pydebcups\nVersion: 2.0\n")
+    dpkg = tmp_path / "dpkg-info"
+    dpkg.mkdir()
+    listed = [str(site.root), str(site.root / "debcups"), *(str(site.root / p) for p in files), str(egg_info)]
+    (dpkg / "python3-debcups:amd64.list").write_text("/.\n/usr\n" + "\n".join(listed) + "\n")
+    (dpkg / "unrelated.list").write_text("/usr/share/doc/unrelated\n/usr/lib/x.egg-info\n")
+    monkeypatch.setattr(_installed, "_DPKG_INFO", str(dpkg))
+    monkeypatch.setattr(_installed, "_dpkg_owners", None)
+    index.add("pydebcups", wheel("pydebcups", "2.0", LINUX_WHEEL))
+    found = make_explorer().explore({"c": module("debcups")})
+    assert dict(found.pypi_packages) == {"pydebcups": "2.0"}
+    assert found.local_module_paths == ()
+
+
+def test_egg_info_requirements_are_followed(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """An ``.egg-info`` declares its requirements in ``requires.txt``: those that apply on the
+    target are followed, extras and markers that exclude it are not."""
+    install_without_file_list(site, "debian egg-info", {"debpkg.py": ""})
+    (site.root / "debpkg-1.0.egg-info" / "requires.txt").write_text(
+        "beta>=2\n\n[fast]\nspeedup\n\n[:python_version < '3']\nancient\n"
+    )
+    for name in ("beta", "speedup", "ancient"):
+        site.install(name, "2.0", {f"{name}.py": ""})
+        index.add(name, wheel(name, "2.0"))
+    index.add("debpkg", wheel("debpkg", "1.0"))
+    found = make_explorer().explore({"d": module("debpkg")})
+    assert dict(found.pypi_packages) == {"beta": "2.0", "debpkg": "1.0"}
+
+
+def test_compiled_code_is_seen_without_a_file_list(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """Debian's compiled packages have no file list: their compiled modules are still found, so
+    a source distribution on the index does not count for them."""
+    files: dict[str, str | bytes] = {"debpkg/__init__.py": "", f"debpkg/_speedups{SO}": b"\0"}
+    install_without_file_list(site, "debian egg-info", files)
+    index.add("debpkg", "debpkg-1.0.tar.gz")
+    with pytest.raises(ExplorationError, match=r"debpkg 1\.0: .*contains compiled code \(debpkg/_speedups"):
+        make_explorer().explore({"d": module("debpkg")})
+
+
 # -- platforms and index roots -------------------------------------------------------------------
 
 
@@ -1211,14 +1319,13 @@ def test_installed_summaries_are_kept_on_disk_and_refreshed(
 ) -> None:
     """A new process reads installed distributions' summaries from disk, and a distribution
     whose metadata changed since is read again."""
-    from lzy.env.explorer import _installed
 
     monkeypatch.setenv("LZY_CACHE_DIR", str(tmp_path / "cache"))
     dist_info = site.install("gamma", "0.3", {"gamma.py": ""})
     index.add("gamma", wheel("gamma", "0.3"), wheel("gamma", "0.4"))
     namespace = {"gamma": module("gamma")}
     assert dict(make_explorer().explore(namespace).pypi_packages) == {"gamma": "0.3"}
-    assert (tmp_path / "cache" / "explorer" / "installed-1.json").is_file()
+    assert _installed._summaries_path().is_file()  # pyright: ignore[reportPrivateUsage] - its place
     metadata = dist_info / "METADATA"
     metadata.write_text(metadata.read_text().replace("Version: 0.3", "Version: 0.4"))
     os.utime(metadata, ns=(metadata.stat().st_atime_ns, metadata.stat().st_mtime_ns + 10**9))

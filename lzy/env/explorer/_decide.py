@@ -378,7 +378,7 @@ class Decider:
             paths = set(entry[1]) if entry else set[str]()
         else:
             paths = {p for p in dist.paths if os.path.exists(p)}
-        if dist.metadata_dir is not None and os.path.isdir(dist.metadata_dir):
+        if dist.metadata_dir is not None and os.path.exists(dist.metadata_dir):
             paths.add(dist.metadata_dir)
         return tuple(sorted(paths))
 

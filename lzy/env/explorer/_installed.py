@@ -113,6 +113,8 @@ class Dist:
     requires: tuple[str, ...]
     requires_python: str | None
     metadata_dir: str | None
+    #: Whether the files were guessed from the top-level names (no usable file list).
+    guessed: bool = False
 
     @property
     def editable_dir(self) -> str | None:
@@ -143,6 +145,7 @@ class Dist:
             requires=tuple(cast("list[str]", data["requires"])),
             requires_python=text["requires_python"],
             metadata_dir=text["metadata_dir"],
+            guessed=bool(data["guessed"]),
         )
 
 
@@ -165,42 +168,163 @@ class _Folder:
 
 
 def _read_file(path: str) -> str | None:
+    """The text of ``path`` (UTF-8, else Latin-1, which decodes any bytes), or ``None``."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+        with open(path, "rb") as handle:
+            data = handle.read()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError):
         return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
-def _record(source: _Source, metadata_dir: str | None, root: str) -> str | None:
-    """The installed paths of a distribution: lines that start with a path and a comma.
+def _record(source: _Source, metadata_dir: str | None, root: str, name: str) -> tuple[str | None, bool]:
+    """The installed paths of a distribution, as lines that start with a path and a comma, and
+    whether they come from its own file list (``RECORD``, ``installed-files.txt``).
 
     The text of ``RECORD`` is kept as it is, hash and size columns included, after a leading
     newline: whether it lists a path is then a substring search for ``"\\n{path},"``, much
-    cheaper than building a set. Only quoted rows (rare) and installs without ``RECORD`` go
-    through a parser; an ``.egg-info``'s ``installed-files.txt`` lists paths relative to it,
-    and those outside the site directory are left out.
+    cheaper than building a set. Only quoted rows and absolute paths (rare) and installs
+    without ``RECORD`` go through a parser; an ``.egg-info``'s ``installed-files.txt`` lists
+    paths relative to it, and those outside the site directory are left out. Without a
+    list of its own (Debian's and Ubuntu's system packages have none: dpkg's list of the package
+    is read then, :func:`_dpkg_record`), or with a broken one, the top-level modules are taken
+    from ``top_level.txt``, else from the distribution's name, where they exist in the site
+    directory (:func:`_guessed_record`).
     """
     text = source.read_text("RECORD")
     if text is not None:
-        if '"' in text:
-            import csv  # noqa: PLC0415 - rare
+        listed = _parse_record(text, root)
+        if listed is not None:
+            return listed, True
+    elif metadata_dir is not None and (listing := source.read_text("installed-files.txt")) is not None:
+        prefix = root.rstrip(os.sep) + os.sep
+        lines: list[str] = []
+        for line in listing.splitlines():
+            if not line.strip():
+                continue
+            path = os.path.normpath(os.path.join(metadata_dir, line.strip()))
+            if path.startswith(prefix):
+                lines.append(f"\n{path[len(prefix) :].replace(os.sep, '/')},")
+        if lines:
+            return "".join(lines) + "\n", True
+    packaged = _dpkg_record(metadata_dir, root) if metadata_dir is not None else None
+    if packaged is not None:
+        return packaged, True
+    return _guessed_record(source, root, name), False
 
-            rows = csv.reader(text.splitlines())
-            return "".join(f"\n{row[0]}," for row in rows if row and row[0]) + "\n"
-        return "\n" + text.replace("\r\n", "\n")
-    listing = source.read_text("installed-files.txt")
-    if listing is None or metadata_dir is None:
+
+#: Where dpkg keeps the files each Debian package installed, one ``NAME.list`` per package.
+_DPKG_INFO: Final = "/var/lib/dpkg/info"
+#: Per process: the dpkg file list naming each metadata directory (or file) of a Python
+#: distribution; ``None`` until needed.
+_dpkg_owners: dict[str, str] | None = None
+
+
+def _dpkg_record(metadata_dir: str, root: str) -> str | None:
+    """The files in ``root`` of the Debian package that installed ``metadata_dir`` (Debian's
+    and Ubuntu's ``python3-*`` packages ship metadata without a file list; dpkg has one), as
+    :func:`_record` lines; ``None`` when no Debian package did."""
+    global _dpkg_owners  # noqa: PLW0603 - built once per process, only where needed
+    if _dpkg_owners is None:
+        owners: dict[str, str] = {}
+        try:
+            names = [n for n in os.listdir(_DPKG_INFO) if n.endswith(".list")]
+        except OSError:
+            names = []
+        for name in names:
+            listing = os.path.join(_DPKG_INFO, name)
+            for line in (_read_file(listing) or "").splitlines():
+                if line.endswith((".egg-info", ".dist-info")):
+                    owners.setdefault(line, listing)
+        _dpkg_owners = owners
+    owner = _dpkg_owners.get(metadata_dir)
+    if owner is None:
         return None
     prefix = root.rstrip(os.sep) + os.sep
+    lines = [
+        f"\n{path[len(prefix) :]},"
+        for path in (_read_file(owner) or "").splitlines()
+        if path.startswith(prefix) and not os.path.isdir(path)
+    ]
+    return "".join(lines) + "\n" if lines else None
+
+
+def _parse_record(text: str, root: str) -> str | None:
+    """``RECORD``'s paths (see :func:`_record`), or ``None`` when it is broken: NUL characters,
+    bytes that are no text, unbalanced quotes, or no row at all."""
+    if "\x00" in text or "\ufffd" in text or not text.strip():
+        return None
+    text = text.replace("\r\n", "\n")
+    if '"' not in text and "\n/" not in text and not text.startswith("/") and ":\\" not in text:
+        return "\n" + text
+    import csv  # noqa: PLC0415 - rare
+
+    prefix = root.rstrip(os.sep) + os.sep
     lines: list[str] = []
-    for line in listing.splitlines():
-        if not line.strip():
-            continue
-        path = os.path.normpath(os.path.join(metadata_dir, line.strip()))
-        if path.startswith(prefix):
-            lines.append(f"\n{path[len(prefix) :].replace(os.sep, '/')},")
-    return "".join(lines) + "\n"
+    try:
+        for row in csv.reader(text.splitlines(), strict=True):
+            path = row[0] if row else ""
+            if os.path.isabs(path):
+                # Absolute paths are allowed, and used for files outside the site directory.
+                normalized = os.path.normpath(path)
+                if not normalized.startswith(prefix):
+                    continue
+                path = normalized[len(prefix) :].replace(os.sep, "/")
+            if path:
+                lines.append(f"\n{path},")
+    except csv.Error:
+        return None
+    return "".join(lines) + "\n" if lines else None
+
+
+def _guessed_record(source: _Source, root: str, name: str) -> str | None:
+    """The files of the top-level modules ``top_level.txt`` names (else the one named like the
+    distribution) that exist in ``root``, as :func:`_record` lines; ``None`` when none does."""
+    declared = source.read_text("top_level.txt")
+    tops = [t.strip().replace("/", ".").partition(".")[0] for t in (declared or "").splitlines()]
+    tops = [t for t in dict.fromkeys(tops) if t.isidentifier()]
+    if not tops:
+        tops = [name.replace("-", "_").replace(".", "_")]
+    entries = _entries(root)
+    lines: list[str] = []
+    for top in tops:
+        for entry in entries.get(top, ()):
+            path = os.path.join(root, entry)
+            if os.path.isdir(path):
+                for directory, subdirs, files in os.walk(path):
+                    subdirs[:] = sorted(d for d in subdirs if d != "__pycache__")
+                    relative = os.path.relpath(directory, root).replace(os.sep, "/")
+                    lines.extend(f"\n{relative}/{file}," for file in sorted(files))
+            else:
+                lines.append(f"\n{entry},")
+    return "".join(lines) + "\n" if lines else None
+
+
+def _entries(root: str) -> dict[str, list[str]]:
+    """The entries of ``root`` that can be top-level modules, by module name: ``pkg/``,
+    ``mod.py``, ``mod.cpython-311-x86_64-linux-gnu.so`` (kept per process: one listing per
+    directory, however many distributions lack a file list)."""
+    found = _ENTRIES.get(root)
+    if found is None:
+        found = dict[str, list[str]]()
+        try:
+            names = sorted(os.listdir(root))
+        except OSError:
+            names = []
+        for entry in names:
+            module = entry.partition(".")[0]
+            if not module.isidentifier() or entry.endswith(_SKIPPED_ENDINGS):
+                continue
+            if "." not in entry or entry.endswith((".py", *COMPILED_SUFFIXES)):
+                found.setdefault(module, []).append(entry)
+        _ENTRIES[root] = found
+    return found
+
+
+_ENTRIES: dict[str, dict[str, list[str]]] = {}
 
 
 def _direct_url(source: _Source) -> DirectUrl | None:
@@ -261,9 +385,59 @@ def _read_dist(source: _Source, metadata_dir: str | None, root: str) -> tuple[Di
     version = (headers or {}).get("version", [""])[0]
     if headers is None or not name or not version:
         return None
-    record = _record(source, metadata_dir, root)
+    record, listed = _record(source, metadata_dir, root, name)
+    tops, firsts, compiled = _summary(record)
+    exists = os.path.lexists
+    if listed and firsts and os.path.isdir(root) and not any(exists(os.path.join(root, f)) for f in firsts):
+        # A file list naming nothing that exists here is not this installation's.
+        record, listed = _guessed_record(source, root, name), False
+        tops, firsts, compiled = _summary(record)
     direct_url = _direct_url(source)
     editable_dir = None if direct_url is None else direct_url.editable_dir
+    meta = listed and not firsts and editable_dir is None
+    requires_python = headers.get("requires-python", [""])[0]
+    dist = Dist(
+        name=canonical_name(name),
+        version=version,
+        root=root,
+        top_levels=frozenset(tops),
+        paths=tuple(sorted(os.path.join(root, first) for first in firsts)),
+        compiled=tuple(sorted(compiled)),
+        direct_url=direct_url,
+        meta=meta,
+        requires=tuple(headers.get("requires-dist", ())) or _egg_requires(source),
+        requires_python=requires_python or None,
+        metadata_dir=metadata_dir,
+        guessed=not listed,
+    )
+    return dist, record
+
+
+def _egg_requires(source: _Source) -> tuple[str, ...]:
+    """An ``.egg-info``'s ``requires.txt`` as ``Requires-Dist`` lines: a ``[extra:marker]``
+    section's requirements carry ``extra == 'extra'`` and the marker."""
+    text = source.read_text("requires.txt")
+    if not text:
+        return ()
+    requires: list[str] = []
+    extra = marker = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            extra, _, marker = line[1:-1].partition(":")
+            continue
+        conditions = [f"({marker})"] if marker else []
+        if extra:
+            conditions.append(f"extra == {extra!r}")
+        requires.append(f"{line}; {' and '.join(conditions)}" if conditions else line)
+    return tuple(requires)
+
+
+def _summary(record: str | None) -> tuple[set[str], set[str], list[str]]:
+    """The top-level module names, the first components of the paths and the compiled files
+    of a :func:`_record` text."""
     tops: set[str] = set()
     firsts: set[str] = set()
     lines = (record or "").splitlines()
@@ -283,22 +457,7 @@ def _read_dist(source: _Source, metadata_dir: str | None, root: str) -> tuple[Di
             path = line.partition(",")[0]
             if is_compiled(path) and path.partition("/")[0] in firsts:
                 compiled.append(path)
-    meta = record is not None and not firsts and editable_dir is None
-    requires_python = headers.get("requires-python", [""])[0]
-    dist = Dist(
-        name=canonical_name(name),
-        version=version,
-        root=root,
-        top_levels=frozenset(tops),
-        paths=tuple(sorted(os.path.join(root, first) for first in firsts)),
-        compiled=tuple(sorted(compiled)),
-        direct_url=direct_url,
-        meta=meta,
-        requires=tuple(headers.get("requires-dist", ())),
-        requires_python=requires_python or None,
-        metadata_dir=metadata_dir,
-    )
-    return dist, record
+    return tops, firsts, compiled
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -440,7 +599,12 @@ class Installed:
         text = self._records.get(dist.name)
         if text is None:
             source = _Folder(dist.metadata_dir) if dist.metadata_dir is not None else None
-            text = (_record(source, dist.metadata_dir, dist.root) if source is not None else None) or ""
+            if source is None:
+                text = ""
+            elif dist.guessed:
+                text = _guessed_record(source, dist.root, dist.name) or ""
+            else:
+                text = _record(source, dist.metadata_dir, dist.root, dist.name)[0] or ""
             self._records[dist.name] = text
         return text
 
@@ -536,7 +700,7 @@ def installed_distributions() -> Installed:
 
 
 #: The layout of the summaries kept on disk.
-_SUMMARY_FORMAT: Final = 1
+_SUMMARY_FORMAT: Final = 2
 
 
 def _summaries_path() -> pathlib.Path:
@@ -582,6 +746,7 @@ def _metadata_dirs(entry: str) -> Iterator[str]:
 def _scan() -> Installed:
     """Sum up every distribution on ``sys.path``, from the disk cache where it is current."""
     summaries = _load_summaries()
+    _ENTRIES.clear()
     changed = False
     dists: list[Dist] = []
     unreadable: dict[str, str] = {}
