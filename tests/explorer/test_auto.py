@@ -369,6 +369,106 @@ def test_editable_install_from_the_index_when_asked(
     assert found.local_module_paths == ()
 
 
+def install_editable_project(site: Site, project: Path, layout: str) -> None:
+    """``edproj`` 1.0 installed in editable mode from ``project`` (flat layout, the package
+    beside scripts), the way ``layout`` names: a ``.pth`` file adding the project directory
+    (hatchling, flit, pdm), setuptools' import hook with its ``MAPPING``, the ``editables``
+    library's hook, or ``setup.py develop`` (an ``.egg-link`` and an ``.egg-info`` in the
+    project)."""
+    (project / "edproj").mkdir()
+    (project / "edproj" / "__init__.py").write_text("VERSION = 1\n")
+    if layout == "pth":
+        site.install("edproj", "1.0", {"_editable_impl_edproj.pth": f"{project}\n"}, editable_dir=project)
+    elif layout == "setuptools hook":
+        hook = f"MAPPING: dict[str, str] = {{'edproj': {str(project / 'edproj')!r}}}\nNAMESPACES = {{}}\n"
+        files = {"__editable__.edproj-1.0.pth": "import __editable___edproj_1_0_finder\n"}
+        files["__editable___edproj_1_0_finder.py"] = hook
+        site.install("edproj", "1.0", files, editable_dir=project)
+        # What building the editable wheel leaves in the project, which is on sys.path.
+        egg_info = project / "edproj.egg-info"
+        egg_info.mkdir()
+        (egg_info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: edproj\nVersion: 1.0\n")
+        (egg_info / "top_level.txt").write_text("edproj\n")
+        (egg_info / "SOURCES.txt").write_text("pyproject.toml\nedproj/__init__.py\n")
+    elif layout == "editables hook":
+        init = str(project / "edproj" / "__init__.py")
+        hook = "from editables.redirector import RedirectingFinder as F\nF.install()\n"
+        hook += f"F.map_module('edproj', {init!r})\n"
+        files = {"_edproj.pth": "import _edproj\n", "_edproj.py": hook}
+        site.install("edproj", "1.0", files, editable_dir=project)
+    else:
+        egg_info = project / "edproj.egg-info"
+        egg_info.mkdir()
+        (egg_info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: edproj\nVersion: 1.0\n")
+        (egg_info / "top_level.txt").write_text("edproj\n")
+        (site.root / "edproj.egg-link").write_text(f"{project}\n.\n")
+
+
+@pytest.mark.parametrize("layout", ["pth", "setuptools hook", "editables hook", "egg-link"])
+@pytest.mark.parametrize("editables_local", [True, False])
+def test_code_beside_an_editable_projects_packages_is_local_code(
+    layout: str,
+    editables_local: bool,
+    site: Site,
+    tmp_path: Path,
+    *,
+    monkeypatch: pytest.MonkeyPatch,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """An editable install owns the modules it maps, not its whole directory: scripts in the
+    project (at its root or in a folder of their own) are shipped as local code whether the
+    project's package is shipped or pinned from the index."""
+    project = tmp_path / "checkout"
+    (project / "scripts").mkdir(parents=True)
+    install_editable_project(site, project, layout)
+    (project / "rootscript.py").write_text("ROOT = 1\n")
+    (project / "scripts" / "helper.py").write_text("HELP = 1\n")
+    (project / "scripts" / "run.py").write_text(
+        "import edproj\nimport helper\nimport rootscript\n\n"
+        "def op():\n    return edproj.VERSION + helper.HELP + rootscript.ROOT\n"
+    )
+    prepend_path(monkeypatch, project)
+    prepend_path(monkeypatch, project / "scripts")
+    index.add("edproj", wheel("edproj", "1.0"))
+    found = make_explorer(treat_editables_as_locals=editables_local).explore(namespace_of(module("run").op))
+    scripts = [
+        str(project / "rootscript.py"),
+        *(str(project / "scripts" / f) for f in ("helper.py", "run.py")),
+    ]
+    for name in ("helper", "rootscript", "run"):
+        assert decision(found, name).classification is Classification.LOCAL
+    mine = decision(found, "edproj")
+    if editables_local:
+        assert (mine.classification, mine.version) == (Classification.LOCAL, "1.0")
+        assert str(project / "edproj") in found.local_module_paths
+        assert found.pypi_packages == {}
+    else:
+        assert (mine.classification, mine.version) == (Classification.PYPI, "1.0")
+        assert dict(found.pypi_packages) == {"edproj": "1.0"}
+        assert sorted(found.local_module_paths) == sorted(scripts)
+
+
+def test_src_directory_of_an_editable_project_is_all_its_code(
+    site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """A ``.pth`` file adding a directory other than the project's own (``src/``) maps every
+    module in it, whatever its name."""
+    project = tmp_path / "srcproj"
+    (project / "src" / "othername").mkdir(parents=True)
+    (project / "src" / "othername" / "__init__.py").write_text("")
+    site.install("srcproj", "2.0", {"srcproj.pth": f"{project / 'src'}\n"}, editable_dir=project)
+    prepend_path(monkeypatch, project / "src")
+    index.add("srcproj", wheel("srcproj", "2.0"))
+    found = make_explorer(treat_editables_as_locals=False).explore({"m": module("othername")})
+    assert dict(found.pypi_packages) == {"srcproj": "2.0"}
+    assert found.local_module_paths == ()
+
+
 def test_namespace_package_portions_are_shipped(
     site: Site,
     tmp_path: Path,

@@ -547,7 +547,18 @@ class Installed:
         self.by_top: dict[str, list[Dist]] = {}
         #: Metadata directories that could not be read, with why: never fatal by themselves.
         self.unreadable = dict(unreadable)
+        dists = list(dists)
+        # Building an editable install leaves NAME.egg-info in its project (setuptools does),
+        # which is on sys.path when the program runs from there: that is the editable
+        # install's, not a distribution of its own.
+        projects = {d.name: d.editable_dir for d in dists if d.editable_dir is not None}
         for dist in dists:
+            project = projects.get(dist.name)
+            inside = project is not None and (
+                dist.root == project or _relative(dist.root, project) is not None
+            )
+            if inside and dist.editable_dir is None:
+                continue
             if dist.name in self.by_name:
                 continue  # The first one on sys.path is the one imported.
             self.by_name[dist.name] = dist
@@ -563,6 +574,7 @@ class Installed:
             key=lambda d: -len(d.editable_dir or ""),
         )
         self._owners: weakref.WeakKeyDictionary[types.ModuleType, Owner] = weakref.WeakKeyDictionary()
+        self._editable_modules: dict[str, dict[str, tuple[str, ...]]] = {}
 
     def requirements(self, dist: Dist, markers: Mapping[str, str]) -> tuple[Requirement, ...]:
         """``dist``'s requirements that apply on a target with ``markers`` (no extras)."""
@@ -635,23 +647,115 @@ class Installed:
         top = name.partition(".")[0]
         candidates = self.by_top.get(top, ())
         relatives = [(dist, _relative(real, dist.root)) for dist in candidates]
+        top_path = _top_path(name, real, "__path__" in namespace)
+        owner: Dist | None = None
         if len(relatives) == 1:
             # The only distribution with that top-level name, and the file is inside it (it
             # may be one the distribution did not record: generated at run time, say).
             dist, relative = relatives[0]
             if relative is not None and relative.partition("/")[0] in dist.top_levels:
-                return Owner(dist, None)
+                owner = dist
         for dist, relative in relatives:
-            if relative is not None and f"\n{relative}," in self.record(dist):
-                return Owner(dist, None)
-        top_path = _top_path(name, real, "__path__" in namespace)
-        # A project directory may hold a virtual environment: what is installed there is not
-        # the editable project's code.
-        if not any(_relative(real, root) is not None for root in self.roots):
+            if owner is None and relative is not None and f"\n{relative}," in self.record(dist):
+                owner = dist
+        if owner is not None:
+            return Owner(owner, top_path if owner.editable_dir is not None else None)
+        if top_path is not None:
+            # An editable install owns the modules it maps, not whatever sits in its project.
             for dist in self.editables:
-                if _relative(real, dist.editable_dir or "") is not None:
+                if os.path.realpath(top_path) in self.editable_modules(dist).get(top, ()):
                     return Owner(dist, top_path)
         return Owner(None, top_path)
+
+    def editable_modules(self, dist: Dist) -> dict[str, tuple[str, ...]]:
+        """The top-level modules an editable install maps, by name: their real paths.
+
+        An import hook's table (setuptools' ``MAPPING``, the ``editables`` library's
+        ``map_module`` calls) says so exactly. A directory a ``.pth`` file adds (and the
+        directory of a ``setup.py develop`` install) holds the project's packages beside
+        anything else: there the modules ``top_level.txt`` names are the distribution's, else
+        the one named like it; in a directory that is not the project's own (``src/``),
+        every module.
+        """
+        with STATE_LOCK:
+            known = self._editable_modules.get(dist.name)
+        if known is not None:
+            return known
+        found: dict[str, list[str]] = {}
+        folders: list[str] = [dist.root] if dist.root == dist.editable_dir else []
+        for line in self.record(dist).splitlines():
+            path = line.partition(",")[0]
+            if not path or "/" in path:
+                continue
+            full = os.path.join(dist.root, path)
+            if path.endswith(".pth"):
+                folders.extend(_pth_folders(full, dist.root))
+            elif path.endswith(".py"):
+                for top, where in _hook_table(full):
+                    found.setdefault(top, []).append(os.path.realpath(where))
+        declared = _declared_tops(dist)
+        for folder in dict.fromkeys(folders):
+            entries = _entries(folder)
+            names = [n for n in entries if n in declared] if declared else []
+            if not declared:
+                names = [n for n in entries if canonical_name(n) == dist.name]
+                if not names and folder != dist.editable_dir:
+                    names = list(entries)
+            for top in names:
+                paths = (os.path.realpath(os.path.join(folder, entry)) for entry in entries[top])
+                found.setdefault(top, []).extend(paths)
+        modules = {top: tuple(paths) for top, paths in found.items()}
+        with STATE_LOCK:
+            self._editable_modules[dist.name] = modules
+        return modules
+
+
+def _declared_tops(dist: Dist) -> frozenset[str]:
+    """The top-level names ``top_level.txt`` lists for ``dist`` (setuptools writes it)."""
+    if dist.metadata_dir is None:
+        return frozenset()
+    text = _Folder(dist.metadata_dir).read_text("top_level.txt") or ""
+    return frozenset(t.strip() for t in text.splitlines() if t.strip().isidentifier())
+
+
+def _pth_folders(path: str, root: str) -> Iterator[str]:
+    """The directories a ``.pth`` file adds to ``sys.path`` (its lines that are not imports)."""
+    for raw in (_read_file(path) or "").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", "import ", "import\t")):
+            continue
+        folder = os.path.realpath(os.path.join(root, line))
+        if os.path.isdir(folder):
+            yield folder
+
+
+#: setuptools' editable finder: ``MAPPING: dict[str, str] = {'pkg': '/path/to/pkg'}``.
+_MAPPING: Final = re.compile(r"^MAPPING\s*(?::[^=\n]*)?=\s*(\{[^\n]*\})\s*$", re.MULTILINE)
+#: The ``editables`` library's hook (hatchling, pdm): ``F.map_module('pkg', '/path/pkg/__init__.py')``.
+_MAP_MODULE: Final = re.compile(r"""map_module\(\s*(['"])([\w.]+)\1\s*,\s*(['"])(.+?)\3\s*\)""")
+
+
+def _hook_table(path: str) -> Iterator[tuple[str, str]]:
+    """``(top-level name, path)`` pairs an editable install's import hook maps, if ``path``
+    is such a hook."""
+    text = _read_file(path) or ""
+    table = _MAPPING.search(text)
+    if table is not None:
+        import ast  # noqa: PLC0415 - only for editable installs made by setuptools
+
+        try:
+            mapping: object = ast.literal_eval(table[1])
+        except (ValueError, SyntaxError):
+            mapping = None
+        if isinstance(mapping, dict):
+            for top, where in cast("dict[object, object]", mapping).items():
+                if isinstance(top, str) and isinstance(where, str):
+                    yield top.partition(".")[0], where
+    for match in _MAP_MODULE.finditer(text):
+        where = match[4]
+        if os.path.basename(where) == "__init__.py":
+            where = os.path.dirname(where)
+        yield match[2].partition(".")[0], where
 
 
 def _relative(path: str, root: str) -> str | None:
@@ -732,8 +836,9 @@ def _stamp(path: str) -> str | None:
     return ":".join(map(str, stamps))
 
 
-def _metadata_dirs(entry: str) -> Iterator[str]:
-    """The metadata directories (and ``.egg-info`` files) in a ``sys.path`` directory."""
+def _metadata_dirs(entry: str, egg_links: set[str]) -> Iterator[str]:
+    """The metadata directories (and ``.egg-info`` files) in a ``sys.path`` directory; the
+    project directories its ``.egg-link`` files name are added to ``egg_links``."""
     try:
         names = sorted(os.listdir(entry))
     except OSError:
@@ -741,6 +846,13 @@ def _metadata_dirs(entry: str) -> Iterator[str]:
     for name in names:
         if name.endswith((".dist-info", ".egg-info")):
             yield os.path.join(entry, name)
+        elif name.endswith(".egg-link"):
+            # ``setup.py develop`` and pip's legacy editable mode: the first line is the
+            # directory holding the project's code and its ``.egg-info``.
+            text = _read_file(os.path.join(entry, name)) or ""
+            target = text.splitlines()[0].strip() if text.strip() else ""
+            if target:
+                egg_links.add(os.path.realpath(os.path.join(entry, target)))
 
 
 def _scan() -> Installed:
@@ -750,6 +862,7 @@ def _scan() -> Installed:
     changed = False
     dists: list[Dist] = []
     unreadable: dict[str, str] = {}
+    egg_links: set[str] = set()
     for entry in sys.path:
         folder = entry or "."
         if not os.path.isdir(folder):
@@ -757,7 +870,7 @@ def _scan() -> Installed:
                 dists.extend(_from_importlib(folder, unreadable))
             continue
         root = os.path.realpath(folder)
-        for path in _metadata_dirs(folder):
+        for path in _metadata_dirs(folder, egg_links):
             metadata_dir = os.path.realpath(path)
             stamp = _stamp(metadata_dir)
             cached = summaries.get(metadata_dir)
@@ -778,7 +891,22 @@ def _scan() -> Installed:
                 changed = True
     if changed:
         _save_summaries(summaries)
+    if egg_links:
+        dists = [_developed(dist) if dist.root in egg_links else dist for dist in dists]
     return Installed(dists, unreadable)
+
+
+def _developed(dist: Dist) -> Dist:
+    """``dist``, whose metadata sits in a directory an ``.egg-link`` names, as the editable
+    install it is."""
+    if dist.direct_url is not None:
+        return dist
+    import pathlib  # noqa: PLC0415 - only for legacy editable installs
+
+    url = pathlib.Path(dist.root).as_uri()
+    return dataclasses.replace(
+        dist, direct_url=DirectUrl(kind="editable", url=url, editable_dir=dist.root), meta=False
+    )
 
 
 def _from_importlib(entry: str, unreadable: dict[str, str]) -> Iterator[Dist]:
