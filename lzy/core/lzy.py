@@ -74,18 +74,23 @@ class Lzy(FixedEnv, EnvOwner):
         """The command line's overrides: the level above every op's own (empty unless given)."""
         return self._cli if self._cli is not None else _no_overrides()
 
-    def with_cli_args(self, args: Sequence[str] | argparse.Namespace | None = None) -> Self:
-        """A copy whose command-line level is read from ``args`` (``sys.argv[1:]`` by default, or
-        the namespace of a parser given :meth:`CliOverrides.add_arguments
-        <lzy.env.cli.CliOverrides.add_arguments>`): what it sets wins over the code in every op
-        this Lzy's workflows call, and ``explain()`` says ``CLI``.
+    def with_cli_args(self, argv: Sequence[str] | argparse.Namespace | None = None) -> Self:
+        """A copy whose command-line level is read from ``argv``: the words of a command line
+        (``sys.argv[1:]`` by default), or the namespace of a parser given
+        :meth:`CliOverrides.add_arguments <lzy.env.cli.CliOverrides.add_arguments>`. What it
+        sets wins over the code in every op this Lzy's workflows call, and ``explain()`` says
+        ``CLI``.
 
-        ``--help`` prints the options and exits; a bad value exits with status 2 and a message
-        naming the option.
+        Read from ``sys.argv``, the words that are not env options are left to the program: its
+        own options, what a Jupyter kernel or pytest is given, the words after ``--``. ``--help``
+        prints the options and exits; a bad value, or a word meant as an env option and mistyped,
+        exits with status 2 and a message naming the option.
         """
+        from lzy.env import _cli_parser  # noqa: PLC0415 - see above
         from lzy.env.cli import CliOverrides  # noqa: PLC0415 - see above
 
-        return type(self)(runtime=self._runtime, env=self._env, cli=CliOverrides.from_cli_args(args))
+        env, targets = _cli_parser.overrides_from_cli_args(argv, who="Lzy.with_cli_args")
+        return type(self)(runtime=self._runtime, env=self._env, cli=CliOverrides(env=env, targets=targets))
 
     def _with_env(self, env: Env) -> Self:
         return type(self)(runtime=self._runtime, env=env, cli=self._cli)

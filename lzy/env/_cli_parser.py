@@ -31,12 +31,20 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn, cast
 
-from lzy.env._base import SECRET, URL, build_part, closest, describe, import_klass, init_fields
+from lzy.env._base import (
+    SECRET,
+    URL,
+    build_part,
+    describe,
+    expect_instance,
+    import_klass,
+    init_fields,
+)
 from lzy.env._catalog import POINTS, FieldDoc, Point, field_docs
 from lzy.env._rst import plain_text
 from lzy.env.environment import MERGE_RULES, Env, MergeRule
 from lzy.env.provisioning import ANY, AnyValue
-from lzy.exceptions import ConfigurationError
+from lzy.exceptions import ConfigurationError, FieldTypeError
 
 __all__ = [
     "ENVIRON_OPTION",
@@ -46,12 +54,18 @@ __all__ = [
     "Kind",
     "KlassOption",
     "add_arguments",
+    "command_line",
     "env_from_cli_args",
     "field_options",
     "generate_argparser",
     "klass_names",
+    "looks_like_env_option",
+    "option_strings",
     "overrides_from_cli_args",
     "parse_args",
+    "parse_process_args",
+    "process_words",
+    "program_name",
 ]
 
 #: The option that sets environment variables.
@@ -645,8 +659,72 @@ def _klass_help(point: Point) -> str:
     )
 
 
-def add_arguments(parser: argparse.ArgumentParser, *, targets: bool) -> None:
-    """Add one argument group per point, one for ``--environ`` and, with ``targets``, ``--for``."""
+def option_strings(*, targets: bool) -> list[str]:
+    """Every option string :func:`add_arguments` adds, in the order it adds them."""
+    options = [TARGET_OPTION] if targets else []
+    by_point: dict[str, list[str]] = {}
+    for option in field_options():
+        by_point.setdefault(option.point.field, []).append(option.option)
+    for point in POINTS:
+        options += [KlassOption(point=point).option, *by_point.get(point.field, [])]
+    return [*options, ENVIRON_OPTION]
+
+
+def _kind_of_options(targets: bool) -> str:
+    return "CliOverrides.add_arguments (with --for)" if targets else "Env.add_arguments (without --for)"
+
+
+def _check_parser(parser: object, *, targets: bool, who: str) -> bool:
+    """Whether ``parser`` can take the env options, refusing what would change their meaning or
+    the meaning of the parser's own options; ``False`` when it has them already."""
+    expect_instance(f"{who}: parser", parser, argparse.ArgumentParser, "an argparse.ArgumentParser")
+    assert isinstance(parser, argparse.ArgumentParser)
+    if parser.get_default(_ADDED):
+        if bool(parser.get_default(_TARGETS)) == targets:
+            return False  # added already, the same options: nothing to do
+        msg = (
+            f"{who}: the parser has the env options of"
+            f" {_kind_of_options(not targets)} already; add one set or the other"
+        )
+        raise ConfigurationError(msg)
+    if "-" not in parser.prefix_chars:
+        msg = (
+            f"{who}: the parser's prefix_chars is {parser.prefix_chars!r}, but the env options start"
+            " with '-' (--provisioning.cpu-count); give the parser prefix_chars that include '-'"
+        )
+        raise ConfigurationError(msg)
+    if parser.allow_abbrev:
+        msg = (
+            f"{who}: the parser takes abbreviations (allow_abbrev=True, argparse's default), so"
+            " --provisioning.gpu-c would be read as --provisioning.gpu-count, and an abbreviation"
+            " would change its meaning or stop working the day an option named like it is added;"
+            " create the parser with allow_abbrev=False"
+        )
+        raise ConfigurationError(msg)
+    # argparse keeps no public list of a parser's option strings; conflicts are found in it
+    # before anything is added, so a refused parser is left as it was.
+    taken = [option for option in option_strings(targets=targets) if option in parser._option_string_actions]
+    if taken:
+        listed = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        msg = (
+            f"{who}: the parser already has {listed}, which the env options use; rename the"
+            " parser's own option" + ("s" if len(taken) > 1 else "")
+        )
+        if taken == [TARGET_OPTION]:
+            msg += ", or add the env options without --for (Env.add_arguments)"
+        raise ConfigurationError(msg)
+    return True
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, targets: bool, who: str | None = None) -> None:
+    """Add one argument group per point, one for ``--environ`` and, with ``targets``, ``--for``.
+
+    A parser that has them already is left as it is; one whose own options would clash with
+    them, that takes abbreviations, or whose options do not start with ``-`` is refused.
+    """
+    who = who or ("CliOverrides.add_arguments" if targets else "Env.add_arguments")
+    if not _check_parser(parser, targets=targets, who=who):
+        return
     if targets:
         group = parser.add_argument_group(
             "aiming options at one op or workflow",
@@ -721,14 +799,31 @@ _OPTION_WORD: Final = re.compile(r"--[A-Za-z][\w.-]*|-[A-Za-z]")
 _DASHES: Final = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
 
 
-def _suggestion(name: str, known: Sequence[str]) -> str:
-    """``; did you mean ...?`` for an unknown option ``name``: the options it abbreviates, else
-    the closest one."""
-    longer = [option for option in known if option.startswith(name) and len(name) > 2]
+def _normal(option: str) -> str:
+    return option.replace("_", "-").casefold()
+
+
+def _meant(name: str, known: Sequence[str]) -> tuple[list[str], bool]:
+    """The options an unknown option ``name`` may stand for, and whether it abbreviates them:
+    the option it spells in another case or with ``_``, those it abbreviates, else the closest."""
+    same = [option for option in known if _normal(option) == _normal(name)]
+    if same:
+        return same[:1], False
+    longer = [option for option in known if _normal(option).startswith(_normal(name)) and len(name) > 2]
     if longer:
-        listed = " or ".join(repr(option) for option in longer[:4])
-        return f"; an option is written in full: did you mean {listed}?"
-    return closest(name, known)
+        return longer[:4], True
+    import difflib  # noqa: PLC0415 - only for an error message
+
+    return difflib.get_close_matches(name, list(known), n=1, cutoff=0.6), False
+
+
+def _suggestion(name: str, known: Sequence[str]) -> str:
+    """``; did you mean ...?`` for an unknown option ``name``, or an empty string."""
+    options, abbreviated = _meant(name, known)
+    if not options:
+        return ""
+    listed = " or ".join(repr(option) for option in options)
+    return f"; {'an option is written in full: ' if abbreviated else ''}did you mean {listed}?"
 
 
 def _positions(words: Sequence[str], argv: Sequence[str] | None) -> list[int | None]:
@@ -742,6 +837,25 @@ def _positions(words: Sequence[str], argv: Sequence[str] | None) -> list[int | N
     return found
 
 
+def _misdashed(name: str, known: Sequence[str]) -> str:
+    """The hint for a long option written without its two ASCII dashes (``—environ`` pasted
+    from a page, ``-provisioning.cpu-count``), or an empty string when ``name`` is not one."""
+    bare = name.lstrip("-" + _DASHES)
+    lead = name[: len(name) - len(bare)]
+    meant = f"--{bare}"
+    if not lead or lead == "--" or not _OPTION_WORD.fullmatch(meant):
+        return ""
+    if set(lead) == {"-"} and "." not in bare and _normal(meant) not in map(_normal, known):
+        return ""  # -vv, a cluster of short options, is not a long option mistyped
+    option = meant if meant in known else next(iter(_meant(meant, known)[0]), meant)
+    odd = next((dash for dash in lead if dash != "-"), None)
+    if odd is not None:
+        said = f"starts with {odd!r} ({unicodedata.name(odd, 'a dash').lower()}), not '--'"
+    else:
+        said = f"starts with {len(lead)} '-' where a long option has 2"
+    return f"; {name!r} {said}: did you mean {option!r}?"
+
+
 def unrecognized(words: Sequence[str], argv: Sequence[str] | None, known: Sequence[str]) -> str:
     """The error for the words no option took, naming options only: a value is never shown, for
     it may be the secret that a mistyped option was given (``--container.passwd SECRET``)."""
@@ -750,7 +864,6 @@ def unrecognized(words: Sequence[str], argv: Sequence[str] | None, known: Sequen
     hints: list[str] = []
     for word, position in zip(words, _positions(words, argv), strict=True):
         name, equals, _ = word.partition("=")
-        bare = name.lstrip(_DASHES)
         if word == "--" or _OPTION_WORD.fullmatch(name):
             shown.append(f"{name}=***" if equals else name)
             if name not in known:
@@ -759,13 +872,9 @@ def unrecognized(words: Sequence[str], argv: Sequence[str] | None, known: Sequen
                 hints.append(f"; {name} comes after '--', which ends the options")
             else:
                 hints.append(f"; {name} is not read where it is given: put it after the command's name")
-        elif bare != name and _OPTION_WORD.fullmatch(f"--{bare}"):
-            dash = name[0]
+        elif _misdashed(name, known):
             shown.append(f"{name}=***" if equals else name)
-            hints.append(
-                f"; {name!r} starts with {dash!r} ({unicodedata.name(dash, 'a dash').lower()}), not '--':"
-                f" did you mean {f'--{bare}'!r}?"
-            )
+            hints.append(_misdashed(name, known))
         else:
             shown.append("***")
         if equals or shown[-1] == "***":
@@ -804,11 +913,104 @@ def parse_args(
 
     ``errors`` picks the parser that reports them (a subcommand's, for its usage and options).
     """
-    namespace, extras = parser.parse_known_args(args)
+    words = process_words() if args is None else list(args)
+    namespace, extras = parser.parse_known_args(words)
     if extras:
         reporter = errors(namespace) if errors is not None else parser
-        argv = sys.argv[1:] if args is None else args
-        reporter.error(unrecognized(extras, argv, _option_strings(reporter)))
+        reporter.error(unrecognized(extras, words, _option_strings(reporter)))
+    return namespace
+
+
+def command_line(argv: object, who: str) -> list[str] | None:
+    """``argv`` checked to be the words of a command line: a sequence of str (``None`` stays)."""
+    if argv is None:
+        return None
+    if isinstance(argv, str | bytes | bytearray):
+        msg = (
+            f"{who}: argv must be the words of a command line, a sequence of str such as"
+            f" sys.argv[1:], got {type(argv).__name__} {describe(argv)}; split a command line"
+            " into words with shlex.split()"
+        )
+        raise FieldTypeError(msg)
+    if not isinstance(argv, collections.abc.Sequence):
+        msg = (
+            f"{who}: argv must be a sequence of str such as sys.argv[1:] (or the namespace of a"
+            f" parser given add_arguments), got {describe(argv)}"
+        )
+        raise FieldTypeError(msg)
+    words = list(cast("Sequence[object]", argv))
+    for index, word in enumerate(words):
+        if not isinstance(word, str):
+            msg = f"{who}: argv[{index}] must be a str, got {describe(word)}"
+            raise FieldTypeError(msg)
+    return cast("list[str]", words)
+
+
+def process_words() -> list[str]:
+    """The words given to this process after its program's name (``sys.argv[1:]``): none when
+    ``sys.argv`` is missing or empty, as in an embedded interpreter."""
+    argv: object = getattr(sys, "argv", None)
+    if not isinstance(argv, list):
+        return []
+    return [word for word in cast("list[object]", argv)[1:] if isinstance(word, str)]
+
+
+def program_name() -> str:
+    """The name of this program as usage lines show it: ``sys.argv[0]``'s file name, ``python -m
+    pkg`` for a package's ``__main__.py``, ``python`` when there is none (an embedded
+    interpreter, the interactive prompt)."""
+    argv: object = getattr(sys, "argv", None)
+    words = cast("list[object]", argv) if isinstance(argv, list) else []
+    first = words[0] if words and isinstance(words[0], str) else ""
+    name = os.path.basename(first)
+    if name in {"-c", "-m"}:
+        return f"python {name}"
+    if name == "__main__.py":
+        package = os.path.basename(os.path.dirname(first))
+        return f"python -m {package}" if package.isidentifier() else "python"
+    return name or "python"
+
+
+def _stems() -> frozenset[str]:
+    """The names the env options start with (``provisioning`` in ``--provisioning.cpu-count``)."""
+    return frozenset({ENVIRON_OPTION[2:], TARGET_OPTION[2:], *(_dashed(point.field) for point in POINTS)})
+
+
+def looks_like_env_option(word: str) -> bool:
+    """Whether a word no option took is meant as an env option: ``--provisioning.cpu-cont``,
+    ``--python_env.python-version``, ``--Environ``, ``for`` after a pasted dash. A word after a name that is
+    not one of the env options' own (``--epochs``, ``-f``) belongs to the program."""
+    name = word.partition("=")[0]
+    bare = name.lstrip("-" + _DASHES)
+    if bare == name or not bare:
+        return False
+    key = bare.replace("_", "-").casefold()
+    head, dot, _ = key.partition(".")
+    stems = _stems()
+    if not dot:
+        return key in stems
+    if head in stems:
+        return True
+    import difflib  # noqa: PLC0415 - only for a word no option took
+
+    return bool(difflib.get_close_matches(head, sorted(stems), n=1, cutoff=0.8))
+
+
+def parse_process_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """The env options among the words given to this process; the others are left to the program.
+
+    A script's command line is shared: with the script's own options (``--epochs 10``), with
+    what an interpreter host passes (a Jupyter kernel's ``-f kernel.json``, pytest's options),
+    and with the words after ``--``, which are never options. Those words are not read; a word
+    that is meant as an env option but is not one (``--provisioning.cpu-cont``) is refused.
+    """
+    words = process_words()
+    if "--" in words:
+        words = words[: words.index("--")]
+    namespace, extras = parser.parse_known_args(words)
+    mistaken = [word for word in extras if looks_like_env_option(word)]
+    if mistaken:
+        parser.error(unrecognized(mistaken, words, _option_strings(parser)))
     return namespace
 
 
@@ -825,7 +1027,11 @@ def generate_argparser(*, prog: str | None = None, targets: bool) -> argparse.Ar
     # No abbreviations: ``--provisioning.gpu-c`` would stop working the day a field named like it
     # is added, and a script's command line must keep its meaning.
     parser = ArgumentParser(
-        prog=prog, usage=usage, description=description, formatter_class=HelpFormatter, allow_abbrev=False
+        prog=program_name() if prog is None else prog,
+        usage=usage,
+        description=description,
+        formatter_class=HelpFormatter,
+        allow_abbrev=False,
     )
     add_arguments(parser, targets=targets)
     return parser
@@ -917,20 +1123,20 @@ def _build_env(given: Sequence[_Given]) -> Env:
         raise _OptionError(ENVIRON_OPTION, str(error)) from error
 
 
-def _parse(
-    args: Sequence[str] | argparse.Namespace | None, *, targets: bool, who: str
-) -> tuple[argparse.ArgumentParser | None, list[_Given]]:
-    if isinstance(args, argparse.Namespace):
-        if not getattr(args, _ADDED, False):
+def _parse(argv: object, *, targets: bool, who: str) -> tuple[argparse.ArgumentParser | None, list[_Given]]:
+    if isinstance(argv, argparse.Namespace):
+        if not getattr(argv, _ADDED, False):
             msg = (
                 f"{who}: the namespace was not read by a parser that has the env options;"
-                f" call {who.partition('.')[0]}.add_arguments(parser) before parser.parse_args()"
+                f" call {'CliOverrides' if targets else 'Env'}.add_arguments(parser)"
+                " before parser.parse_args()"
             )
             raise ConfigurationError(msg)
-        namespace = args
+        namespace = argv
     else:
+        words = command_line(argv, who)
         parser = generate_argparser(targets=targets)
-        namespace = parse_args(parser, None if args is None else list(args))
+        namespace = parse_process_args(parser) if words is None else parse_args(parser, words)
     holder: object = getattr(namespace, _GIVEN, None)
     if not isinstance(holder, _Recorded):
         return None, []
@@ -948,9 +1154,9 @@ def _built(parser: argparse.ArgumentParser, given: Sequence[_Given]) -> Env:
         parser.error(str(error))
 
 
-def env_from_cli_args(args: Sequence[str] | argparse.Namespace | None) -> Env:
+def env_from_cli_args(argv: object) -> Env:
     """The env of :meth:`Env.from_cli_args <lzy.env.environment.Env.from_cli_args>`."""
-    parser, given = _parse(args, targets=False, who="Env.from_cli_args")
+    parser, given = _parse(argv, targets=False, who="Env.from_cli_args")
     if parser is None:
         return Env()
     if any(item.target is not None for item in given):
@@ -962,10 +1168,10 @@ def env_from_cli_args(args: Sequence[str] | argparse.Namespace | None) -> Env:
 
 
 def overrides_from_cli_args(
-    args: Sequence[str] | argparse.Namespace | None,
+    argv: object, *, who: str = "CliOverrides.from_cli_args"
 ) -> tuple[Env, dict[str, Env]]:
     """The env for every op and the envs aimed by name, as :class:`~lzy.env.cli.CliOverrides` holds them."""
-    parser, given = _parse(args, targets=True, who="CliOverrides.from_cli_args")
+    parser, given = _parse(argv, targets=True, who=who)
     if parser is None:
         return Env(), {}
     groups: dict[str | None, list[_Given]] = {None: []}

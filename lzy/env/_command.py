@@ -32,7 +32,7 @@ from typing import Any, Final, TextIO, cast
 
 import lzy
 from lzy.env._base import OpTarget, closest, describe, redact_url
-from lzy.env._cli_parser import ArgumentParser, HelpFormatter, add_arguments, parse_args
+from lzy.env._cli_parser import ArgumentParser, HelpFormatter, add_arguments, command_line, parse_args
 from lzy.env._schema import json_schema
 from lzy.env._serial import dump
 from lzy.env.cli import CliOverrides
@@ -1101,8 +1101,9 @@ def _subcommand_parser(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``lzy-env`` with ``argv`` (``sys.argv[1:]`` by default); returns the exit status."""
+    words = command_line(argv, "lzy-env")
     parser = build_parser()
-    args = parse_args(parser, None if argv is None else list(argv), errors=_subcommand_parser(parser))
+    args = parse_args(parser, words, errors=_subcommand_parser(parser))
     run = cast("Callable[[argparse.Namespace, _Style], int]", args.run)
     try:
         return run(args, _Style(sys.stdout))

@@ -94,29 +94,39 @@ class CliOverrides(EnvPart):
 
     @classmethod
     def generate_argparser(cls, *, prog: str | None = None) -> argparse.ArgumentParser:
-        """A parser of the env options, ``--for NAME`` included; :meth:`from_cli_args` reads its result."""
+        """A parser of the env options, ``--for NAME`` included; :meth:`from_cli_args` reads its
+        result. ``prog`` names the program in its usage line (by default, as ``sys.argv[0]`` does)."""
         from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
 
         return _cli_parser.generate_argparser(prog=prog, targets=True)
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Add the options of :meth:`generate_argparser` to a parser of your own."""
-        from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
+        """Add the options of :meth:`generate_argparser` to a parser of your own; then give
+        :meth:`from_cli_args` the namespace its ``parse_args()`` returns.
 
-        _cli_parser.add_arguments(parser, targets=True)
-
-    @classmethod
-    def from_cli_args(cls, args: Sequence[str] | argparse.Namespace | None = None) -> CliOverrides:
-        """The overrides the command line gives: ``args`` to parse (``sys.argv[1:]`` by default),
-        or the namespace a parser given :meth:`add_arguments` returned.
-
-        ``--help`` prints the options and exits; a bad value exits with status 2 and a message
-        naming the option, the value and what is allowed, as argparse does.
+        The parser must be created with ``allow_abbrev=False`` (an abbreviation of an env option
+        would change its meaning when an option named like it is added) and have no option of
+        the same name; it is refused otherwise, and left as it was. Adding them twice adds nothing.
         """
         from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
 
-        env, targets = _cli_parser.overrides_from_cli_args(args)
+        _cli_parser.add_arguments(parser, targets=True, who="CliOverrides.add_arguments")
+
+    @classmethod
+    def from_cli_args(cls, argv: Sequence[str] | argparse.Namespace | None = None) -> CliOverrides:
+        """The overrides a command line gives: ``argv``, its words (``sys.argv[1:]`` by default),
+        or the namespace a parser given :meth:`add_arguments` returned.
+
+        Words given as ``argv`` must all be env options. Read from ``sys.argv``, the words that
+        are not env options are left to the program (its own options, a Jupyter kernel's or
+        pytest's, the words after ``--``); only a word meant as an env option and mistyped is
+        refused. ``--help`` prints the options and exits; a bad value exits with status 2 and a
+        message naming the option and what is allowed, as argparse does.
+        """
+        from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
+
+        env, targets = _cli_parser.overrides_from_cli_args(argv)
         return cls(env=env, targets=targets)
 
 

@@ -189,15 +189,18 @@ class Env(EnvPart):
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        """Add the options of :meth:`generate_argparser` to a parser of your own."""
+        """Add the options of :meth:`generate_argparser` to a parser of your own, created with
+        ``allow_abbrev=False``; see :meth:`CliOverrides.add_arguments
+        <lzy.env.cli.CliOverrides.add_arguments>`."""
         from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
 
-        _cli_parser.add_arguments(parser, targets=False)
+        _cli_parser.add_arguments(parser, targets=False, who="Env.add_arguments")
 
     @classmethod
-    def from_cli_args(cls, args: Sequence[str] | argparse.Namespace | None = None) -> Env:
-        """The env the command line describes: ``args`` to parse (``sys.argv[1:]`` by default), or
-        the namespace a parser given :meth:`add_arguments` returned.
+    def from_cli_args(cls, argv: Sequence[str] | argparse.Namespace | None = None) -> Env:
+        """The env a command line describes: ``argv``, its words (``sys.argv[1:]`` by default,
+        where the words that are not env options are left to the program), or the namespace a
+        parser given :meth:`add_arguments` returned.
 
         A bad value exits the way argparse does, with a message naming the option. To make the
         values win over an op's own, give them to :class:`~lzy.api.v1.Lzy` as its CLI level
@@ -205,7 +208,7 @@ class Env(EnvPart):
         """
         from lzy.env import _cli_parser  # noqa: PLC0415 - argparse loads only for a command line
 
-        return _cli_parser.env_from_cli_args(args)
+        return _cli_parser.env_from_cli_args(argv)
 
 
 #: Each point's rule, in the order of :data:`MERGE_RULES` (that of :class:`Env`'s fields).

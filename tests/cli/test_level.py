@@ -177,7 +177,7 @@ def test_with_methods_keep_the_command_line() -> None:
 
 def test_lzy_takes_overrides_of_ones_own_parser() -> None:
     """``Lzy(cli=CliOverrides.from_cli_args(args))`` after the script parsed its own options."""
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     parser.add_argument("--epochs", type=int)
     CliOverrides.add_arguments(parser)
     args = parser.parse_args(["--epochs", "5", "--provisioning.cpu-count", "6"])

@@ -268,7 +268,7 @@ def test_a_secret_from_standard_input_is_read_once_per_namespace(monkeypatch: py
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO(f"{PASSWORD}\nnext line\n"))
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(allow_abbrev=False)
     CliOverrides.add_arguments(parser)
     namespace = parser.parse_args(STDIN_PASSWORD)
     first, second = CliOverrides.from_cli_args(namespace), Lzy().with_cli_args(namespace).cli
@@ -622,7 +622,7 @@ def test_every_kind_is_used_and_described() -> None:
 
 def test_options_join_a_parser_of_ones_own() -> None:
     """``add_arguments`` adds the env options beside the script's own; the namespace is read back."""
-    parser = argparse.ArgumentParser(prog="train.py")
+    parser = argparse.ArgumentParser(prog="train.py", allow_abbrev=False)
     parser.add_argument("--epochs", type=int, default=1)
     CliOverrides.add_arguments(parser)
     args = parser.parse_args(
@@ -646,7 +646,7 @@ def test_a_namespace_without_the_options_is_refused() -> None:
 
 def test_env_from_cli_args_refuses_aimed_options(capsys: pytest.CaptureFixture[str]) -> None:
     """An Env is one level for every op: options aimed with --for are read by CliOverrides."""
-    parser = argparse.ArgumentParser(prog="train.py")
+    parser = argparse.ArgumentParser(prog="train.py", allow_abbrev=False)
     CliOverrides.add_arguments(parser)
     args = parser.parse_args(["--for", "train", "--provisioning.cpu-count", "2"])
     with pytest.raises(SystemExit):
