@@ -39,6 +39,8 @@ from lzy.env._base import (
     expect_instance,
     import_klass,
     init_fields,
+    is_secret_name,
+    redact_text,
 )
 from lzy.env._catalog import POINTS, FieldDoc, Point, field_docs
 from lzy.env._rst import plain_text
@@ -166,13 +168,13 @@ class FieldOption:
     def type_text(self) -> str:
         """What the option accepts, in words."""
         text = {
-            Kind.TEXT: "URL" if self.is_url else "str",
+            Kind.TEXT: _URL_TEXT if self.is_url else "str",
             Kind.INT: "int",
             Kind.NUMBER: "number",
             Kind.BOOL: "true or false (the option alone means true)",
             Kind.CHOICE: "one of " + ", ".join(m.name for m in self.choices or ()),
             Kind.MAPPING: "KEY=VALUE (or KEY==VALUE), repeatable",
-            Kind.SEQUENCE: ("URL" if self.is_url else "str") + ", repeatable",
+            Kind.SEQUENCE: (_URL_TEXT if self.is_url else "str") + "; repeatable",
             Kind.CALLABLE: "a dotted path to a callable (package.module.name)",
             Kind.SECRET: (
                 "a secret: env:NAME, file:PATH, or - for one line of standard input (typed at a prompt"
@@ -195,6 +197,13 @@ class FieldOption:
             Kind.SECRET: "SOURCE",
         }[self.kind]
         return f"{base}|ANY" if self.accepts_any else base
+
+
+#: What a URL option takes, in words.
+_URL_TEXT: Final = (
+    "a URL, or env:NAME for the URL that the variable NAME holds (which keeps credentials off the"
+    " command line)"
+)
 
 
 def _shown_default(klass: type[object], doc: FieldDoc) -> str:
@@ -333,6 +342,46 @@ def _fail(message: str) -> NoReturn:
     raise argparse.ArgumentTypeError(message)
 
 
+def _quoted(text: str) -> str:
+    """``text`` quoted for an error message, the secrets it may carry (a URL's credentials, a
+    token) masked."""
+    return repr(redact_text(text))
+
+
+#: What the process list and the shell's history do with a value given on the command line.
+_EXPOSED: Final = "where the process list and the shell's history keep it"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Literal:
+    """A value read from the command line that carries a secret, and how to keep it off there."""
+
+    #: The value read.
+    value: object
+    #: What the option was given, as it may be shown (``API_TOKEN=***``).
+    shown: str
+    #: The safe way to give it.
+    advice: str
+
+
+def _url_reader(option: FieldOption, text: str) -> object:
+    """A URL as given, or read from the variable ``env:NAME`` names; one with credentials in it
+    is kept, with a warning to come."""
+    source, colon, name = text.partition(":")
+    if colon and source == "env":
+        value = os.environ.get(name)
+        if not name or value is None:
+            _fail(f"the environment variable {name!r} named by 'env:{name}' is not set")
+        return value
+    if redact_text(text) != text:
+        return _Literal(
+            value=text,
+            shown=redact_text(text),
+            advice=f"give {option.option} env:NAME instead, NAME being a variable that holds the URL",
+        )
+    return text
+
+
 def _read_scalar(option: FieldOption, text: str) -> object:
     if option.accepts_any and text.strip().upper() == "ANY":
         return ANY
@@ -340,16 +389,16 @@ def _read_scalar(option: FieldOption, text: str) -> object:
     kind = option.kind
     if kind is Kind.INT:
         if not _INT.fullmatch(text.strip()):
-            _fail(f"invalid value {text!r}: expected an int in ASCII digits{either}")
+            _fail(f"invalid value {_quoted(text)}: expected an int in ASCII digits{either}")
         return int(text)
     if kind is Kind.NUMBER:
         if not _NUMBER.fullmatch(text.strip()):
-            _fail(f"invalid value {text!r}: expected a decimal number such as 2 or 0.5{either}")
+            _fail(f"invalid value {_quoted(text)}: expected a decimal number such as 2 or 0.5{either}")
         return float(text)
     if kind is Kind.BOOL:
         value = _BOOLS.get(text.strip().lower())
         if value is None:
-            _fail(f"invalid value {text!r}: expected true or false (or yes/no, on/off, 1/0)")
+            _fail(f"invalid value {_quoted(text)}: expected true or false (or yes/no, on/off, 1/0)")
         return value
     if kind is Kind.CHOICE:
         return _read_choice(option, text, either)
@@ -368,25 +417,27 @@ def _read_choice(option: FieldOption, text: str, either: str) -> object:
         if wanted in spellings:
             return member
     names = ", ".join(m.name for m in option.choices)
-    _fail(f"invalid choice {text!r}: expected one of {names} (in any case){either}")
+    _fail(f"invalid choice {_quoted(text)}: expected one of {names} (in any case){either}")
 
 
 def _read_callable(text: str) -> object:
     path = text.strip().replace(":", ".")
     module_name, _, attr = path.rpartition(".")
     if not _DOTTED.fullmatch(path) or not module_name:
-        _fail(f"invalid value {text!r}: expected a dotted path such as package.module.name")
+        _fail(f"invalid value {_quoted(text)}: expected a dotted path such as package.module.name")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        _fail(f"invalid value {text!r}: module {module_name!r} does not import ({error})")
+        _fail(f"invalid value {_quoted(text)}: module {module_name!r} does not import ({error})")
     except Exception as error:  # the user's module failed while importing: say how
-        _fail(f"invalid value {text!r}: importing {module_name!r} raised {type(error).__name__}: {error}")
+        _fail(
+            f"invalid value {_quoted(text)}: importing {module_name!r} raised {type(error).__name__}: {error}"
+        )
     if not hasattr(module, attr):
-        _fail(f"invalid value {text!r}: module {module_name!r} has no attribute {attr!r}")
+        _fail(f"invalid value {_quoted(text)}: module {module_name!r} has no attribute {attr!r}")
     value: object = getattr(module, attr)
     if not callable(value):
-        _fail(f"invalid value {text!r}: {describe(value)} is not callable")
+        _fail(f"invalid value {_quoted(text)}: {describe(value)} is not callable")
     return value
 
 
@@ -458,7 +509,7 @@ def _read_pair(text: str, *, environ: bool) -> tuple[str, str]:
     key, equals, value = text.partition("=")
     if equals:
         if not key:
-            _fail(f"invalid value {text!r}: expected KEY=VALUE with a non-empty KEY")
+            _fail("invalid value '=***' (not shown): expected KEY=VALUE with a non-empty KEY")
         # A pin as pip writes it, NAME==VERSION, is NAME=VERSION; a variable's value is kept as is.
         return key, value if environ else value.removeprefix("=")
     if environ:
@@ -469,13 +520,17 @@ def _read_pair(text: str, *, environ: bool) -> tuple[str, str]:
                 " give KEY=VALUE, or KEY alone for a variable set here"
             )
         return text, found
-    _fail(f"invalid value {text!r}: expected KEY=VALUE")
+    _fail(f"invalid value {_quoted(text)}: expected KEY=VALUE")
 
 
 def _reader(option: FieldOption) -> Callable[[str], object]:
     def read(text: str) -> object:
         if option.kind is Kind.MAPPING:
             return _read_pair(text, environ=False)
+        if option.is_url and option.kind in {Kind.TEXT, Kind.SEQUENCE}:
+            if option.accepts_any and text.strip().upper() == "ANY":
+                return ANY
+            return _url_reader(option, text)
         return _read_scalar(option, text)
 
     read.__name__ = option.kind.value
@@ -501,14 +556,22 @@ def _klass_reader(point: Point) -> Callable[[str], object]:
         try:
             return import_klass(text.strip(), point.base, where)
         except ConfigurationError as error:
-            _fail(f"invalid klass {text!r}: {str(error).removeprefix(f'{where}: ')}")
+            _fail(f"invalid klass {_quoted(text)}: {str(error).removeprefix(f'{where}: ')}")
 
     read.__name__ = "klass"
     return read
 
 
 def _environ_reader(text: str) -> object:
-    return _read_pair(text, environ=True)
+    key, value = _read_pair(text, environ=True)
+    literal = "=" in text
+    if literal and value and (is_secret_name(key) or redact_text(value) != value):
+        return _Literal(
+            value=(key, value),
+            shown=f"{key}=***",
+            advice=f"give {ENVIRON_OPTION} {key} alone, which passes this process's value of {key}",
+        )
+    return key, value
 
 
 # --------------------------------------------------------------------------- recording
@@ -521,17 +584,21 @@ class _Given:
     target: str | None
     option: KlassOption | FieldOption | None  # None: --environ
     value: object
+    #: The warning that the value carries a secret, which the command line exposes.
+    warning: str | None = None
 
 
 class _Recorded:
     """What the options were given, in order, and the parser that read them (for its errors)."""
 
-    __slots__ = ("given", "parser", "target")
+    __slots__ = ("given", "parser", "target", "warned")
 
     def __init__(self, parser: argparse.ArgumentParser) -> None:
         self.parser = parser
         self.target: str | None = None
         self.given: list[_Given] = []
+        #: Whether the secrets given on the command line were warned about.
+        self.warned = False
 
 
 def _holder(parser: argparse.ArgumentParser, namespace: argparse.Namespace) -> _Recorded:
@@ -558,7 +625,13 @@ class _Record(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         holder = _holder(parser, namespace)
-        holder.given.append(_Given(target=holder.target, option=self.spec, value=values))
+        value: object = values  # what the option's type made of the text: a _Literal too
+        warning = None
+        if isinstance(value, _Literal):
+            where = option_string or self.option_strings[0]
+            warning = f"{where} {value.shown} puts a secret on the command line, {_EXPOSED}; {value.advice}"
+            value = value.value
+        holder.given.append(_Given(target=holder.target, option=self.spec, value=value, warning=warning))
 
 
 class _Target(argparse.Action):
@@ -1144,6 +1217,12 @@ def _parse(argv: object, *, targets: bool, who: str) -> tuple[argparse.ArgumentP
         _read_standard_inputs(holder.given)
     except _OptionError as error:
         holder.parser.error(str(error))
+    if not holder.warned:
+        holder.warned = True
+        for item in holder.given:
+            if item.warning is not None:
+                # As argparse words a warning of its own (a deprecated option, Python 3.13).
+                print(f"{holder.parser.prog}: warning: {item.warning}", file=sys.stderr)
     return holder.parser, holder.given
 
 

@@ -434,7 +434,7 @@ BAD: list[tuple[tuple[str, ...], str, tuple[str, ...], tuple[str, ...]]] = [
         ("contradicts",),
         (),
     ),
-    (("--environ", "=value"), "--environ", ("'=value'", "KEY=VALUE"), ()),
+    (("--environ", "=hunter2"), "--environ", ("'=***'", "KEY=VALUE"), ("hunter2",)),
     (("--environ", "LZY_UNSET_VARIABLE"), "--environ", ("'LZY_UNSET_VARIABLE'", "not set"), ()),
 ]
 
