@@ -26,9 +26,11 @@ from typing import Final
 from lzy._lazy import lazy_pattern
 
 __all__ = [
+    "ABOUT_A_SECRET",
     "GLUED_SECRET_SUFFIXES",
     "KNOWN_TOKEN_SHAPES",
     "MASK",
+    "NOT_SECRET_KEYS",
     "SECRET_NAME_WORDS",
     "SECRET_PHRASES",
     "is_secret_key",
@@ -46,10 +48,15 @@ def __dir__() -> list[str]:
 MASK: Final = "***"
 
 #: Words that make a name secret wherever they stand in it (``HF_TOKEN``, ``db-password``,
-#: ``clientSecret``, ``AWS_SECRET_ACCESS_KEY``). ``PWD`` is one too, but only beside other
-#: words: ``MYSQL_PWD`` is a password, ``PWD`` alone (and ``OLDPWD``) is the shell's working
-#: directory. ``SESSION`` is not one: ``XDG_SESSION_ID`` and ``SESSION_ID`` identify, and the
-#: secret ones say so (``AWS_SESSION_TOKEN``, ``SESSION_SECRET``, ``SESSION_KEY``).
+#: ``clientSecret``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ACCESS_KEY_ID``, ``GITHUB_PAT`` for a
+#: personal access token), unless the name ends with
+#: a word of :data:`ABOUT_A_SECRET`. ``PWD`` is one too, but only beside other words:
+#: ``MYSQL_PWD`` is a password, ``PWD`` alone (and ``OLDPWD``) is the shell's working directory.
+#: ``PASS`` is one only as the last word (``DB_PASS``, ``RABBITMQ_DEFAULT_PASS``; not
+#: ``PASS_THROUGH``). ``KEY`` is not one after a word of :data:`NOT_SECRET_KEYS`
+#: (``PUBLIC_KEY``, ``SORT_KEY``). ``SESSION`` is not one: ``XDG_SESSION_ID`` and ``SESSION_ID``
+#: identify, and the secret ones say so (``AWS_SESSION_TOKEN``, ``SESSION_SECRET``,
+#: ``SESSION_KEY``). ``TOKENS`` is not one either: ``MAX_NEW_TOKENS`` counts a model's tokens.
 SECRET_NAME_WORDS: Final = frozenset(
     {
         "APIKEY",
@@ -69,6 +76,7 @@ SECRET_NAME_WORDS: Final = frozenset(
         "PASSWD",
         "PASSWORD",
         "PASSWORDS",
+        "PAT",
         "SALT",
         "SAS",
         "SECRET",
@@ -79,19 +87,99 @@ SECRET_NAME_WORDS: Final = frozenset(
     }
 )
 
+#: Last words that make a name *about* a secret rather than the secret itself: where it is
+#: (Docker's ``POSTGRES_PASSWORD_FILE``, ``AWS_SHARED_CREDENTIALS_FILE``, ``SSH_AUTH_SOCK``,
+#: ``SSH_KEY_PATH``), what it is called or how it is made or checked (``API_KEY_NAME``,
+#: ``AUTH_TYPE``, ``PASSWORD_POLICY``, ``TOKEN_TTL``, ``SIGNATURE_VERSION``), or whether it is
+#: used (``WEBHOOK_ENABLED``). ``URL``, ``ID``, ``VALUE`` and ``CONFIG`` are not among them: a
+#: webhook's URL is its secret, ``AWS_ACCESS_KEY_ID`` is treated as a credential, and
+#: ``DOCKER_AUTH_CONFIG`` holds passwords.
+ABOUT_A_SECRET: Final = frozenset(
+    {
+        "ALG",
+        "ALGORITHM",
+        "ARN",
+        "AUDIENCE",
+        "BACKEND",
+        "COLUMN",
+        "COUNT",
+        "DELAY",
+        "DIR",
+        "DIRECTORY",
+        "DIRS",
+        "DISABLED",
+        "DOMAIN",
+        "ENABLED",
+        "ENDPOINT",
+        "EXPIRATION",
+        "EXPIRES",
+        "EXPIRY",
+        "FIELD",
+        "FILE",
+        "FILES",
+        "FORMAT",
+        "HEADER",
+        "HOST",
+        "ISSUER",
+        "KIND",
+        "LEN",
+        "LENGTH",
+        "LIFETIME",
+        "LIMIT",
+        "LOCATION",
+        "MAX",
+        "METHOD",
+        "MIN",
+        "MODE",
+        "NAME",
+        "NAMES",
+        "PATH",
+        "PATHS",
+        "POLICY",
+        "PORT",
+        "PREFIX",
+        "PROVIDER",
+        "REGION",
+        "REQUIRED",
+        "SCOPE",
+        "SCOPES",
+        "SIZE",
+        "SOCK",
+        "SOCKET",
+        "STRATEGY",
+        "SUFFIX",
+        "TIMEOUT",
+        "TTL",
+        "TYPE",
+        "VERSION",
+    }
+)
+
+#: Words before ``KEY`` that name a key which is no secret: a public key, or a key of data
+#: (``PARTITION_KEY``, ``CACHE_KEY``).
+NOT_SECRET_KEYS: Final = frozenset(
+    {"CACHE", "FOREIGN", "HOT", "PARTITION", "PRIMARY", "PUB", "PUBLIC", "SHARD", "SORT"}
+)
+
 #: Endings that make a word secret when glued to a prefix, as some tools spell their variables
 #: (PostgreSQL's ``PGPASSWORD``, ``NPMTOKEN``). ``KEY`` and ``PASS`` are not among them:
 #: ``MONKEY``, ``KEYBOARD`` and ``BYPASS`` are not secrets.
 GLUED_SECRET_SUFFIXES: Final = (
     "ACCESSKEY",
+    "ACCESSKEYID",
     "APIKEY",
+    "AUTHKEY",
     "CREDENTIALS",
+    "ENCRYPTIONKEY",
+    "LICENSEKEY",
+    "MASTERKEY",
     "PASSPHRASE",
     "PASSWD",
     "PASSWORD",
     "PRIVATEKEY",
     "SECRET",
     "SECRETKEY",
+    "SIGNINGKEY",
     "TOKEN",
 )
 
@@ -114,13 +202,28 @@ def name_words(name: str) -> tuple[str, ...]:
 def is_secret_name(name: str) -> bool:
     """Whether a value called ``name`` (an environment variable, a field) is a secret.
 
-    It is when one of its words is in :data:`SECRET_NAME_WORDS` (``PWD`` only beside other
-    words), when a word ends with one of :data:`GLUED_SECRET_SUFFIXES`, or when it holds one of
-    :data:`SECRET_PHRASES`.
+    The name is read as words (:func:`name_words`; numbers at its end left out, so
+    ``DB_PASS2`` ends with ``PASS``). It is a secret when one of its words is in
+    :data:`SECRET_NAME_WORDS` (with the exceptions said there), when a word ends with one of
+    :data:`GLUED_SECRET_SUFFIXES`, or when it holds one of :data:`SECRET_PHRASES`; but not when
+    its last word is one of :data:`ABOUT_A_SECRET` (``PGPASSFILE``, ``TOKEN_TTL``).
     """
     words = name_words(name)
+    end = len(words)
+    while end > 1 and words[end - 1].isdigit():
+        end -= 1
+    words = words[:end]
+    if len(words) > 1 and words[-1] in ABOUT_A_SECRET:
+        return False
+    last = len(words) - 1
     for index, word in enumerate(words):
-        if word in SECRET_NAME_WORDS or (word == "PWD" and len(words) > 1):
+        if word in SECRET_NAME_WORDS:
+            if word == "PASS" and index != last:
+                continue
+            if word in {"KEY", "KEYS"} and index and words[index - 1] in NOT_SECRET_KEYS:
+                continue
+            return True
+        if word == "PWD" and len(words) > 1:
             return True
         if any(word.endswith(suffix) for suffix in GLUED_SECRET_SUFFIXES):
             return True
@@ -143,10 +246,24 @@ _END = r" \t\n\r\x0b\x0c"
 # look-behind so that URLs joined by a comma (``https://u:p@h1,https://u:q@h2``) are each masked:
 # the second ``://`` may lie inside the first URL's authority.
 _URL_AUTHORITY: Final = lazy_pattern(rf"(?<=://)(?P<authority>[^{_END}/?#]*)")
+# ``user:password@host`` after ``://`` whose password holds what ends an authority as written
+# (an AWS secret key's ``/``, a ``?``, ``#`` or a space): ``user:`` then anything but a port, up
+# to the first ``@`` before a host on that line (never past another ``://``).
+_URL_RAW_PASSWORD: Final = lazy_pattern(
+    rf"(?<=://)(?P<user>[^{_END}/?#@:\[\]]*):(?![0-9]*(?:[{_END}/?#]|$))"
+    r"(?P<password>(?:(?!://)[^\r\n@])*)@(?=[A-Za-z0-9_\[])"
+)
 # ``user:password@host`` without a scheme, starting where a value starts (not inside a path).
 _BARE_CREDENTIALS: Final = lazy_pattern(
     rf"(?<![^{_END}'\"(\[{{,;=<])(?P<user>[^{_END}:/@'\"]+):(?P<password>[^{_END}/@'\"]*)@(?P<host>[^{_END}@/'\"]+)"
 )
+# Schemes written without ``//`` whose ``scheme:user@host`` is an address, not credentials.
+_ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres"})
+# Schemes whose ``user@host`` names a login, with no password in it (SSH authenticates with
+# keys): ``ssh://git@github.com/...`` shows its user. With a password it is masked all the same.
+_LOGIN_SCHEMES: Final = frozenset({"ssh", "git+ssh", "ssh+git", "svn+ssh", "sftp", "scp", "rsync"})
+# The scheme just before a ``://``.
+_SCHEME_BEFORE: Final = lazy_pattern(r"[A-Za-z][A-Za-z0-9+.\-]*$")
 # What follows the ``@`` of a container image reference's digest (``name:tag@sha256:...``).
 _DIGEST: Final = lazy_pattern(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}")
 # ``key=value`` (query strings, connection strings, command lines), the value quoted or not.
@@ -159,11 +276,25 @@ _QUOTED_PAIR: Final = lazy_pattern(
     r"(?P<key>'[^'\s]+'|\"[^\"\s]+\")(?P<sep>\s*:\s*)"
     r"(?P<value>'[^'\\]*(?:\\.[^'\\]*)*'|\"[^\"\\]*(?:\\.[^\"\\]*)*\")"
 )
-# HTTP credentials: ``Bearer <token>``, ``Basic <base64>``.
-_HTTP_CREDENTIALS: Final = lazy_pattern(r"\b(?P<kind>Bearer|Basic)(?P<space>\s+)[A-Za-z0-9._~+/\-]{8,}=*")
-# An authorization header, whatever its scheme (GitHub's ``token ghp_...``).
+# ``key: value`` as HTTP headers and YAML write it (``X-Api-Key: ...``, ``PRIVATE-TOKEN: ...``,
+# ``password: ...``): a space after the colon, as YAML needs, and a key that is a word of its
+# own (not ``Class.field:``, not an image's ``name:tag``).
+_HEADER_PAIR: Final = lazy_pattern(
+    r"(?<![A-Za-z0-9_.\-/])(?P<key>[A-Za-z_][A-Za-z0-9_\-]*)(?P<sep>:[ \t]+)"
+    r"(?P<value>'[^'\n]*'|\"[^\"\n]*\"|[^\s'\",;)\]}]+)"
+)
+# HTTP credentials: ``Bearer <token>``, ``Basic <base64>``; in other cases only a credential
+# that holds a digit, a symbol or a capital after a small letter (``bearer of bad news`` is prose).
+_HTTP_CREDENTIALS: Final = lazy_pattern(
+    r"\b(?P<kind>Bearer|Basic)(?P<space>\s+)[A-Za-z0-9._~+/\-]{8,}=*"
+    r"|\b(?P<other>(?i:bearer|basic))(?P<gap>\s+)(?=[A-Za-z0-9._~+/\-]*(?:[0-9._~+/\-=]|[a-z][A-Z]))"
+    r"[A-Za-z0-9._~+/\-]{8,}=*"
+)
+# An authorization header or parameter, whatever its scheme (GitHub's ``token ghp_...``):
+# ``Authorization: ...``, ``authorization=...``.
 _AUTHORIZATION_HEADER: Final = lazy_pattern(
-    rf"(?P<name>\b(?:Proxy-)?Authorization\s*:\s*)(?P<value>[^{_END}'\"]+(?:[ \t]+[^{_END}'\"]+)?)",
+    rf"(?P<name>\b(?:Proxy-)?Authorization['\"]?\s*[:=]\s*['\"]?)"
+    rf"(?P<value>[^{_END}'\"]+(?:[ \t]+[^{_END}'\"]+)?)",
     re.IGNORECASE,
 )
 #: Tokens whose shape says what they are, whatever their name, as secret scanners know them:
@@ -191,17 +322,32 @@ _TOKEN_START: Final = lazy_pattern(
 )
 
 
+def _scheme_before(text: str, colon: int) -> str:
+    """The scheme of the URL whose ``://`` starts at ``colon`` in ``text``, lower-cased."""
+    found = _SCHEME_BEFORE().search(text, max(0, colon - 32), colon)
+    return found[0].lower() if found else ""
+
+
 def _mask_authority(match: re.Match[str]) -> str:
     authority = match["authority"]
     if "@" not in authority:
         return authority
-    return f"{MASK}@{authority.rpartition('@')[2]}"
+    userinfo, _, host = authority.rpartition("@")
+    if ":" not in userinfo and _scheme_before(match.string, match.start() - 3) in _LOGIN_SCHEMES:
+        return authority  # an SSH login's user name: no secret
+    return f"{MASK}@{host}"
 
 
 def _mask_bare(match: re.Match[str]) -> str:
     if _DIGEST().match(match["host"]):  # an image reference, ``name:tag@sha256:...``
         return match[0]
+    if match["user"].lower() in _ADDRESS_SCHEMES:  # ``mailto:joe@example.com``
+        return match[0]
     return f"{MASK}@{match['host']}"
+
+
+# Values that stand for "a value goes here" in a message (``password=...``): nothing to hide.
+_PLACEHOLDERS: Final = frozenset({"...", "\u2026", MASK})
 
 
 def _masked_value(value: str) -> str:
@@ -211,7 +357,7 @@ def _masked_value(value: str) -> str:
 
 def _mask_pair(match: re.Match[str]) -> str:
     key = match["key"].strip("'\"")
-    if not is_secret_key(key):
+    if not is_secret_key(key) or match["value"].strip("'\"") in _PLACEHOLDERS:
         return match[0]
     return f"{match['key']}{match['sep']}{_masked_value(match['value'])}"
 
@@ -230,13 +376,23 @@ def redact_text(text: str) -> str:
         text = _KNOWN_TOKEN().sub(MASK, text)
     if "@" in text:
         text = _URL_AUTHORITY().sub(_mask_authority, text)
+        if "://" in text:
+            text = _URL_RAW_PASSWORD().sub(f"{MASK}@", text)
         text = _BARE_CREDENTIALS().sub(_mask_bare, text)
+    lowered = text.lower()
+    if "uthorization" in lowered:
+        text = _AUTHORIZATION_HEADER().sub(lambda m: f"{m['name']}{MASK}", text)
     if "=" in text:
         text = _KEY_VALUE().sub(_mask_pair, text)
     if ":" in text:
         text = _QUOTED_PAIR().sub(_mask_pair, text)
-        if "uthorization" in text or "UTHORIZATION" in text:
-            text = _AUTHORIZATION_HEADER().sub(lambda m: f"{m['name']}{MASK}", text)
-    if "Bearer" in text or "Basic" in text:
-        text = _HTTP_CREDENTIALS().sub(lambda m: f"{m['kind']}{m['space']}{MASK}", text)
+        text = _HEADER_PAIR().sub(_mask_pair, text)
+    if "bearer" in lowered or "basic" in lowered:
+        text = _HTTP_CREDENTIALS().sub(_mask_http, text)
     return text
+
+
+def _mask_http(match: re.Match[str]) -> str:
+    if match["kind"] is not None:
+        return f"{match['kind']}{match['space']}{MASK}"
+    return f"{match['other']}{match['gap']}{MASK}"

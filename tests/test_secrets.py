@@ -14,7 +14,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lzy._secrets import GLUED_SECRET_SUFFIXES, SECRET_NAME_WORDS, is_secret_name, redact_text
+from lzy._secrets import (
+    ABOUT_A_SECRET,
+    GLUED_SECRET_SUFFIXES,
+    SECRET_NAME_WORDS,
+    is_secret_name,
+    redact_text,
+)
 from lzy.api.v1 import LocalRuntime, Lzy, op
 from lzy.api.v1.env import (
     AutoPythonEnv,
@@ -55,7 +61,6 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("ARM_CLIENT_SECRET", True),
     ("GOOGLE_APPLICATION_CREDENTIALS", True),
     ("GOOGLE_API_KEY", True),
-    ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", True),
     ("DIGITALOCEAN_ACCESS_TOKEN", True),
     ("CLOUDFLARE_API_TOKEN", True),
     ("HF_TOKEN", True),
@@ -67,6 +72,52 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("VAULT_TOKEN", True),
     ("SLACK_WEBHOOK_URL", True),
     ("STRIPE_SECRET_KEY", True),
+    ("AWS_SECRET_KEY", True),
+    ("AZURE_OPENAI_API_KEY", True),
+    ("AZURE_STORAGE_ACCOUNT_KEY", True),
+    ("AZURE_DEVOPS_EXT_PAT", True),
+    ("GITHUB_PAT", True),
+    ("GOOGLE_CLIENT_SECRET", True),
+    ("GOOGLE_CLOUD_KEYFILE_JSON", True),
+    ("ALIBABA_CLOUD_ACCESS_KEY_SECRET", True),
+    ("OCI_CLI_KEY_CONTENT", True),
+    ("SCW_SECRET_KEY", True),
+    ("LINODE_TOKEN", True),
+    ("HCLOUD_TOKEN", True),
+    ("COHERE_API_KEY", True),
+    ("MISTRAL_API_KEY", True),
+    ("REPLICATE_API_TOKEN", True),
+    ("PINECONE_API_KEY", True),
+    ("COMET_API_KEY", True),
+    ("NEPTUNE_API_TOKEN", True),
+    ("MLFLOW_TRACKING_PASSWORD", True),
+    ("MLFLOW_TRACKING_TOKEN", True),
+    ("SENTRY_AUTH_TOKEN", True),
+    ("DATADOG_API_KEY", True),
+    ("DD_APP_KEY", True),
+    ("NEW_RELIC_LICENSE_KEY", True),
+    ("PAGERDUTY_ROUTING_KEY", True),
+    ("TWILIO_AUTH_TOKEN", True),
+    ("SENDGRID_API_KEY", True),
+    ("MAILGUN_API_KEY", True),
+    ("JWT_SECRET", True),
+    ("DJANGO_SECRET_KEY", True),
+    ("SECRET_KEY_BASE", True),
+    ("FLASK_SECRET_KEY", True),
+    ("NEXTAUTH_SECRET", True),
+    ("ENCRYPTION_KEY", True),
+    ("FERNET_KEY", True),
+    ("SIGNING_KEY", True),
+    ("MASTER_KEY", True),
+    ("SSL_KEY_PASSWORD", True),
+    ("SSH_PRIVATE_KEY", True),
+    ("GPG_PASSPHRASE", True),
+    ("BASIC_AUTH", True),
+    ("HTTP_AUTHORIZATION", True),
+    ("SESSION_COOKIE", True),
+    ("AWS_ACCESS_KEY_ID", True),
+    ("awsAccessKeyId", True),
+    ("AWSACCESSKEYID", True),
     # Databases.
     ("PGPASSWORD", True),
     ("MYSQL_PWD", True),
@@ -77,6 +128,23 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("RABBITMQ_DEFAULT_PASS", True),
     ("DB_PASS", True),
     ("db-password", True),
+    ("DB_PASS2", True),
+    ("MARIADB_ROOT_PASSWORD", True),
+    ("MSSQL_SA_PASSWORD", True),
+    ("SA_PASSWORD", True),
+    ("ORACLE_PWD", True),
+    ("NEO4J_AUTH", True),
+    ("INFLUXDB_TOKEN", True),
+    ("CLICKHOUSE_PASSWORD", True),
+    ("ELASTIC_PASSWORD", True),
+    ("KAFKA_SASL_PASSWORD", True),
+    ("SPRING_DATASOURCE_PASSWORD", True),
+    ("spring.datasource.password", True),
+    ("SMTP_PASS", True),
+    ("MAIL_PASS", True),
+    ("dbPass", True),
+    ("MY__SECRET", True),
+    ("my__db__password", True),
     # Package managers.
     ("TWINE_PASSWORD", True),
     ("NPM_TOKEN", True),
@@ -88,6 +156,25 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("POETRY_PYPI_TOKEN_PYPI", True),
     ("CARGO_REGISTRY_TOKEN", True),
     ("ARTIFACTORY_API_KEY", True),
+    ("PIP_PASSWORD", True),
+    ("UV_INDEX_PASSWORD", True),
+    ("UV_PUBLISH_PASSWORD", True),
+    ("HATCH_INDEX_AUTH", True),
+    ("PDM_PUBLISH_PASSWORD", True),
+    ("CONDA_TOKEN", True),
+    ("ANACONDA_API_TOKEN", True),
+    ("NUGET_API_KEY", True),
+    ("GEM_HOST_API_KEY", True),
+    ("COMPOSER_AUTH", True),
+    ("npm_config__authToken", True),
+    ("NPM_CONFIG__AUTH_TOKEN", True),
+    ("YARN_NPM_AUTH_TOKEN", True),
+    ("DOCKER_PASSWORD", True),
+    ("DOCKERHUB_TOKEN", True),
+    ("REGISTRY_PASSWORD", True),
+    ("HELM_REPO_PASSWORD", True),
+    ("TF_TOKEN_app_terraform_io", True),
+    ("VAULT_ROLE_SECRET_ID", True),
     # CI systems.
     ("GITHUB_TOKEN", True),
     ("GH_TOKEN", True),
@@ -98,6 +185,24 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("BITBUCKET_APP_PASSWORD", True),
     ("CODECOV_TOKEN", True),
     ("DOCKER_AUTH_CONFIG", True),
+    ("CIRCLE_TOKEN", True),
+    ("BUILDKITE_AGENT_TOKEN", True),
+    ("TRAVIS_API_TOKEN", True),
+    ("SONAR_TOKEN", True),
+    ("SNYK_TOKEN", True),
+    ("COVERALLS_REPO_TOKEN", True),
+    ("RUNNER_TOKEN", True),
+    ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", True),
+    ("GITHUB_APP_PRIVATE_KEY", True),
+    ("JENKINS_API_TOKEN", True),
+    ("DRONE_TOKEN", True),
+    ("AZURE_DEVOPS_TOKEN", True),
+    ("ARGOCD_AUTH_TOKEN", True),
+    ("KUBE_TOKEN", True),
+    ("SLACK_BOT_TOKEN", True),
+    ("SLACK_SIGNING_SECRET", True),
+    ("TELEGRAM_BOT_TOKEN", True),
+    ("DISCORD_WEBHOOK", True),
     # Names in code.
     ("apiKey", True),
     ("APIKey", True),
@@ -143,6 +248,93 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("OMP_NUM_THREADS", False),
     ("PYTHONPATH", False),
     ("SECRETARY", False),
+    # Names about a secret, not the secret: where it is, what it is called, how it is made.
+    ("POSTGRES_PASSWORD_FILE", False),
+    ("MYSQL_ROOT_PASSWORD_FILE", False),
+    ("AWS_SHARED_CREDENTIALS_FILE", False),
+    ("AWS_WEB_IDENTITY_TOKEN_FILE", False),
+    ("CLOUDSDK_AUTH_ACCESS_TOKEN_FILE", False),
+    ("SSH_AUTH_SOCK", False),
+    ("SSH_KEY_PATH", False),
+    ("KEY_PATH", False),
+    ("KEYS_DIR", False),
+    ("CA_KEY_FILE", False),
+    ("API_KEY_NAME", False),
+    ("SECRET_NAME", False),
+    ("AUTH_TYPE", False),
+    ("POSTGRES_HOST_AUTH_METHOD", False),
+    ("PASSWORD_POLICY", False),
+    ("PASSWORD_MIN_LENGTH", False),
+    ("TOKEN_TTL", False),
+    ("TOKEN_EXPIRY", False),
+    ("JWT_ALGORITHM", False),
+    ("SIGNATURE_VERSION", False),
+    ("AWS_SECRETS_MANAGER_REGION", False),
+    ("SECRETS_MANAGER_ENDPOINT", False),
+    ("WEBHOOK_ENABLED", False),
+    ("KEY_REPEAT_DELAY", False),
+    ("CACHE_KEY_PREFIX", False),
+    ("OAUTH_TOKEN_ENDPOINT", False),
+    ("AUTH_PROVIDER", False),
+    # Keys that are no secret, and words that merely hold a secret word.
+    ("PUBLIC_KEY", False),
+    ("SSH_PUBLIC_KEY", False),
+    ("PUBKEY", False),
+    ("SORT_KEY", False),
+    ("PARTITION_KEY", False),
+    ("PRIMARY_KEY", False),
+    ("FOREIGN_KEYS", False),
+    ("CACHE_KEY", False),
+    ("passThrough", False),
+    ("PASS_THROUGH", False),
+    ("COMPASS_HOME", False),
+    ("PASSIVE_MODE", False),
+    ("SASS_PATH", False),
+    ("SASL_MECHANISM", False),
+    ("KEYCLOAK_URL", False),
+    ("KEYRING_BACKEND", False),
+    ("PYTHON_KEYRING_BACKEND", False),
+    ("XKB_KEYMAP", False),
+    ("HOTKEY", False),
+    ("WHISKEY", False),
+    ("DONKEY", False),
+    ("GIT_AUTHOR_NAME", False),
+    ("GIT_AUTHOR_EMAIL", False),
+    ("OAUTH_CALLBACK_URL", False),
+    ("TOKENIZER_NAME", False),
+    ("MAX_TOKENS", False),
+    ("tokenizerName", False),
+    ("keyboardLayout", False),
+    ("monkeyPatch", False),
+    ("authorName", False),
+    ("sessionId", False),
+    ("DBUS_SESSION_BUS_ADDRESS", False),
+    ("PGHOST", False),
+    ("PGPORT", False),
+    ("PGDATABASE", False),
+    ("PGSSLMODE", False),
+    ("MYSQL_HOST", False),
+    ("REDIS_HOST", False),
+    ("REDIS_URL", False),
+    ("DATABASE_URL", False),
+    ("SENTRY_DSN", False),
+    ("LD_LIBRARY_PATH", False),
+    ("CLASSPATH", False),
+    ("HF_HOME", False),
+    ("WANDB_PROJECT", False),
+    ("GITHUB_SHA", False),
+    ("GITHUB_ACTOR", False),
+    ("CI_JOB_ID", False),
+    ("AWS_PROFILE", False),
+    ("AWS_ROLE_ARN", False),
+    ("AZURE_TENANT_ID", False),
+    ("AZURE_CLIENT_ID", False),
+    ("GOOGLE_CLOUD_PROJECT", False),
+    ("SSL_CERT_FILE", False),
+    ("REQUESTS_CA_BUNDLE", False),
+    ("UV_INDEX_URL", False),
+    ("PIP_TRUSTED_HOST", False),
+    ("NODE_ENV", False),
 ]
 
 
@@ -167,16 +359,45 @@ def _join(words: list[str], separator: str, style: str) -> str:
 
 @given(
     before=st.lists(st.sampled_from(_PLAIN_WORDS), max_size=3),
-    word=st.sampled_from(sorted(SECRET_NAME_WORDS)),
+    word=st.sampled_from(sorted(SECRET_NAME_WORDS - {"PASS"})),
     after=st.lists(st.sampled_from(_PLAIN_WORDS), max_size=2),
+    number=st.sampled_from(["", "2", "_1"]),
     separator=st.sampled_from(_SEPARATORS),
     style=st.sampled_from(["upper", "lower", "camel"]),
 )
 def test_a_secret_word_anywhere_in_a_name_makes_it_secret(
-    before: list[str], word: str, after: list[str], separator: str, style: str
+    *, before: list[str], word: str, after: list[str], number: str, separator: str, style: str
 ) -> None:
-    """Whatever the words around it and however the name is spelled (snake, kebab, camel)."""
-    assert is_secret_name(_join([*before, word, *after], separator, style))
+    """Whatever the words around it and however the name is spelled (snake, kebab, camel,
+    ``__``-separated, numbered)."""
+    assert is_secret_name(_join([*before, word, *after], separator, style) + number)
+
+
+@given(
+    before=st.lists(st.sampled_from(_PLAIN_WORDS), max_size=3),
+    word=st.sampled_from(sorted(SECRET_NAME_WORDS | {"PWD"})),
+    about=st.sampled_from(sorted(ABOUT_A_SECRET)),
+    separator=st.sampled_from(_SEPARATORS),
+    style=st.sampled_from(["upper", "lower", "camel"]),
+)
+def test_a_name_ending_with_what_it_says_about_a_secret_is_not_secret(
+    before: list[str], word: str, about: str, separator: str, style: str
+) -> None:
+    """``POSTGRES_PASSWORD_FILE`` is a path, ``TOKEN_TTL`` a duration: nothing to hide."""
+    assert not is_secret_name(_join([*before, word, about], separator, style))
+
+
+@given(
+    before=st.lists(st.sampled_from(_PLAIN_WORDS), max_size=3),
+    after=st.lists(st.sampled_from(_PLAIN_WORDS), min_size=1, max_size=2),
+    separator=st.sampled_from(_SEPARATORS),
+)
+def test_pass_is_a_password_only_as_the_last_word(
+    before: list[str], after: list[str], separator: str
+) -> None:
+    """``DB_PASS`` is a password, ``PASS_THROUGH`` is not."""
+    assert is_secret_name(separator.join([*before, "PASS"]))
+    assert not is_secret_name(separator.join([*before, "PASS", *after]))
 
 
 @given(
@@ -275,6 +496,30 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
         ("curl -H 'Authorization: Basic dXNlcjpwYXNz' x", "curl -H 'Authorization: ***' x"),
         ("Bearer eyJhbGciOiJIUzI1NiJ9", "Bearer ***"),
         ("https://u:p1@es1:9200,https://u:p2@es2:9200", "https://***@es1:9200,https://***@es2:9200"),
+        # Passwords written without percent-encoding what ends an authority.
+        ("https://AKID:wJal/rXUtnFEMI/K7MDENG@h/x", "https://***@h/x"),
+        ("redis://:p?ss#w@cache:6379/0", "redis://***@cache:6379/0"),
+        ("https://u:two words@h/simple", "https://***@h/simple"),
+        ("amqp://u:p/1@mq,amqp://u:p/2@mq2", "amqp://***@mq,amqp://***@mq2"),
+        (
+            "mongodb+srv://u:p@c0.example.net/db?retryWrites=true",
+            "mongodb+srv://***@c0.example.net/db?retryWrites=true",
+        ),
+        ("jdbc:postgresql://u:pw@db:5432/x", "jdbc:postgresql://***@db:5432/x"),
+        ("ssh://git:hunter2@host/repo.git", "ssh://***@host/repo.git"),
+        # Secret parameters and headers in their other spellings.
+        ("https://h/x#access_token=abc&state=1", "https://h/x#access_token=***&state=1"),
+        (
+            "https://b.s3.amazonaws.com/k?X-Amz-Signature=ab12&X-Amz-Expires=60",
+            "https://b.s3.amazonaws.com/k?X-Amz-Signature=***&X-Amz-Expires=60",
+        ),
+        ("authorization=Bearer abc.def", "authorization=***"),
+        ('{"Authorization": "token abc123"}', '{"Authorization": "***"}'),
+        ("X-Api-Key: abc123", "X-Api-Key: ***"),
+        ("curl -H 'PRIVATE-TOKEN: glabc123' x", "curl -H 'PRIVATE-TOKEN: ***' x"),
+        ("password: hunter2\nuser: me", "password: ***\nuser: me"),
+        ("bearer 0123abcd.efgh", "bearer ***"),
+        ("BASIC dXNlcjpwYXNz", "BASIC ***"),
         # Not secrets: kept as they are.
         ("https://pypi.org/simple", "https://pypi.org/simple"),
         ("ubuntu:24.04@sha256:" + "a" * 64, "ubuntu:24.04@sha256:" + "a" * 64),
@@ -287,6 +532,118 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
 def test_masked_shapes(text: str, shown: str) -> None:
     """URL credentials, bare ``user:password@``, secret parameters, HTTP credentials."""
     assert redact_text(text) == shown
+
+
+#: Ordinary values that hold no secret, under a name that says none: shown as they are.
+ORDINARY_VALUES = [
+    "/usr/local/bin:/usr/bin:/bin",
+    "/home/me/a:b@c",
+    "/opt/lib:/usr/lib64:/home/u@x/lib",
+    "C:\\Users\\me;D:\\x",
+    "https://pypi.org/simple",
+    "https://pypi.org/simple https://download.pytorch.org/whl/cu121",
+    "http://localhost:8080/api?x=1&page=2",
+    "http://[::1]:8080/x me@example.com",
+    "https://host:8443/path joe@example.com",
+    "joe@example.com",
+    "Joe Doe <joe@example.com>",
+    "joe@example.com,ann@example.org",
+    "mailto:joe@example.com",
+    "sip:alice@example.com",
+    "user@host",
+    "user@10.0.0.1:22",
+    "git@github.com:org/repo.git",
+    "ssh://git@github.com/org/repo.git",
+    "git+ssh://git@github.com/org/repo.git@main",
+    "sftp://deploy@files.example.com/incoming",
+    "ubuntu:24.04@sha256:" + "a" * 64,
+    "docker.io/library/python:3.11@sha256:" + "b" * 64,
+    "ghcr.io/org/secret-manager:1.0",
+    "numpy==1.26.4",
+    "torch>=2.1; python_version>'3.8'",
+    "pkg @ https://host/pkg.whl",
+    "git+https://github.com/org/repo@v1.2#egg=x",
+    "@scope/pkg@1.2.3",
+    "npm install @types/node@20",
+    "https://registry.npmjs.org/@types%2fnode",
+    "https://github.com/org/repo/tree/main@{1}",
+    "s3://bucket/key@v2",
+    "host1:9092,host2:9092",
+    "redis://redis:6379/0",
+    "postgres://db:5432/prod",
+    "a=1 b=2",
+    "keyboard=us",
+    "monkey=1",
+    "sort_key=name",
+    "password_policy=strict",
+    "token_count=42",
+    "max_tokens=256",
+    "tokenizer=gpt2",
+    "auth_type=oauth",
+    "key_path=/etc/ssl/key.pem",
+    "path: /x",
+    "The author: me",
+    "version: 1.2.3",
+    "Basic auth is off",
+    "bearer of bad news",
+    "Bearer token missing",
+    "en_US.UTF-8",
+    "America/New_York",
+    "--index-url https://pypi.org/simple",
+    "1",
+    "",
+    "x@y",
+    "@",
+    "@@@",
+    "a:b",
+    "10.0.0.1:8080",
+]
+
+
+@pytest.mark.parametrize("value", ORDINARY_VALUES)
+def test_ordinary_values_are_shown_as_they_are(value: str) -> None:
+    """Masking is precise: paths, URLs without credentials, e-mail addresses, SSH logins, image
+    digests and parameters that merely mention a secret word are not masked."""
+    assert redact_text(value) == value
+    assert repr(Env(environ={"SETTING": value}).environ) == repr({"SETTING": value})
+
+
+_raw_password = st.lists(
+    st.sampled_from([*"abcXYZ019!$&'()*+,;=~-._/?# :", "%2F"]), min_size=1, max_size=10
+).map(lambda parts: CANARY + "".join(parts))
+
+
+@given(
+    scheme=st.sampled_from(
+        [
+            "https",
+            "git+https",
+            "ssh",
+            "redis",
+            "rediss",
+            "postgresql+psycopg2",
+            "mysql",
+            "mongodb+srv",
+            "amqps",
+            "s3",
+        ]
+    ),
+    user=st.sampled_from(["u", "AKIAX", "__token__", ""]),
+    password=_raw_password,
+    host=_hosts,
+    path=st.sampled_from(["", "/", "/simple", "/db?sslmode=require"]),
+    separator=st.sampled_from([" ", "\n", ",", ";", "\r\n"]),
+)
+def test_a_password_written_with_unencoded_characters_is_masked_whole(
+    *, scheme: str, user: str, password: str, host: str, path: str, separator: str
+) -> None:
+    """``/``, ``?``, ``#``, ``:`` or a space in a password (an AWS secret key holds ``/``) do
+    not cut the masking short, alone or beside another URL."""
+    text = f"{scheme}://{user}:{password}@{host}{path}"
+    for value in (text, f"{text}{separator}https://v:{password}@other.example/x"):
+        masked = redact_text(value)
+        assert CANARY not in masked
+        assert f"***@{host}" in masked
 
 
 #: Tokens of a known shape, under names that do not say they are secrets.
@@ -474,6 +831,70 @@ def test_a_refused_value_is_shown_masked(case: str, call: Callable[[], object]) 
         call()
     assert CANARY not in str(caught.value)
     assert CANARY not in repr(caught.value)
+
+
+#: Values no field takes, each holding the canary as a URL's password.
+BAD_URL_SHAPES = [
+    f"https://u:{CANARY}@host:99999/simple",
+    f"https://u:{CANARY}@ho st/simple",
+    f"ftp://u:{CANARY}@host/simple",
+    f"https://u:{CANARY}@host:abc/simple",
+    f"https://u:{CANARY}@/simple",
+    f"https://u:{CANARY}@host\x00/x",
+    f"u:{CANARY}@host/simple",
+    f"https://u:{CANARY}@[::1/x",
+    f"https://u:{CANARY}@host:0/x",
+    f"git+https://u:{CANARY}@host/x",
+    f"https://u:{CANARY}@host/x\n",
+    f"https://u:{CANARY}@-bad-.com/x",
+    f"https://u:{CANARY}@host/x https://u:{CANARY}@h2/x",
+    f"https://u:p{CANARY} q@host/x",
+    f"https://u:{CANARY}/x@host:99999/x",
+    f"https://u:{CANARY}\u3000@host/x",
+    f"https://u:{CANARY}@ho\u200bst:12/x",
+    f"file://u:{CANARY}@host/x",
+    f"https://u:{CANARY}@" + "a" * 300 + "/x",
+    f"https://u:{CANARY}@host:\uff11\uff12/x",
+]
+
+#: Every field that refuses a value, with a call that gives it one.
+REFUSING_FIELDS: dict[str, Callable[[object], object]] = {
+    "pypi_index_url": lambda v: _untyped(AutoPythonEnv)(pypi_index_url=v),
+    "extra_index_urls[0]": lambda v: _untyped(AutoPythonEnv)(extra_index_urls=[v]),
+    "extra_index_urls as a str": lambda v: _untyped(AutoPythonEnv)(extra_index_urls=v),
+    "ManualPythonEnv.pypi_index_url": lambda v: _untyped(ManualPythonEnv)(
+        python_version="3.11", pypi_packages={}, pypi_index_url=v
+    ),
+    "pin version": lambda v: _untyped(ManualPythonEnv)(python_version="3.11", pypi_packages={"x": v}),
+    "pin name": lambda v: _untyped(AutoPythonEnv)(additional_pypi_packages={v: "1.0"}),
+    "exclude_packages": lambda v: _untyped(AutoPythonEnv)(exclude_packages=[v]),
+    "local_module_paths": lambda v: _untyped(ManualPythonEnv)(
+        python_version="3.11", pypi_packages={}, local_module_paths=[f"{v}\x00"]
+    ),
+    "image": lambda v: _untyped(DockerContainer)(image=v),
+    "registry": lambda v: _untyped(DockerContainer)(image="ubuntu", registry=v),
+    "environ value": lambda v: _untyped(Env)(environ={"X": f"{v}\x00"}),
+    "environ value not a str": lambda v: _untyped(Env)(environ={"X": [v]}),
+    "environ name": lambda v: _untyped(Env)(environ={f"{v}=": "1"}),
+    "cpu_type": lambda v: _untyped(Provisioning)(cpu_type=f"{v}\x01"),
+    "python_version": lambda v: _untyped(AutoPythonEnv)(python_version=v),
+    "with_python_env": lambda v: _untyped(Lzy().with_python_env)(pypi_index_url=v),
+    "with_python_env klass": lambda v: _untyped(Lzy().with_python_env)(klass=v),
+    "with_container": lambda v: _untyped(Lzy().with_container)(image=v),
+}
+
+
+@pytest.mark.parametrize("value", BAD_URL_SHAPES)
+@pytest.mark.parametrize("field", list(REFUSING_FIELDS))
+def test_every_refusal_of_every_field_shows_the_value_masked(field: str, value: str) -> None:
+    """Whatever field refuses a value holding credentials, and whatever is wrong with it, the
+    error (its message, its repr, the error it was raised from) never shows the password."""
+    with pytest.raises(LzyError) as caught:
+        REFUSING_FIELDS[field](value)
+    error = caught.value
+    chained = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    for text in (str(error), repr(error), repr(chained)):
+        assert CANARY not in text
 
 
 def test_lzy_errors_and_warnings_mask_any_message() -> None:

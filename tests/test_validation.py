@@ -192,6 +192,13 @@ def test_extra_index_urls_are_refused_by_index_or_shown(values: list[str]) -> No
         ("https://a.example/simple,https://b.example/simple", "not several joined by commas"),
         ("https://a.example/simple, http://b.example/simple", "not several joined by commas"),
         ("https://u:s3cr3t@a.example/simple,file:///srv", "not several joined by commas"),
+        ("https://\u00a1/simple", "not a valid international domain name (IDNA 2008)"),
+        ("https://ho\u200bst/simple", "U+200B"),
+        ("https://u:p\u3000w@host/simple", "credentials that are not written as user:password@"),
+        ("https://host/sim\u00a0ple", "U+00A0"),
+        ("https://host/\u202eelpmis", "U+202E"),
+        ("https://u:p/w@host:99999/simple", "port 99999, out of range"),
+        ("https://u:p w@host/simple", "credentials that are not written as user:password@"),
     ],
 )
 def test_malformed_urls_are_refused_with_the_field_named(value: str, fragment: str) -> None:

@@ -45,6 +45,7 @@ __all__ = [
     "check_keywords",
     "check_part_class",
     "closest",
+    "closest_names",
     "decorate_op",
     "describe",
     "environ_field",
@@ -165,16 +166,34 @@ class EnvironMap(FrozenMap[str, str]):
 
 
 def describe(value: object) -> str:
-    """A short ``repr`` of a user's value for an error message, its secrets masked."""
-    text = redact_text(repr(value))
+    """A short ``repr`` of a user's value for an error message, its secrets masked.
+
+    Never raises: a value whose ``repr`` fails is named by its type. A long value is masked
+    before it is cut, so a secret is never cut in two and shown in part.
+    """
+    try:
+        text = repr(value)
+    except Exception:  # a user's __repr__ may raise anything; the message must not
+        return f"<{type(value).__qualname__} object (its repr() failed)>"
+    text = redact_text(text)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def closest_names(name: str, candidates: Iterable[str]) -> list[str]:
+    """The candidates closest to ``name``, best first (at most one); empty when none is close."""
+    import difflib  # noqa: PLC0415 - only for an error message
+
+    # A name far longer than every candidate is close to none (and difflib's time grows with
+    # the product of the lengths).
+    pool = list(candidates)
+    if not pool or len(name) > 4 * max(len(c) for c in pool) + 8:
+        return []
+    return difflib.get_close_matches(name, pool, n=1, cutoff=0.6)
 
 
 def closest(name: str, candidates: Iterable[str]) -> str:
     """A ``; did you mean 'x'?`` suffix naming the closest candidate, or an empty string."""
-    import difflib  # noqa: PLC0415 - only for an error message
-
-    matches = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    matches = closest_names(name, candidates)
     return f"; did you mean {matches[0]!r}?" if matches else ""
 
 
@@ -296,26 +315,33 @@ _URL_SCHEMES: Final = ("http", "https", "file")
 def _shown_url(text: str) -> str:
     """A refused URL as it may be shown: credentials masked, also before a missing scheme, and
     a query or fragment (where tokens travel) replaced by ``***``."""
-    cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=-1)
-    shown = redact_text(text if cut < 0 else f"{text[: cut + 1]}{MASK}")
+    # Masked first, then cut: a password may hold a '?' or '#' (written without encoding), and
+    # cutting there first would leave its start unmasked.
+    shown = redact_text(text)
     if "://" not in shown:
         first, slash, rest = shown.partition("/")
         if "@" in first:
             shown = f"{MASK}@{first.rpartition('@')[2]}{slash}{rest}"
-    return shown
+    cut = min((i for i in (shown.find("?"), shown.find("#")) if i >= 0), default=-1)
+    return shown if cut < 0 else f"{shown[: cut + 1]}{MASK}"
 
 
 def _char_name(char: str) -> str:
     return {" ": "a space", "\t": "a tab", "\n": "a line break", "\x00": "a NUL"}.get(
-        char, f"the character {char!r}"
+        char, f"the character {char!r} (U+{ord(char):04X})"
     )
 
 
 def _url_problem(text: str) -> str | None:
     """What is wrong with ``text`` as an http(s) or file URL, or ``None``."""
-    bad = _URL_ILLEGAL().search(text)
+    found = _URL_ILLEGAL().search(text)
+    bad = found[0] if found is not None else None
+    if bad is None and not text.isascii():
+        # Unicode spaces and invisible characters (a no-break or ideographic space, a zero-width
+        # space that IDNA would silently drop from a host name, a direction override).
+        bad = next((c for c in text if not c.isprintable()), None)
     if bad is not None:
-        return f"must not contain {_char_name(bad[0])} (percent-encode it)"
+        return f"must not contain {_char_name(bad)} (percent-encode it)"
     scheme, separator, rest = text.partition("://")
     if not separator or scheme.lower() not in _URL_SCHEMES:
         return "must be an absolute http(s):// or file:// URL"
@@ -375,15 +401,27 @@ def _index_url_problem(text: str) -> str | None:
     return None
 
 
+#: Why a URL whose credentials alone are malformed is refused (they are never quoted).
+_BAD_CREDENTIALS: Final = (
+    "has credentials that are not written as user:password@ (percent-encode the '/', '?', '#',"
+    " '@', ':' and spaces they hold)"
+)
+
 #: A comma then another URL's scheme: several URLs given as one value.
 _JOINED: Final = lazy_pattern(r",\s*[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def _host_problem(host: str) -> str | None:
-    try:
-        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        return f"has host {host!r}, which is not a valid international domain name"
+    ascii_host = host
+    if not host.isascii():
+        # IDNA 2008, as the index client's HTTP library encodes host names (Python's own codec
+        # is IDNA 2003, which takes names the client then refuses).
+        import idna  # noqa: PLC0415 - only for an international host name
+
+        try:
+            ascii_host = idna.encode(host.lower()).decode("ascii")
+        except idna.IDNAError:
+            return f"has host {host!r}, which is not a valid international domain name (IDNA 2008)"
     labels = ascii_host.removesuffix(".").split(".")
     if len(ascii_host) > 253 or not all(_HOST_LABEL().fullmatch(label) for label in labels):
         return (
@@ -402,11 +440,19 @@ def url(owner: object, field: str, value: object) -> str:
     credentials, query and fragment masked.
     """
     text = expect_str(owner, field, value)
-    problem = (
-        "must be one URL, not several joined by commas (give each as an item of its own)"
-        if _JOINED().search(text)
-        else _url_problem(text) or _index_url_problem(text)
-    )
+    if _JOINED().search(text):
+        problem: str | None = (
+            "must be one URL, not several joined by commas (give each as an item of its own)"
+        )
+    else:
+        problem = _url_problem(text)
+        masked = redact_text(text)
+        if problem is not None and masked != text:
+            # The problem is told of the URL with its credentials masked, so that no part of
+            # them (a password with a '/' reads as a host and port) is quoted; when that URL has
+            # no problem, it lies in the credentials.
+            problem = _url_problem(masked) or _index_url_problem(masked) or _BAD_CREDENTIALS
+        problem = problem or _index_url_problem(text)
     if problem is not None:
         msg = f"{_where(owner, field)} {problem}, got {_shown_url(text)!r}"
         raise FieldValueError(msg)
