@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import importlib.metadata
 import json
 import re
@@ -598,3 +599,77 @@ def test_assigning_a_field_says_envs_are_immutable(make: Callable[[], object], f
     assert isinstance(caught.value, dataclasses.FrozenInstanceError)
     with pytest.raises(ImmutableEnvError):
         delattr(part, field)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class _SlotsDiskProvisioning(Provisioning):
+    """A user's slots subclass: its generated ``__setattr__`` is replaced as the built-in one is."""
+
+    #: Disk throughput in MB/s.
+    disk_io: int | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _DictDiskProvisioning(Provisioning):
+    """A user's subclass that is not a slots class."""
+
+    #: Disk throughput in MB/s.
+    disk_io: int | None = None
+
+
+#: One of each configuration class, with the point it configures (``None`` for none).
+_FROZEN_OBJECTS: list[tuple[Callable[[], object], str | None]] = [
+    (Env, None),
+    (Provisioning, "provisioning"),
+    (AutoPythonEnv, "python_env"),
+    (lambda: ManualPythonEnv(python_version="3.11", pypi_packages={}), "python_env"),
+    (OnlyLocalPythonEnv, "python_env"),
+    (lambda: DockerContainer(image="ubuntu"), "container"),
+    (NoContainer, "container"),
+    (lambda: EffectiveEnv.from_layers({}), None),
+    (_SlotsDiskProvisioning, "provisioning"),
+    (_DictDiskProvisioning, "provisioning"),
+]
+
+#: Names assigned by mistake: misspelt fields, another point's field, no field at all, dunders.
+_MISTAKEN_NAMES = [
+    "pyhton_env",
+    "cpu_cont",
+    "imag",
+    "pypi_index",
+    "enviorn",
+    "nonexistent",
+    "_POINT",
+    "__dict__",
+    "__class__",
+]
+
+
+@pytest.mark.parametrize("name", _MISTAKEN_NAMES)
+@pytest.mark.parametrize(("make", "point"), _FROZEN_OBJECTS)
+@pytest.mark.parametrize("change", ["assigned", "deleted"])
+def test_assigning_or_deleting_any_name_says_the_object_is_immutable(
+    make: Callable[[], object], point: str | None, name: str, change: str
+) -> None:
+    """A misspelt field on a frozen (slots) class is the library's immutability error, naming
+    the field and the closest one, with the way to a changed copy; never a ``TypeError`` about
+    ``super()`` or an ``AttributeError`` from the slots."""
+    part = make()
+    before = repr(part)
+    attempt: Callable[[], None] = (
+        (lambda: setattr(part, name, 1)) if change == "assigned" else (lambda: delattr(part, name))
+    )
+    with pytest.raises(ImmutableEnvError) as caught:
+        attempt()
+    message = str(caught.value)
+    assert f"has no field {name!r}" in message
+    assert f"cannot be {change}" in message
+    assert "is immutable" in message
+    assert "dataclasses.replace(" in message
+    if point is not None:
+        assert f".with_{point}(" in message
+    names = [f.name for f in dataclasses.fields(cast("Any", part))]
+    suggestion = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if suggestion:
+        assert f"did you mean {suggestion[0]!r}" in message
+    assert repr(part) == before

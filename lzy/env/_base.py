@@ -719,38 +719,48 @@ def _keyword_checked(init: Callable[..., None]) -> Callable[..., None]:
 _KEYWORD_CHECKED: Final = "_lzy_keyword_checked"
 
 
-def _immutable(method: Callable[..., None]) -> Callable[..., None]:
-    @functools.wraps(method)
-    def change(self: object, name: str, *value: object) -> None:
-        try:
-            method(self, name, *value)
-        except ImmutableEnvError:
-            raise
-        except dataclasses.FrozenInstanceError:
-            raise ImmutableEnvError(_immutable_message(self, name)) from None
-
-    return change
+def _refuse_assignment(self: object, name: str, value: object) -> None:
+    """``__setattr__`` of a configuration class: every name is refused (the class is frozen)."""
+    del value  # never shown: it may be a secret
+    raise ImmutableEnvError(_immutable_message(self, name, "assigned"))
 
 
-def _immutable_message(part: object, name: str) -> str:
+def _refuse_deletion(self: object, name: str) -> None:
+    """``__delattr__`` of a configuration class: every name is refused (the class is frozen)."""
+    raise ImmutableEnvError(_immutable_message(self, name, "deleted"))
+
+
+def _immutable_message(part: object, name: str, done: str = "assigned") -> str:
+    """Why ``name`` of ``part`` cannot be ``done`` (assigned or deleted), and the way to a changed
+    copy; a name that is no field is named with the closest field."""
     kind = type(part).__name__
-    names = [f.name for f in dataclasses.fields(cast("Any", part))]
+    try:
+        names = [f.name for f in dataclasses.fields(cast("Any", part))]
+    except TypeError:  # not a dataclass: refused where it is used, but this must not fail
+        names = []
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    field = name
+    prefix = f"{kind} is immutable: {name} cannot be {done}."
     if name not in names:
-        return f"{kind} has no field {name!r}{closest(name, names)}, and its fields cannot be assigned either"
+        matches = closest_names(name, names)
+        field = matches[0] if matches else "<field>"
+        hint = f"; did you mean {field!r}?" if matches else f" (fields: {', '.join(names) or 'none'})."
+        prefix = (
+            f"{kind} has no field {shown!r}{hint} Its fields cannot be {done} either: {kind} is immutable."
+        )
     point: object = getattr(part, "_POINT", None)
     if isinstance(point, str):
         return (
-            f"{kind} is immutable: {name} cannot be assigned. Make a changed copy,"
-            f" dataclasses.replace({point}, {name}=...), and give it to an owner (Lzy, a workflow,"
-            f" an op) with .with_{point}(...), or write .with_{point}({name}=...) to describe it anew"
+            f"{prefix} Make a changed copy, dataclasses.replace({point}, {field}=...), and give it to"
+            f" an owner (Lzy, a workflow, an op) with .with_{point}(...), or write"
+            f" .with_{point}({field}=...) to describe it anew"
         )
-    if name in {"provisioning", "python_env", "container", "environ"}:
+    if field in {"provisioning", "python_env", "container", "environ"}:
         return (
-            f"{kind} is immutable: {name} cannot be assigned. Set it on an owner (Lzy, a workflow,"
-            f" an op) with .with_{name}(...), which returns a new owner, or make a changed copy"
-            f" with dataclasses.replace(env, {name}=...)"
+            f"{prefix} Set it on an owner (Lzy, a workflow, an op) with .with_{field}(...), which"
+            f" returns a new owner, or make a changed copy with dataclasses.replace(env, {field}=...)"
         )
-    return f"{kind} is immutable: {name} cannot be assigned; make a changed copy with dataclasses.replace"
+    return f"{prefix} Make a changed copy with dataclasses.replace(..., {field}=...)"
 
 
 def _generated(method: object) -> bool:
@@ -800,10 +810,13 @@ def _finish(klass: type[object]) -> None:
             checked = _keyword_checked(cast("Callable[..., None]", init))
             type.__setattr__(owner, "__init__", checked)
             type.__setattr__(owner, "__signature__", _InitSignature(checked))
-        for method in ("__setattr__", "__delattr__"):
-            found = owner.__dict__.get(method)
-            if inspect.isfunction(found):
-                type.__setattr__(owner, method, _immutable(cast("Callable[..., None]", found)))
+        # A frozen dataclass's own __setattr__ and __delattr__ refuse its fields, but pass any
+        # other name on to super(cls, self), which a slots class (made anew by its decorator)
+        # turns into a TypeError about super(): every name is refused here, in lzy's words.
+        if inspect.isfunction(owner.__dict__.get("__setattr__")):
+            type.__setattr__(owner, "__setattr__", _refuse_assignment)
+        if inspect.isfunction(owner.__dict__.get("__delattr__")):
+            type.__setattr__(owner, "__delattr__", _refuse_deletion)
         if _generated(owner.__dict__.get("__repr__")):
             # A subclass decorated with the default repr=True would show its secrets.
             type.__setattr__(owner, "__repr__", EnvPart.__repr__)
