@@ -37,6 +37,7 @@ from lzy.env._base import split_credentials
 from lzy.env.python.base import same_version
 from lzy.exceptions import (
     ConfigurationError,
+    EnvironError,
     FieldTypeError,
     FieldValueError,
     ImmutableEnvError,
@@ -673,3 +674,217 @@ def test_assigning_or_deleting_any_name_says_the_object_is_immutable(
     if suggestion:
         assert f"did you mean {suggestion[0]!r}" in message
     assert repr(part) == before
+
+
+# -- every field, hostile values --------------------------------------------------------------------
+
+
+class _BrokenRepr:
+    """A value whose ``repr`` raises: a message about it must still be made."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+#: Values of every kind no field (or few) takes: wrong types, a bool where an int goes, NaN and
+#: infinities, a huge int, empty and blank strings, NUL, controls, a lone surrogate, a direction
+#: mark, non-ASCII digits, a long string, and an object whose repr fails.
+_HOSTILE: list[object] = [
+    True,
+    -1,
+    0.5,
+    float("nan"),
+    float("inf"),
+    10**400,
+    "",
+    " ",
+    "\x00",
+    "a\x00b",
+    "a\x1bb",
+    "\ud800",
+    "\u202eexe.txt",
+    "\u0661\u0662",
+    "\uff11\uff12",
+    "x" * 5000,
+    b"bytes",
+    [],
+    {},
+    object(),
+    _BrokenRepr(),
+]
+
+#: For each field: the class, the ``with_*`` method that builds it, keywords it needs, and the
+#: hostile values it takes (those are skipped: every other one must be refused).
+_FIELDS: dict[str, tuple[type[object], str, dict[str, object], tuple[object, ...]]] = {
+    "Provisioning.cpu_type": (
+        Provisioning,
+        "with_provisioning",
+        {},
+        ("\u0661\u0662", "\uff11\uff12", "x" * 5000),
+    ),
+    "Provisioning.cpu_count": (Provisioning, "with_provisioning", {}, ()),
+    "Provisioning.gpu_type": (
+        Provisioning,
+        "with_provisioning",
+        {},
+        ("\u0661\u0662", "\uff11\uff12", "x" * 5000),
+    ),
+    "Provisioning.gpu_count": (Provisioning, "with_provisioning", {}, ()),
+    "Provisioning.ram_size_gb": (Provisioning, "with_provisioning", {}, (0.5,)),
+    "AutoPythonEnv.python_version": (AutoPythonEnv, "with_python_env", {}, ()),
+    "AutoPythonEnv.pypi_index_url": (AutoPythonEnv, "with_python_env", {}, ()),
+    "AutoPythonEnv.extra_index_urls": (AutoPythonEnv, "with_python_env", {}, ([],)),
+    "AutoPythonEnv.additional_pypi_packages": (AutoPythonEnv, "with_python_env", {}, ({},)),
+    "AutoPythonEnv.exclude_packages": (AutoPythonEnv, "with_python_env", {}, ([],)),
+    "AutoPythonEnv.target_platform": (AutoPythonEnv, "with_python_env", {}, ()),
+    "AutoPythonEnv.explorer": (AutoPythonEnv, "with_python_env", {}, ()),
+    "AutoPythonEnv.raise_on_binaries": (AutoPythonEnv, "with_python_env", {}, (True,)),
+    "AutoPythonEnv.treat_editables_as_locals": (AutoPythonEnv, "with_python_env", {}, (True,)),
+    "ManualPythonEnv.python_version": (ManualPythonEnv, "with_python_env", {"pypi_packages": {}}, ()),
+    "ManualPythonEnv.pypi_packages": (ManualPythonEnv, "with_python_env", {"python_version": "3.11"}, ({},)),
+    "ManualPythonEnv.local_module_paths": (
+        ManualPythonEnv,
+        "with_python_env",
+        {"python_version": "3.11", "pypi_packages": {}},
+        ([],),
+    ),
+    "OnlyLocalPythonEnv.python_version": (OnlyLocalPythonEnv, "with_python_env", {}, ()),
+    "OnlyLocalPythonEnv.raise_on_binaries": (OnlyLocalPythonEnv, "with_python_env", {}, (True,)),
+    "DockerContainer.image": (DockerContainer, "with_container", {}, ()),
+    "DockerContainer.registry": (DockerContainer, "with_container", {"image": "ubuntu"}, ()),
+    "DockerContainer.pull_policy": (DockerContainer, "with_container", {"image": "ubuntu"}, ()),
+    "DockerContainer.username": (
+        DockerContainer,
+        "with_container",
+        {"image": "ubuntu", "password": "pw"},
+        ("\u0661\u0662", "\uff11\uff12", "x" * 5000),
+    ),
+    "DockerContainer.password": (
+        DockerContainer,
+        "with_container",
+        {"image": "ubuntu", "username": "u"},
+        (" ", "\u0661\u0662", "\uff11\uff12", "x" * 5000),
+    ),
+    "DockerContainer.pin_digest": (DockerContainer, "with_container", {"image": "ubuntu"}, (True,)),
+}
+
+
+@pytest.mark.parametrize("value", _HOSTILE, ids=lambda value: type(value).__name__)
+@pytest.mark.parametrize("path", list(_FIELDS))
+def test_every_field_refuses_hostile_values_by_name_alike_both_ways(path: str, value: object) -> None:
+    """Each hostile value a field does not take is refused when the object is made, with an lzy
+    error naming ``Class.field``; ``with_*`` refuses it with the same error."""
+    klass, method, needed, accepted = _FIELDS[path]
+    if any(type(value) is type(good) and value == good for good in accepted):
+        return
+    field = path.partition(".")[2]
+    fields = {**needed, field: value}
+    with pytest.raises(ConfigurationError) as direct:
+        _untyped(klass)(**fields)
+    assert path in str(direct.value)
+    with pytest.raises(ConfigurationError) as through:
+        getattr(Lzy(), method)(klass=klass, **fields)
+    assert (type(through.value), str(through.value)) == (type(direct.value), str(direct.value))
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ({"A B": "1"}, "holds white space"),
+        ({"A\tB": "1"}, "control character U+0009"),
+        ({"A\u202e": "1"}, "direction mark U+202E"),
+        ({"A\x1b": "1"}, "control character U+001B"),
+        ({"A": "x\x1by"}, "control character U+001B"),
+        ({"A": "x\x7f"}, "control character U+007F"),
+        ({"A": "x\x85"}, "control character U+0085"),
+        ({"API_TOKEN": "s3cret\x07"}, "value not shown"),
+    ],
+)
+def test_variable_names_and_values_with_controls_are_refused(value: dict[str, str], fragment: str) -> None:
+    """A name is printable without white space; a value may hold tabs and line breaks only."""
+    with pytest.raises(EnvironError) as caught:
+        Env(environ=value)
+    assert fragment in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_values_may_hold_tabs_and_line_breaks() -> None:
+    """A PEM key or a multi-line setting is a value like any other."""
+    key = "-----BEGIN CERTIFICATE-----\nMIIB\tx\r\n-----END CERTIFICATE-----\n"
+    assert Env(environ={"CA_CERT": key}).environ["CA_CERT"] == key
+
+
+@pytest.mark.parametrize("path", ["a\nb", "src\tx", "x\u202ey.py", "\x7fx"])
+def test_a_local_path_with_a_control_character_is_refused(path: str) -> None:
+    """A line break, a tab or a direction mark in a path is refused at once."""
+    with pytest.raises(FieldValueError, match=r"local_module_paths\[0\] holds the"):
+        ManualPythonEnv(python_version="3.11", pypi_packages={}, local_module_paths=[path])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("cpu_count", 2**31, "must be at most 2,147,483,647 (a 32-bit count), got 2147483648"),
+        ("gpu_count", 10**400, "got a number of about 401 digits"),
+        ("ram_size_gb", 2**31, "must be at most 1,073,741,824 GiB"),
+        ("ram_size_gb", 10**5000, "got a number of about 5,001 digits"),
+    ],
+    ids=["cpu_count", "gpu_count", "ram_size_gb", "ram_size_gb-long"],
+)
+def test_huge_numbers_are_refused_with_the_bound(field: str, value: int, fragment: str) -> None:
+    """Counts fit in 32 bits and memory in an EiB; a number too long to print is described."""
+    with pytest.raises(FieldValueError) as caught:
+        _untyped(Provisioning)(**{field: value})
+    assert f"Provisioning.{field}" in str(caught.value)
+    assert fragment in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "version", ["3." + "1" * 5000, "3.11.12345", "1" * 4400], ids=["long", "five", "huge"]
+)
+def test_a_python_version_with_too_many_digits_is_refused(version: str) -> None:
+    """Never the ``ValueError`` of ``int()`` on a 5,000-digit number."""
+    with pytest.raises(FieldValueError, match="python_version must be a version string"):
+        AutoPythonEnv(python_version=version)
+
+
+@pytest.mark.parametrize("version", ["1" * 5000, "1." + "2" * 4400], ids=["huge", "long"])
+def test_a_pin_with_too_many_digits_is_refused(version: str) -> None:
+    """Never the ``ValueError`` of ``int()`` on a 5,000-digit number."""
+    with pytest.raises(FieldValueError, match=r"pypi_packages\['x'\]: .* is not an exact version"):
+        ManualPythonEnv(python_version="3.11", pypi_packages={"x": version})
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "fragment"),
+    [
+        ("a b", "pw", "username must not hold ' '"),
+        ("a:b", "pw", "username must not hold ':'"),
+        ("a\x00", "pw", "username must not hold '\\x00'"),
+        ("u", "", "password must be a non-empty string"),
+        ("u", "s3cret\n", "password holds a control character"),
+        ("u", "s3cret\x00", "password holds a control character"),
+        ("u", "s3cret\ud800", "password holds a control character"),
+    ],
+)
+def test_registry_logins_that_cannot_be_sent_are_refused(username: str, password: str, fragment: str) -> None:
+    """A user name HTTP authentication cannot carry, or a password with a control character, is
+    refused when the container is made; the password is never shown."""
+    with pytest.raises(FieldValueError) as caught:
+        DockerContainer(image="ubuntu", username=username, password=password)
+    assert fragment in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("registry", ["x" * 254, "a" * 64 + ".example", "a." * 127 + "com"])
+def test_a_registry_host_longer_than_dns_allows_is_refused(registry: str) -> None:
+    """253 characters, 63 to a label."""
+    with pytest.raises(FieldValueError, match="longer than DNS allows"):
+        DockerContainer(image="ubuntu", registry=registry)
+
+
+@pytest.mark.parametrize("name", ["", " ", "a\nb", "w\x00", "\u202ew"])
+def test_a_workflow_name_is_printable_text(name: str) -> None:
+    """A workflow's name is shown in messages and logs: no controls, no direction marks."""
+    with pytest.raises(ConfigurationError, match=r"Workflow\.name"):
+        Lzy().workflow(name)

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from lzy.env._base import expect_instance, expect_str
+from lzy.env._base import expect_instance, expect_name
 from lzy.env.environment import EffectiveEnv, Env, Level
 from lzy.env.owner import EnvOwner
 from lzy.exceptions import ConfigurationError, WorkflowContextError
@@ -111,7 +111,7 @@ class Workflow(EnvOwner):
     """
 
     def __init__(self, lzy: Lzy, name: str, *, env: Env | None = None) -> None:
-        expect_str("Workflow", "name", name)
+        expect_name("Workflow", "name", name)
         self._lzy = lzy
         self._name = name
         self.env = env if env is not None else Env()

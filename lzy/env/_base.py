@@ -53,6 +53,7 @@ __all__ = [
     "expect_bool",
     "expect_callable",
     "expect_instance",
+    "expect_name",
     "expect_str",
     "field_names",
     "import_klass",
@@ -279,6 +280,17 @@ def expect_str(owner: object, field: str, value: object, *, allow_empty: bool = 
     return value
 
 
+def expect_name(owner: object, field: str, value: object) -> str:
+    """``value`` if it is a non-empty string without control characters or direction marks
+    (a name shown in messages and logs: a workflow's), else a clear error."""
+    text = expect_str(owner, field, value)
+    problem = _control_problem(text)
+    if problem is not None:
+        msg = f"{_where(owner, field)} {problem}; a name is printable text, got {describe(text)}"
+        raise FieldValueError(msg)
+    return text
+
+
 def expect_instance(where: str, value: object, kind: type | tuple[type, ...], allowed: str) -> None:
     """Raise :class:`FieldTypeError` naming ``where`` unless ``value`` is a ``kind``."""
     if not isinstance(value, kind):
@@ -502,11 +514,28 @@ def _fs_problem(text: str) -> str | None:
     return None
 
 
+# Control characters (C0, DEL, C1) and the invisible marks that reorder text as it is shown
+# (a path or a name that reads as another: "Trojan Source").
+_CONTROL: Final = lazy_pattern(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Control characters, less the tab and line breaks a value may hold (a PEM key).
+_VALUE_CONTROL: Final = lazy_pattern(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _control_problem(text: str, pattern: Callable[[], re.Pattern[str]] = _CONTROL) -> str | None:
+    """Which control or direction character ``text`` holds (the first), or ``None``."""
+    found = pattern().search(text)
+    if found is None:
+        return None
+    kind = "control character" if ord(found[0]) < 0x100 else "direction mark"
+    return f"holds the {kind} U+{ord(found[0]):04X} at index {found.start()}"
+
+
 def local_paths(owner: object, field: str, value: object) -> tuple[str, ...]:
-    """A tuple of paths: non-empty strings the operating system can take (no NUL, encodable)."""
+    """A tuple of paths: non-empty strings the operating system can take (no NUL, encodable),
+    without control characters (a line break, a tab) or marks that reorder how they read."""
     paths = str_tuple(owner, field, value)
     for index, path in enumerate(paths):
-        problem = _fs_problem(path)
+        problem = _fs_problem(path) or _control_problem(path)
         if problem is not None:
             msg = f"{_where(owner, field)}[{index}] {problem}: {describe(path)} cannot be a path"
             raise FieldValueError(msg)
@@ -547,9 +576,26 @@ def str_map(
     return FrozenMap(result)
 
 
+def _name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be an environment variable's name, or ``None``."""
+    if not name:
+        return "is empty"
+    if "=" in name:
+        return "holds '='"
+    problem = _fs_problem(name) or _control_problem(name)
+    if problem is not None:
+        return problem
+    space = next((c for c in name if c.isspace()), None)
+    if space is not None:
+        return f"holds white space (U+{ord(space):04X})"
+    return None
+
+
 def environ_map(owner: object, field: str, value: object) -> EnvironMap:
-    """Validate environment variables: names non-empty without ``=``, names and values strings
-    the operating system can take (no NUL, encodable). A secret's value is never repeated."""
+    """Validate environment variables: names non-empty, without ``=``, white space or control
+    characters; names and values strings the operating system can take (no NUL, encodable),
+    values without control characters but tabs and line breaks. A secret's value is never
+    repeated."""
     if not isinstance(value, dict | Mapping):
         msg = (
             f"{_where(owner, field)} must be a mapping of variable names to strings,"
@@ -558,14 +604,19 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
         raise EnvironError(msg)
     result: dict[str, str] = {}
     for key, item in cast("Mapping[object, object]", value).items():
-        name_problem = _fs_problem(key) if isinstance(key, str) else None
-        if not isinstance(key, str) or not key or "=" in key or name_problem is not None:
+        name_problem = (
+            _name_problem(key) if isinstance(key, str) else f"is not a str but {type(key).__name__}"
+        )
+        if name_problem is not None or not isinstance(key, str):
             msg = (
-                f"{_where(owner, field)}: variable name {describe(key)} is not allowed;"
-                " a name is a non-empty str without '=' or NUL that the file system encoding can encode"
+                f"{_where(owner, field)}: variable name {describe(key)} is not allowed; a name is a"
+                " non-empty str without '=' or NUL, white space or control characters, that the"
+                f" file system encoding can encode (it {name_problem})"
             )
             raise EnvironError(msg)
-        problem = _fs_problem(item) if isinstance(item, str) else None
+        problem = (
+            _fs_problem(item) or _control_problem(item, _VALUE_CONTROL) if isinstance(item, str) else None
+        )
         if not isinstance(item, str) or problem is not None:
             kind = type(item).__name__
             article = "an" if kind[:1].lower() in set("aeiou") else "a"
@@ -576,7 +627,7 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
                 else f"{describe(item)} ({kind})"
             )
             because = (
-                f", which {problem}"
+                f", which {problem} (a value may hold tabs and line breaks, no other control character)"
                 if problem is not None
                 else "; convert it with str() if that is what you mean"
             )

@@ -38,6 +38,11 @@ class AnyValue(enum.Enum):
         return "ANY"
 
 
+#: The largest count of CPUs or GPUs: a signed 32-bit number, as schedulers hold resource counts.
+MAX_COUNT: Final = 2**31 - 1
+#: The largest memory in GiB: one EiB, beyond any machine.
+MAX_RAM_GB: Final = 2**30
+
 #: "Any value is fine": set on a :class:`Provisioning` field to lift a requirement that an outer
 #: level (a workflow or :class:`~lzy.api.v1.Lzy`) made. Unlike ``None``, it counts as set.
 ANY: Final = AnyValue.ANY
@@ -58,9 +63,20 @@ def _positive_int(field: str, value: object, owner: str = "Provisioning") -> int
         raise FieldTypeError(msg)
     if value < 0 or (value == 0 and field != "gpu_count"):
         allowed = "a non-negative int" if field == "gpu_count" else "a positive int"
-        msg = f"{owner}.{field} must be {allowed}, got {describe(value)}"
+        msg = f"{owner}.{field} must be {allowed}, got {_shown_number(value)}"
+        raise FieldValueError(msg)
+    if value > MAX_COUNT:
+        msg = f"{owner}.{field} must be at most {MAX_COUNT:,} (a 32-bit count), got {_shown_number(value)}"
         raise FieldValueError(msg)
     return value
+
+
+def _shown_number(value: float) -> str:
+    """A number for a message: a huge int by its size (its repr may fail, and is long), else
+    its repr."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
+    return describe(value)
 
 
 def _positive_float(field: str, value: object, owner: str = "Provisioning") -> float | AnyValue | None:
@@ -77,7 +93,10 @@ def _positive_float(field: str, value: object, owner: str = "Provisioning") -> f
     except OverflowError:  # an int too large for a float
         finite = False
     if not value > 0 or not finite:
-        msg = f"{owner}.{field} must be a positive finite number, got {describe(value)}"
+        msg = f"{owner}.{field} must be a positive finite number, got {_shown_number(value)}"
+        raise FieldValueError(msg)
+    if value > MAX_RAM_GB:
+        msg = f"{owner}.{field} must be at most {MAX_RAM_GB:,} GiB (an EiB), got {_shown_number(value)}"
         raise FieldValueError(msg)
     return value
 

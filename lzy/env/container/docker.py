@@ -253,10 +253,45 @@ class ImageReference:
 
 
 def _check_password(value: object) -> None:
-    # The value is a secret: the message names its type only.
-    if value is not None and not isinstance(value, str):
+    # The value is a secret: the message names its type and what is wrong, never a character.
+    if value is None:
+        return
+    if not isinstance(value, str):
         msg = f"DockerContainer.password must be a str or None, got a {type(value).__name__}"
         raise FieldTypeError(msg)
+    if not value:
+        msg = "DockerContainer.password must be a non-empty string (a registry refuses an empty one)"
+        raise FieldValueError(msg)
+    if not value.isprintable() or not _encodable(value):
+        msg = (
+            "DockerContainer.password holds a control character (a NUL or a line break, say), an"
+            " invisible one or a lone surrogate; a registry login takes printable text only"
+            " (value not shown: it is a secret)"
+        )
+        raise FieldValueError(msg)
+
+
+def _check_username(value: object) -> None:
+    if value is None:
+        return
+    text = expect_str("DockerContainer", "username", value)
+    bad = next((c for c in text if not c.isprintable() or c.isspace() or c == ":"), None)
+    if bad is not None or not _encodable(text):
+        what = f"{bad!r} (U+{ord(bad):04X})" if bad is not None else "a lone surrogate"
+        msg = (
+            f"DockerContainer.username must not hold {what}: a user name is printable text without"
+            f" spaces or ':' (HTTP authentication splits at the first ':'), got {describe(text)}"
+        )
+        raise FieldValueError(msg)
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (no lone surrogate), as every login sends it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _pull_policy(value: object) -> PullPolicy | None:
@@ -317,8 +352,7 @@ class DockerContainer(Container):
         if self.registry is not None:
             registry_host("DockerContainer.registry", self.registry)
         object.__setattr__(self, "pull_policy", _pull_policy(self.pull_policy))
-        if self.username is not None:
-            expect_str(self, "username", self.username)
+        _check_username(self.username)
         _check_password(self.password)
         expect_bool(self, "pin_digest", self.pin_digest)
         if (self.username is None) != (self.password is None):

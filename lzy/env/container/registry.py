@@ -215,6 +215,13 @@ def registry_host(where: str, value: object) -> str:
     if port is not None and not 1 <= int(port) <= 65535:
         msg = f"{where}: port {port} in {shown} is out of range (1 to 65535)"
         raise FieldValueError(msg)
+    name = match["host"]
+    if match["ipv6"] is None and (len(name) > 253 or any(len(label) > 63 for label in name.split("."))):
+        msg = (
+            f"{where} must be {allowed}, got {describe(value)}, a host name longer than DNS allows"
+            " (253 characters, 63 to a label)"
+        )
+        raise FieldValueError(msg)
     if match["ipv6"] is not None:
         address = match["ipv6"]
         try:

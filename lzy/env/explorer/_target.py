@@ -19,6 +19,7 @@ import re
 import sys
 from typing import TYPE_CHECKING, Final, cast
 
+from lzy.env._base import describe
 from lzy.exceptions import FieldTypeError, FieldValueError
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def check_platform(owner: str, value: object) -> str:
     naming ``owner.target_platform``, the value and what is allowed."""
     where = f"{owner}.target_platform"
     if not isinstance(value, str):
-        msg = f"{where} must be {_EXAMPLES}, got {value!r} ({type(value).__name__})"
+        msg = f"{where} must be {_EXAMPLES}, got {describe(value)} ({type(value).__name__})"
         raise FieldTypeError(msg)
     problem = _platform_problem(value)
     if problem is not None:

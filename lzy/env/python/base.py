@@ -41,8 +41,9 @@ def __dir__() -> list[str]:
 
 
 _O = TypeVar("_O", bound=OpTarget)
-# ASCII digits only: ``\d`` would take any Unicode digit (Arabic-Indic, full-width, ...).
-_VERSION = re.compile(r"[0-9]+(?:\.[0-9]+){0,2}", re.ASCII)
+# ASCII digits only: ``\d`` would take any Unicode digit (Arabic-Indic, full-width, ...); at
+# most four to a part (no Python version has more, and int() refuses 4,300).
+_VERSION = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,4}){0,2}", re.ASCII)
 # PEP 508 names. re.ASCII: with IGNORECASE alone, [A-Z] also matches U+017F (long s) and
 # U+212A (the Kelvin sign).
 _NAME = re.compile(r"([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])", re.IGNORECASE | re.ASCII)
@@ -90,22 +91,22 @@ def normalize_version(version: str) -> str | None:
     """``version`` as PEP 440 writes it (``"v2.1.0-1 "`` is ``"2.1.0.post1"``), or ``None``
     when it is no version. Compare the results with :class:`~packaging.version.Version`:
     ``"26.4.0"`` and ``"26.4"`` are one version."""
-    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - see _check_name
+    from packaging.version import Version  # noqa: PLC0415 - see _check_name
 
     try:
         return str(Version(version))
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number of more digits than int() converts
         return None
 
 
 def same_version(first: str, second: str) -> bool:
     """Whether two version strings name one version by PEP 440 (``"26.4.0"`` is ``"26.4"``);
     strings that are no PEP 440 version are compared as written."""
-    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - see _check_name
+    from packaging.version import Version  # noqa: PLC0415 - see _check_name
 
     try:
         return Version(first) == Version(second)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number of more digits than int() converts
         return first.strip() == second.strip()
 
 
