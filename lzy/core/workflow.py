@@ -11,18 +11,26 @@ Which workflow an op call belongs to (:func:`workflow_of_call`):
 * else, while any workflow runs, the call is refused with
   :class:`~lzy.exceptions.WorkflowContextError`: lzy cannot tell which one it belongs to
   (a thread that predates the workflow, several workflows, a task made outside the block);
+* else, in a child process that :mod:`multiprocessing` started (spawn, forkserver) while a
+  workflow ran in its parent, the call is refused too: a workflow does not reach another
+  process. The parent's workflows are told to such children by :data:`WORKFLOW_PROCESS_VARIABLE`;
 * when no workflow runs, the op is a plain call of its function.
+
+A forked child holds a copy of its parent's workflows and context, and runs its calls as the
+parent would (through its own runtime).
 """
 
 from __future__ import annotations
 
 import contextvars
 import dataclasses
+import os
+import sys
 import threading
 import weakref
 from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 from lzy.env._base import expect_instance, expect_name
 from lzy.env.environment import EffectiveEnv, Env, Level
@@ -34,7 +42,7 @@ if TYPE_CHECKING:
     from lzy.core.lzy import Lzy
     from lzy.core.op import Op
 
-__all__ = ["Workflow", "current_workflow", "workflow_of_call"]
+__all__ = ["WORKFLOW_PROCESS_VARIABLE", "Workflow", "current_workflow", "workflow_of_call"]
 
 
 def __dir__() -> list[str]:
@@ -43,6 +51,10 @@ def __dir__() -> list[str]:
 
 _R = TypeVar("_R")
 _CURRENT: contextvars.ContextVar[Workflow | None] = contextvars.ContextVar("lzy_workflow", default=None)
+
+#: The environment variable set, while any workflow runs, to the id of the process that runs
+#: it: a child process :mod:`multiprocessing` starts inherits it, and refuses op calls.
+WORKFLOW_PROCESS_VARIABLE: Final = "LZY_WORKFLOW_PROCESS"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, eq=False)
@@ -76,6 +88,7 @@ def workflow_of_call() -> Workflow | None:
     with _RUNNING_LOCK:
         running = list(_RUNNING.items())
     if not running:
+        _refuse_in_a_child_process()
         return None
     thread = threading.current_thread()
     names = ", ".join(repr(workflow.name) for workflow, _ in running)
@@ -100,6 +113,25 @@ def workflow_of_call() -> Workflow | None:
         else f"thread {thread.name!r}, which was started before the workflow began"
     )
     msg = f"an op was called in {where}, while workflow {names} runs: lzy cannot tell it is the op's; {carry}"
+    raise WorkflowContextError(msg)
+
+
+def _refuse_in_a_child_process() -> None:
+    """Refuse an op call in a child process :mod:`multiprocessing` started while a workflow ran
+    in its parent (a spawned or forkserver child holds none of the parent's workflows)."""
+    parent = os.environ.get(WORKFLOW_PROCESS_VARIABLE)
+    if not parent or parent == str(os.getpid()):
+        return
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None or multiprocessing.parent_process() is None:
+        return  # not a multiprocessing child: a process of its own, started by a runtime or a user
+    msg = (
+        f"an op was called in child process {os.getpid()}, which multiprocessing started while a"
+        f" workflow ran in process {parent}: a workflow does not reach another process, and lzy"
+        " will not run the call as a plain one; call the op in the workflow's process (a thread"
+        " pool started inside the with block runs it there), or call op.function(...) for a plain"
+        " call"
+    )
     raise WorkflowContextError(msg)
 
 
@@ -162,7 +194,13 @@ class Workflow(EnvOwner):
 
     def __enter__(self) -> Self:
         if self._token is not None:
-            msg = f"workflow {self._name!r} is already running"
+            run = _RUNNING.get(self)
+            where = f" in thread {run.thread.name!r}" if run is not None else ""
+            msg = (
+                f"workflow {self._name!r} is already running{where}; a workflow object runs one with"
+                f" block at a time: for workflows in several threads, make one in each with"
+                f" lzy.workflow({self._name!r})"
+            )
             raise ConfigurationError(msg)
         running = _CURRENT.get()
         if running is not None:
@@ -172,6 +210,7 @@ class Workflow(EnvOwner):
         run = _Run(thread=threading.current_thread(), before=weakref.WeakSet(threading.enumerate()))
         with _RUNNING_LOCK:
             _RUNNING[self] = run
+            os.environ[WORKFLOW_PROCESS_VARIABLE] = str(os.getpid())
         return self
 
     def __exit__(
@@ -180,11 +219,28 @@ class Workflow(EnvOwner):
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._token is not None:
-            with _RUNNING_LOCK:
-                _RUNNING.pop(self, None)
+        if self._token is None:
+            return
+        run = _RUNNING.get(self)
+        try:
+            if _CURRENT.get() is not self:
+                raise ValueError  # refused as a reset in another context is
             _CURRENT.reset(self._token)
-            self._token = None
+        except ValueError:
+            # Another thread, task or context than the one that entered: the workflow goes on
+            # running where it was entered, and its calls there still get its env.
+            entered = f"thread {run.thread.name!r}" if run is not None else "another thread"
+            msg = (
+                f"workflow {self._name!r} was entered in {entered} and cannot end in thread"
+                f" {threading.current_thread().name!r} or another context (asyncio task,"
+                " contextvars.Context.run): a with block begins and ends in one; it is still running"
+            )
+            raise WorkflowContextError(msg) from None
+        self._token = None
+        with _RUNNING_LOCK:
+            _RUNNING.pop(self, None)
+            if not _RUNNING and os.environ.get(WORKFLOW_PROCESS_VARIABLE) == str(os.getpid()):
+                del os.environ[WORKFLOW_PROCESS_VARIABLE]
 
     def __repr__(self) -> str:
         return f"<workflow {self._name!r} env={self._env!r}>"
