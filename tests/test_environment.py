@@ -50,7 +50,7 @@ containers = st.sampled_from(
 )
 environs = st.dictionaries(
     st.sampled_from(["MODE", "LEVEL", "TOKEN"]),
-    st.text(st.characters(exclude_categories=["Cc"]) | st.sampled_from("\t\n\r"), max_size=5),
+    st.text(st.characters(exclude_categories=["Cc", "Cs"]) | st.sampled_from("\t\n\r"), max_size=5),
     max_size=3,
 )
 envs = st.builds(

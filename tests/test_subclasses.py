@@ -3,7 +3,9 @@ refused at once when they cannot work as a point."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -11,19 +13,30 @@ import pytest
 
 from lzy.api.v1 import Lzy, op
 from lzy.api.v1.env import (
+    AutoPythonEnv,
     Container,
     DockerContainer,
     EffectiveEnv,
     Env,
     Level,
     ManualPythonEnv,
+    NoContainer,
+    OnlyLocalPythonEnv,
     Provisioning,
     PythonEnv,
     ResolvedContainer,
+    ResolvedEnv,
     ResolvedPythonEnv,
     Resources,
 )
-from lzy.exceptions import ConfigurationError, KlassError, UnknownFieldError
+from lzy.exceptions import (
+    ConfigurationError,
+    FieldValueError,
+    KlassError,
+    UnknownFieldError,
+    UnknownPathError,
+)
+from lzy.runtime._pickle import dumps as cloudpickled
 
 # -- provisioning -----------------------------------------------------------------------------------
 
@@ -346,3 +359,188 @@ def test_a_subclass_that_cannot_work_is_refused_as_klass_and_as_instance(
         assert fragment in str(caught.value)
         assert "@dataclasses.dataclass(frozen=True, kw_only=True" in str(caught.value)
     repr(klass())
+
+
+# -- every point, every round trip ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class SlotsDiskProvisioning(Provisioning):
+    """A slots subclass with a field and a method of its own (written with ``super(Class, self)``)."""
+
+    #: Minimum disk throughput in MB/s; ``None`` inherits.
+    disk_io: int | None = None
+
+    def requirements(self) -> DiskResources:
+        """The built-in requirements plus the disk's."""
+        base = super(SlotsDiskProvisioning, self).requirements()
+        return DiskResources(**dataclasses.asdict(base), disk_io=self.disk_io)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ChannelAutoPythonEnv(AutoPythonEnv):
+    """The explored Python env with a channel of its own."""
+
+    #: The channel.
+    channel: str = "main"
+
+    def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:
+        """Nothing explored: the channel's Python as it is."""
+        del namespace
+        return ResolvedPythonEnv(install=False, python_version=self.python_version)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ChannelLocalPythonEnv(OnlyLocalPythonEnv):
+    """The local-only Python env with a channel of its own."""
+
+    #: The channel.
+    channel: str = "main"
+
+    def resolve(self, namespace: Mapping[str, object]) -> ResolvedPythonEnv:
+        """Nothing explored."""
+        del namespace
+        return ResolvedPythonEnv(install=False, python_version=None)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class NotedNoContainer(NoContainer):
+    """No container, with a note."""
+
+    #: Why there is none.
+    note: str = "host"
+
+    def resolve(self) -> ResolvedContainer:
+        """No container."""
+        return ResolvedContainer()
+
+
+#: A subclass instance for each point, the field of its own, its value, and what resolving it
+#: shows of it (``None`` when its artifact is a built-in one).
+_POINTS: list[tuple[str, object, str, object]] = [
+    ("provisioning", DiskProvisioning(disk_io=500, cpu_count=2), "disk_io", 500),
+    ("provisioning", SlotsDiskProvisioning(disk_io=700, cpu_count=2), "disk_io", 700),
+    ("python_env", ChannelAutoPythonEnv(channel="c1"), "channel", "c1"),
+    ("python_env", ChannelLocalPythonEnv(channel="c2"), "channel", "c2"),
+    (
+        "python_env",
+        CondaPythonEnv(python_version="3.11", pypi_packages={"numpy": "2.1.0"}, channel="c3"),
+        "channel",
+        "c3",
+    ),
+    ("python_env", FrozenPythonEnv(lock_file="x.lock"), "lock_file", "x.lock"),
+    (
+        "container",
+        PlatformDockerContainer(image="ubuntu:24.04", platform="linux/arm64"),
+        "platform",
+        "linux/arm64",
+    ),
+    ("container", NotedNoContainer(note="gpu host"), "note", "gpu host"),
+    ("container", CatalogContainer(entry="trainer"), "entry", "trainer"),
+]
+_POINT_IDS = [type(part).__name__ for _, part, _, _ in _POINTS]
+
+
+def _round_trips(value: object) -> list[tuple[str, object]]:
+    return [
+        ("copy", copy.copy(value)),
+        ("deepcopy", copy.deepcopy(value)),
+        ("pickle", pickle.loads(pickle.dumps(value))),
+        ("cloudpickle", pickle.loads(cloudpickled(value))),
+    ]
+
+
+@pytest.mark.parametrize(("point", "part", "field", "value"), _POINTS, ids=_POINT_IDS)
+def test_a_subclass_of_each_point_keeps_its_field_and_methods_everywhere(
+    point: str, part: object, field: str, value: object
+) -> None:
+    """Set by instance, by ``klass=`` and by dotted path, merged at three levels (set at the
+    lowest), explained, resolved, serialized, copied and pickled: still the subclass, its
+    field and its methods."""
+    klass = type(part)
+    keywords = {f.name: getattr(part, f.name) for f in dataclasses.fields(cast("Any", part)) if f.init}
+    method = getattr(Lzy(), f"with_{point}")
+    made = [
+        method(part),
+        method(klass=klass, **keywords),
+        method(klass=f"{__name__}.{klass.__name__}", **keywords),
+    ]
+    for lzy in made:
+        assert getattr(lzy.env, point) == part
+        assert type(getattr(lzy.env, point)) is klass
+    lzy = made[0].with_provisioning(ram_size_gb=4) if point != "provisioning" else made[0]
+    with lzy.workflow("w").with_environ(LEVEL="workflow").with_provisioning(cpu_count=3) as workflow:
+        effective = workflow.effective_env(op(_work).with_environ(LEVEL="op").with_provisioning(gpu_count=0))
+    merged = getattr(effective, point)
+    assert type(merged) is klass
+    assert getattr(merged, field) == value
+    assert effective.source(f"{point}.{field}") is Level.LZY
+    rows = {row.path: row.value for row in effective.rows()}
+    assert rows[f"{point}.{field}"] == repr(value)
+    assert f"{point}.{field}" in effective.explain()
+    resolved = effective.resolve({})
+    assert ResolvedEnv.from_json(resolved.to_json(include_secrets=True)) == resolved
+    if isinstance(merged, DiskProvisioning | SlotsDiskProvisioning):
+        assert resolved.provisioning == DiskResources(cpu_count=3, gpu_count=0, disk_io=cast("int", value))
+        assert resolved.to_dict()["provisioning"]["disk_io"] == value
+        assert type(ResolvedEnv.from_dict(resolved.to_dict()).provisioning) is DiskResources
+    own = getattr(lzy.env, point)
+    for how, copied, original in [
+        *((how, copied, merged) for how, copied in _round_trips(merged)),
+        ("replace", dataclasses.replace(cast("Any", merged)), merged),
+        *((f"{how} of the env", getattr(env, point), own) for how, env in _round_trips(lzy.env)),
+        *(
+            (f"{how} of the effective env", getattr(env, point), merged)
+            for how, env in _round_trips(effective)
+        ),
+    ]:
+        assert type(copied) is klass, how
+        assert copied == original, how
+        assert getattr(copied, field) == value, how
+        assert repr(copied) == repr(original), how
+        assert hash(copied) == hash(original), how
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LabelledDictEnv(Env):
+    """An env subclass that is not a slots class, with labels of its own."""
+
+    #: Labels for the scheduler.
+    labels: tuple[str, ...] = ()
+
+
+@pytest.mark.parametrize("klass", [LabelledEnv, LabelledDictEnv])
+def test_an_env_subclass_fields_are_explained_with_their_level(klass: type[Env]) -> None:
+    """The fields of an :class:`Env` subclass are rows of ``explain()``, with the level that set
+    them; :meth:`EffectiveEnv.merged_env` has them, through every round trip."""
+    lzy = Lzy(env=klass(labels=("lzy",))).with_environ(A="1")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    with lzy.workflow("w").with_environ(B="2") as workflow:
+        at_lzy = workflow.effective_env(op(_work))
+        at_op = workflow.effective_env(op(_work).with_env(klass(labels=("op",))))  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+    for effective, labels, level in ((at_lzy, ("lzy",), Level.LZY), (at_op, ("op",), Level.OP)):
+        rows = {row.path: (row.value, row.level) for row in effective.rows()}
+        assert rows["labels"] == (repr(labels), level)
+        assert effective.source("labels") is level
+        assert "labels" in effective.explain()
+        merged = effective.merged_env()
+        assert type(merged) is klass
+        assert cast("Any", merged).labels == labels
+        for how, copied in _round_trips(effective):
+            assert cast("Any", cast("EffectiveEnv", copied).merged_env()).labels == labels, how
+    assert dict(at_lzy.environ) == {"A": "1", "B": "2"}
+    with pytest.raises(UnknownPathError, match="did you mean 'labels'"):
+        at_op.source("lables")
+
+
+def test_a_document_from_an_unknown_subclass_says_where_it_is_read() -> None:
+    """Keys no subclass defined here has: refused, with the subclass to import."""
+    data = (
+        EffectiveEnv.from_layers({Level.OP: Env(provisioning=DiskProvisioning(disk_io=1))})
+        .resolve({})
+        .to_dict()
+    )
+    data["provisioning"]["iops"] = 3
+    with pytest.raises(
+        FieldValueError, match=r"unknown keys \['disk_io', 'iops'\].*where that subclass is defined"
+    ):
+        ResolvedEnv.from_dict(data)

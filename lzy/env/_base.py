@@ -614,9 +614,10 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
                 f" file system encoding can encode (it {name_problem})"
             )
             raise EnvironError(msg)
-        problem = (
-            _fs_problem(item) or _control_problem(item, _VALUE_CONTROL) if isinstance(item, str) else None
-        )
+        problem = _fs_problem(item) if isinstance(item, str) else None
+        control = _control_problem(item, _VALUE_CONTROL) if isinstance(item, str) and not problem else None
+        if control is not None:
+            problem = f"{control} (a value may hold tabs and line breaks, no other control character)"
         if not isinstance(item, str) or problem is not None:
             kind = type(item).__name__
             article = "an" if kind[:1].lower() in set("aeiou") else "a"
@@ -627,7 +628,7 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
                 else f"{describe(item)} ({kind})"
             )
             because = (
-                f", which {problem} (a value may hold tabs and line breaks, no other control character)"
+                f", which {problem}"
                 if problem is not None
                 else "; convert it with str() if that is what you mean"
             )

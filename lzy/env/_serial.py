@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -135,12 +136,21 @@ def _load_dataclass(tp: type[Any], data: object, where: str) -> Any:
     if not isinstance(data, Mapping):
         _refuse(tp, data, where)
     mapping = cast("Mapping[object, object]", data)
-    hints = typing.get_type_hints(tp)
     fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
     unknown = sorted(str(key) for key in mapping if key not in fields)
     if unknown:
-        msg = f"{where} has unknown keys {unknown} (known: {sorted(fields)})"
-        raise FieldValueError(msg)
+        # Written from a subclass with fields of its own (a user's Resources with a disk_io):
+        # read back as that subclass when this program defines exactly one that fits.
+        subclass = _subclass_for(tp, {str(key) for key in mapping}, where)
+        if subclass is None:
+            msg = (
+                f"{where} has unknown keys {unknown} (known: {sorted(fields)}); a document written"
+                f" from a subclass of {tp.__name__} is read where that subclass is defined (imported)"
+            )
+            raise FieldValueError(msg)
+        tp = subclass
+        fields = {f.name: f for f in dataclasses.fields(tp) if f.init}
+    hints = typing.get_type_hints(tp)
     missing = [
         name
         for name, f in fields.items()
@@ -156,6 +166,53 @@ def _load_dataclass(tp: type[Any], data: object, where: str) -> Any:
         return tp(**kwargs)
     except LzyError as error:  # the class's own rules: say where in the document
         raise type(error)(f"{where}: {error}") from error
+
+
+def _subclass_for(tp: type[Any], keys: set[str], where: str) -> type[Any] | None:
+    """The one dataclass subclass of ``tp`` defined in this program whose fields are ``keys``
+    (those with defaults may be left out), or ``None``; two that fit are an error."""
+    found: list[type[Any]] = []
+    seen: set[type[Any]] = set()
+    stack = list(tp.__subclasses__())
+    while stack:
+        klass = stack.pop()
+        if klass in seen:
+            continue
+        seen.add(klass)
+        stack.extend(klass.__subclasses__())
+        if not dataclasses.is_dataclass(klass):
+            continue
+        fields = {f.name: f for f in dataclasses.fields(klass) if f.init}
+        required = {
+            name
+            for name, f in fields.items()
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
+        if keys <= fields.keys() and required <= keys:
+            found.append(klass)
+    exact = [klass for klass in found if {f.name for f in dataclasses.fields(klass) if f.init} == keys]
+    chosen = _one_per_name(exact or found)
+    if len(chosen) > 1:
+        names = ", ".join(sorted(f"{k.__module__}.{k.__qualname__}" for k in chosen))
+        msg = f"{where} fits more than one subclass of {tp.__name__} ({names}); lzy cannot tell which"
+        raise FieldValueError(msg)
+    return chosen[0] if chosen else None
+
+
+def _one_per_name(classes: list[type[Any]]) -> list[type[Any]]:
+    """``classes`` with one class per module and name: a slots dataclass is made anew by its
+    decorator, and the class it replaced lingers among the subclasses until collected. The one
+    its module holds is kept."""
+    by_name: dict[tuple[str, str], type[Any]] = {}
+    for klass in classes:
+        key = (klass.__module__, klass.__qualname__)
+        module = sys.modules.get(klass.__module__)
+        held: object = module
+        for part in klass.__qualname__.split("."):
+            held = getattr(held, part, None)
+        if key not in by_name or held is klass:
+            by_name[key] = klass
+    return list(by_name.values())
 
 
 def load(tp: Any, data: object, where: str) -> Any:

@@ -392,6 +392,35 @@ class EffectiveEnv(EnvPart):
                 level = layer_level
         return level
 
+    def merged_env(self) -> Env:
+        """The envs of every level merged into one :class:`Env`, by :meth:`Env.merged_over`.
+
+        Its class is the most derived of theirs, so the fields of a subclass of :class:`Env`
+        (with the value of the highest level that sets each) are kept; its points are this
+        effective env's.
+        """
+        merged = self.layers[0][1]
+        for _, env in self.layers[1:]:
+            merged = env.merged_over(merged)
+        return merged
+
+    def _own_fields(self) -> list[tuple[dataclasses.Field[object], object, Level]]:
+        """The fields of subclasses of :class:`Env` among the levels (not the points): each with
+        its merged value and the highest level that sets it."""
+        if all(type(env) is Env for _, env in self.layers):
+            return []
+        merged = self.merged_env()
+        found: list[tuple[dataclasses.Field[object], object, Level]] = []
+        for field in dataclasses.fields(merged):
+            if field.name in MERGE_RULES:
+                continue
+            level = Level.DEFAULT
+            for layer_level, env in self.layers[1:]:
+                if any(f.name == field.name for f in dataclasses.fields(env)) and is_set(env, field.name):
+                    level = layer_level
+            found.append((cast("dataclasses.Field[object]", field), getattr(merged, field.name), level))
+        return found
+
     def source(self, path: str) -> Level:
         """The level the value at ``path`` came from.
 
@@ -404,9 +433,15 @@ class EffectiveEnv(EnvPart):
         _expect_path(path)
         point, dot, rest = path.partition(".")
         if point not in MERGE_RULES:
+            own = {field.name: level for field, _, level in self._own_fields()}
+            if point in own and not dot:
+                return own[point]
+            names = [*MERGE_RULES, *own]
             msg = (
-                f"unknown path {path!r}: {point!r} is not a point{closest(point, MERGE_RULES)}"
-                f" (points: {', '.join(MERGE_RULES)})"
+                f"unknown path {path!r}: {point!r} is not a point{closest(point, names)}"
+                f" (points: {', '.join(MERGE_RULES)}"
+                + (f"; fields of {type(self.merged_env()).__name__}: {', '.join(own)}" if own else "")
+                + ")"
             )
             raise UnknownPathError(msg)
         if not dot:
@@ -460,6 +495,10 @@ class EffectiveEnv(EnvPart):
                         level=self.source(f"{point}.{field.name}"),
                     )
                 )
+        rows.extend(
+            ExplainRow(path=field.name, value=_show(value, field), level=level)
+            for field, value, level in self._own_fields()
+        )
         return rows
 
     def explain(self) -> str:
