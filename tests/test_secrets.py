@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import socket
 import urllib.parse
 import warnings
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, cast
 
+import packaging.version
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -938,3 +941,58 @@ def test_no_log_record_warning_or_error_of_a_run_holds_the_canary() -> None:
     assert CANARY not in str(error.value)
     assert all(CANARY not in str(w.message) for w in caught)
     assert not [text for text in shown(records) if CANARY in text]
+
+
+#: ``.netrc`` files that do not parse, where the parser's message would quote a token of a
+#: password (one with a space, cut by the parser), or the password itself.
+BROKEN_NETRCS = [
+    f"machine h login u password pa {CANARY}\n",
+    f"machine h login u password {CANARY} extra\n",
+    f"{CANARY}\n",
+    f"machine h login u password {CANARY}\nmachine\n",
+    f"default login u password x {CANARY}\n",
+    f"machine h login u password x\nmacdef m\n{CANARY}",
+]
+
+
+@pytest.mark.parametrize("body", BROKEN_NETRCS)
+def test_a_netrc_that_does_not_parse_is_warned_of_without_its_secret(
+    body: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The warning says where the file is and at which line it breaks; never what is there."""
+    from lzy.runtime import _ray_cluster  # the Ray runtime's module: it loads no Ray
+
+    path = tmp_path / "netrc"
+    path.write_text(body)
+    path.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(path))
+    with every_log_record() as records, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _ray_cluster._user_netrc() == {}  # pyright: ignore[reportPrivateUsage]
+    messages = [str(w.message) for w in caught]
+    assert any("does not parse as a .netrc at line" in message for message in messages)
+    assert not [text for text in [*messages, *shown(records)] if CANARY in text]
+
+
+def test_an_unreachable_index_is_reported_without_its_credentials_or_mangling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Credentials from pip's configuration, an index that refuses connections: no error, warning
+    or log record of any logger shows the password, and a short user name is not masked inside
+    other words."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("PIP_INDEX_URL", f"https://u:{CANARY}@127.0.0.1:{port}/simple")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    env = Env(python_env=AutoPythonEnv())
+    with every_log_record() as records, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        effective = EffectiveEnv.from_layers({Level.OP: env})
+        texts = [effective.explain()]
+        with pytest.raises(LzyError) as error:
+            effective.resolve({"version": packaging.version})
+    texts += [str(error.value), repr(error.value), *(str(w.message) for w in caught), *shown(records)]
+    assert not [text for text in texts if CANARY in text]
+    assert "https://***@127.0.0.1" in str(error.value)
+    assert "***sed" not in str(error.value)

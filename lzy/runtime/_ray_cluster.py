@@ -137,8 +137,15 @@ def _user_netrc() -> dict[str, tuple[str, str]]:
     try:
         parsed = netrc.netrc(path)
     except (OSError, netrc.NetrcParseError) as error:
+        # Neither the parser's words (they quote the token it stopped at: a password cut at a
+        # space) nor the OS error's (it repeats the path) are shown: only where, and what kind.
+        reason = (
+            f"it does not parse as a .netrc at line {error.lineno}"
+            if isinstance(error, netrc.NetrcParseError)
+            else (error.strerror or type(error).__name__)
+        )
         warnings.warn(
-            f"lzy could not read {path} ({error}); the local Ray cluster's installers do not see it",
+            f"lzy could not read {path} ({reason}); the local Ray cluster's installers do not see it",
             LzyWarning,
             stacklevel=4,
         )

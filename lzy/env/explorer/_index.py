@@ -592,7 +592,10 @@ def _close_all(pool: list[httpx.Client]) -> None:
 def _scrub(text: str, index: str) -> str:
     """``text`` without the credentials of ``index``, should an error message quote them."""
     parts = urllib.parse.urlsplit(index)
-    for secret in (parts.password, parts.username):
+    # A user name is a secret only when it stands alone (a token as the user); beside a password
+    # it is a name, often short ("u", "admin"), which replaced everywhere would mangle the text.
+    secrets = (parts.password,) if parts.password else (parts.username,)
+    for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
             text = text.replace(urllib.parse.unquote(secret), "***")
