@@ -67,6 +67,7 @@ SECRET_NAME_WORDS: Final = frozenset(
         "CREDENTIAL",
         "CREDENTIALS",
         "CREDS",
+        "JWT",
         "KEY",
         "KEYFILE",
         "KEYS",

@@ -104,6 +104,8 @@ REAL_NAMES: list[tuple[str, bool]] = [
     ("SENDGRID_API_KEY", True),
     ("MAILGUN_API_KEY", True),
     ("JWT_SECRET", True),
+    ("JWT", True),
+    ("SUPABASE_JWT", True),
     ("DJANGO_SECRET_KEY", True),
     ("SECRET_KEY_BASE", True),
     ("FLASK_SECRET_KEY", True),
@@ -512,6 +514,7 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
         ("ssh://git:hunter2@host/repo.git", "ssh://***@host/repo.git"),
         # Secret parameters and headers in their other spellings.
         ("https://h/x#access_token=abc&state=1", "https://h/x#access_token=***&state=1"),
+        ("wss://h/socket?jwt=abc.def.ghi", "wss://h/socket?jwt=***"),
         (
             "https://b.s3.amazonaws.com/k?X-Amz-Signature=ab12&X-Amz-Expires=60",
             "https://b.s3.amazonaws.com/k?X-Amz-Signature=***&X-Amz-Expires=60",
