@@ -158,6 +158,28 @@ def test_instance_may_be_passed_positionally() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("method", "klass", "fields"),
+    [
+        ("with_python_env", ManualPythonEnv, {"python_version": "3.11", "pypi_packages": {}}),
+        ("with_python_env", AutoPythonEnv, {}),
+        ("with_container", DockerContainer, {"image": "ubuntu:24.04"}),
+        ("with_container", NoContainer, {}),
+        ("with_provisioning", Provisioning, {"cpu_count": 2}),
+    ],
+)
+def test_a_class_first_is_the_klass(method: str, klass: type[object], fields: dict[str, object]) -> None:
+    """``with_*(K, **fields)`` is ``with_*(klass=K, **fields)``, as the checkers read it."""
+    first = getattr(op(double), method)(klass, **fields)
+    keyword = getattr(op(double), method)(klass=klass, **fields)
+    assert first.env == keyword.env
+
+
+def _docker(*, image: str) -> DockerContainer:
+    """A factory function: it makes a Container, but klass takes a class."""
+    return DockerContainer(image=image)
+
+
 def _args(*args: object, **kwargs: object) -> tuple[tuple[object, ...], dict[str, object]]:
     """The arguments of a call, written like the call (the call itself is made untyped)."""
     return args, kwargs
@@ -218,7 +240,27 @@ def _args(*args: object, **kwargs: object) -> tuple[tuple[object, ...], dict[str
         (
             ("with_python_env", _args(ManualPythonEnv)),
             FieldTypeError,
-            "got the class ManualPythonEnv positionally; pass klass=ManualPythonEnv",
+            "ManualPythonEnv requires 'python_version', 'pypi_packages'",
+        ),
+        (
+            ("with_python_env", _args(ManualPythonEnv, klass=OnlyLocalPythonEnv)),
+            ConfigurationError,
+            "got the class ManualPythonEnv first and klass=OnlyLocalPythonEnv; pass the class once",
+        ),
+        (
+            ("with_container", _args(NoContainer(), klass=NoContainer)),
+            ConfigurationError,
+            "got both an instance and keywords (klass)",
+        ),
+        (
+            ("with_python_env", _args(klass=functools.partial(ManualPythonEnv, python_version="3"))),
+            KlassError,
+            "klass must be a subclass of PythonEnv, got functools.partial(",
+        ),
+        (
+            ("with_container", _args(klass=_docker, image="a")),
+            KlassError,
+            "klass must be a subclass of Container, got <function",
         ),
         (
             ("with_python_env", _args(OnlyLocalPythonEnv(), python_version="3.11")),

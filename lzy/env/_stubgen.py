@@ -284,13 +284,13 @@ def _point_overloads(point: Point, imports: _Imports) -> Iterator[str]:
             raise ValueError(msg)
     names = ", ".join(k.__qualname__ for k in point.klasses)
     yield _overload(
-        f"klass=a class as a keyword ({names}, or a {base} subclass of your own): the keywords"
-        " of its constructor.",
+        f"klass=a class, or a class first ({names}, or a {base} subclass of your own): the"
+        " keywords of its constructor.",
         point.method,
         ["self", "/", f"klass: Callable[_FieldsP, _{base}T]", *_PARAMSPEC_REST],
         _docstring(
             _summary(point, "a ``klass`` instance"),
-            [("klass", f"A concrete subclass of {_ref(point.base)}, passed as a keyword."), *every_field],
+            [("klass", f"A concrete subclass of {_ref(point.base)}, as ``klass=`` or first."), *every_field],
         ),
     )
     default = point.default
@@ -330,7 +330,11 @@ def _point_overloads(point: Point, imports: _Imports) -> Iterator[str]:
             _summary(point),
             [
                 (point.field, f"A {base} instance, used as it is{none}."),
-                ("klass", f"Instead of an instance: a subclass of {_ref(point.base)}, with its keywords."),
+                (
+                    "klass",
+                    f"Instead of an instance: a subclass of {_ref(point.base)} (as ``klass=`` or first),"
+                    " with its keywords.",
+                ),
                 *every_field,
             ],
         ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Self, TypeVar
+from typing import Final, Self, TypeVar
 
 from lzy.env._base import build_part, describe, expect_instance, import_klass
 from lzy.env.container.base import Container
@@ -29,32 +29,47 @@ def __dir__() -> list[str]:
 _P = TypeVar("_P")
 
 
-def _point(
+def _point(  # noqa: PLR0917 - one helper for the three with_* methods
     method: str,
     instance: object,
     klass: object,
+    default: object,
     fields: Mapping[str, object],
     base: type[_P],
 ) -> _P:
-    """The point object a ``with_*`` call describes: the instance, or ``klass(**fields)``."""
-    if instance is not None:
-        if isinstance(instance, type):
+    """The point object a ``with_*`` call describes: the instance, or ``klass(**fields)``.
+
+    A class in the instance's place is the ``klass``: the stubs' overload that checks a class's
+    keywords takes ``klass`` as positional-or-keyword (PEP 612 puts nothing keyword-only in
+    front of a constructor's ``*args``), so checkers accept ``with_python_env(ManualPythonEnv,
+    python_version=...)`` and so does lzy.
+    """
+    if isinstance(instance, type):
+        if klass != default:
+            given = klass.__qualname__ if isinstance(klass, type) else describe(klass)
             msg = (
-                f"{method}() got the class {instance.__qualname__} positionally;"
-                f" pass klass={instance.__qualname__} with its fields as keywords, or an instance"
+                f"{method}() got the class {instance.__qualname__} first and klass={given};"
+                " pass the class once, first or as klass="
             )
-            raise FieldTypeError(msg)
+            raise ConfigurationError(msg)
+        return build_part(import_klass(instance, base, f"{method}()"), fields)
+    if instance is not None:
         if not isinstance(instance, base):
             msg = f"{method}() takes a {base.__name__} instance, got {describe(instance)}"
             raise FieldTypeError(msg)
-        if fields:
+        if fields or klass != default:
+            named = [*(["klass"] if klass != default else []), *fields]
             msg = (
-                f"{method}() got both an instance and keywords ({', '.join(fields)});"
+                f"{method}() got both an instance and keywords ({', '.join(named)});"
                 " pass either an instance or klass= with keywords"
             )
             raise ConfigurationError(msg)
         return instance
     return build_part(import_klass(klass, base, f"{method}()"), fields)
+
+
+#: The default ``klass`` of :meth:`EnvOwner.with_container`, by its path (as its signature writes it).
+_DEFAULT_CONTAINER: Final = "lzy.env.container.docker.DockerContainer"
 
 
 class EnvOwner(abc.ABC):
@@ -79,7 +94,7 @@ class EnvOwner(abc.ABC):
         **fields: object,
     ) -> Self:
         """A copy with provisioning fields set; they merge with those set before."""
-        new = _point("with_provisioning", provisioning, klass, fields, Provisioning)
+        new = _point("with_provisioning", provisioning, klass, Provisioning, fields, Provisioning)
         return self._with_env(layer_over(self.env, "provisioning", new))
 
     def with_python_env(
@@ -91,7 +106,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with this Python env; it replaces one set before."""
         # The abstract base is only used for isinstance/issubclass checks, never instantiated.
-        new = _point("with_python_env", python_env, klass, fields, PythonEnv)  # type: ignore[type-abstract]
+        new = _point("with_python_env", python_env, klass, AutoPythonEnv, fields, PythonEnv)  # type: ignore[type-abstract]
         return self._with_env(layer_over(self.env, "python_env", new))
 
     def with_container(
@@ -107,7 +122,7 @@ class EnvOwner(abc.ABC):
         """
         # By its path: the container module and its registry client load with the first container.
         # The abstract base is only used for isinstance/issubclass checks, never instantiated.
-        new = _point("with_container", container, klass, fields, Container)  # type: ignore[type-abstract]
+        new = _point("with_container", container, klass, _DEFAULT_CONTAINER, fields, Container)  # type: ignore[type-abstract]
         return self._with_env(layer_over(self.env, "container", new))
 
     def with_environ(self, mapping: Mapping[str, str] | None = None, /, **variables: str) -> Self:

@@ -71,9 +71,23 @@ wf.with_provisioning(klass=NoContainer)  # type: ignore[call-overload]  # pyrigh
 wf.with_python_env(klass=PythonEnv)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 wf.with_container(klass=Container)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
 
-# A class where an instance belongs, and keywords together with an instance.
+# A class first without its required keywords, or given twice (first and as klass=).
 wf.with_python_env(ManualPythonEnv)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_container(DockerContainer)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_python_env(ManualPythonEnv, klass=ManualPythonEnv, python_version="3", pypi_packages={})  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_container(NoContainer, klass=DockerContainer, image="a")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_provisioning(Provisioning, klass="lzy.api.v1.env.Provisioning")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+
+# An instance together with keywords or with klass=, for each point.
 wf.with_provisioning(Provisioning(), cpu_count=1)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
+wf.with_provisioning(Provisioning(), klass=Provisioning)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_python_env(ManualPythonEnv(python_version="3", pypi_packages={}), klass=ManualPythonEnv)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_python_env(AutoPythonEnv(), klass="lzy.api.v1.env.AutoPythonEnv")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_container(NoContainer(), klass=NoContainer)  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+wf.with_container(DockerContainer(image="a"), klass=DockerContainer, image="b")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue]
+
+# A dotted path first (a path is a keyword's value only).
+wf.with_python_env("lzy.api.v1.env.AutoPythonEnv")  # type: ignore[call-overload]  # pyright: ignore[reportCallIssue, reportArgumentType]
 
 # Env takes instances, not keywords of a point, and decorators go above an op.
 lzenv.Env(python_env=ManualPythonEnv)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]

@@ -116,6 +116,15 @@ assert_type(wf.with_container(klass="lzy.env.container.base.NoContainer"), Workf
 assert_type(wf.with_container(klass="lzy.api.v1.env.NoContainer"), Workflow)
 assert_type(wf.with_container(klass=PodmanContainer, image="alpine"), Workflow)
 
+# A class first is the klass (the class overload takes klass positional-or-keyword, and so does lzy).
+assert_type(wf.with_python_env(ManualPythonEnv, python_version="3.11", pypi_packages={}), Workflow)
+assert_type(wf.with_python_env(AutoPythonEnv), Workflow)
+assert_type(wf.with_python_env(CondaPythonEnv, environment_file="env.yml"), Workflow)
+assert_type(wf.with_container(DockerContainer, image="ubuntu"), Workflow)
+assert_type(wf.with_container(NoContainer), Workflow)
+assert_type(wf.with_provisioning(Provisioning, cpu_count=1), Workflow)
+assert_type(op().with_provisioning(Provisioning, gpu_count=0), OpBuilder)
+
 # What the run time accepts type-checks: a pull policy by name in any case, any list, tuple or set
 # of strings, and None for a point whose default klass needs no keyword.
 assert_type(wf.with_container(image="a", pull_policy="IfNotPresent"), Workflow)
@@ -127,6 +136,7 @@ assert_type(wf.with_python_env(exclude_packages=frozenset({"torch"}), extra_inde
 assert_type(wf.with_python_env(None), Workflow)
 assert_type(wf.with_provisioning(None), Workflow)
 assert_type(op(lambda: 1), Op[[], int])
+assert_type(op(description="d")(lambda: "x"), Op[[], str])
 assert_type(op(None), OpBuilder)
 
 

@@ -54,8 +54,8 @@ class EnvOwner(abc.ABC):
     def _with_env(self, env: Env) -> Self:
         """A copy of this owner with ``env`` as its environment."""
 
-    # klass=a class as a keyword (Provisioning, or a Provisioning subclass of your own): the keywords of its
-    # constructor.
+    # klass=a class, or a class first (Provisioning, or a Provisioning subclass of your own): the keywords of
+    # its constructor.
     @overload
     def with_provisioning(
         self,
@@ -66,7 +66,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a ``klass`` instance made of these keywords; they merge with those set before.
 
-        :param klass: A concrete subclass of :class:`~lzy.env.provisioning.Provisioning`, passed as a keyword.
+        :param klass: A concrete subclass of :class:`~lzy.env.provisioning.Provisioning`, as ``klass=`` or first.
         :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
         :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
@@ -119,15 +119,15 @@ class EnvOwner(abc.ABC):
         """A copy with provisioning fields set; they merge with those set before.
 
         :param provisioning: A Provisioning instance, used as it is (``None``: a Provisioning with no keywords).
-        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.provisioning.Provisioning`, with its keywords.
+        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.provisioning.Provisioning` (as ``klass=`` or first), with its keywords.
         :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
         :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
         :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
         :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
         """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=a class as a keyword (AutoPythonEnv, ManualPythonEnv, OnlyLocalPythonEnv, or a PythonEnv subclass
-    # of your own): the keywords of its constructor.
+    # klass=a class, or a class first (AutoPythonEnv, ManualPythonEnv, OnlyLocalPythonEnv, or a PythonEnv
+    # subclass of your own): the keywords of its constructor.
     @overload
     def with_python_env(
         self,
@@ -138,7 +138,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a ``klass`` instance made of these keywords; it replaces one set before.
 
-        :param klass: A concrete subclass of :class:`~lzy.env.python.base.PythonEnv`, passed as a keyword.
+        :param klass: A concrete subclass of :class:`~lzy.env.python.base.PythonEnv`, as ``klass=`` or first.
         :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
         :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
         :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
@@ -253,7 +253,7 @@ class EnvOwner(abc.ABC):
         """A copy with this Python env; it replaces one set before.
 
         :param python_env: A PythonEnv instance, used as it is (``None``: a AutoPythonEnv with no keywords).
-        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.python.base.PythonEnv`, with its keywords.
+        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.python.base.PythonEnv` (as ``klass=`` or first), with its keywords.
         :param python_version: ``klass=AutoPythonEnv`` (``str``; default ``running_python_version()``): The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. ``klass=ManualPythonEnv`` (``str``; required): The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). ``klass=OnlyLocalPythonEnv`` (``str | None``; default ``None``): The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has.
         :param pypi_index_url: ``klass=AutoPythonEnv`` (``str | None``; default ``None``): The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. ``klass=ManualPythonEnv`` (``str | None``; default ``None``): The package index to install from; ``None`` uses the remote side's default.
         :param extra_index_urls: ``klass=AutoPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`. ``klass=ManualPythonEnv`` (``list[str] | tuple[str, ...] | set[str] | frozenset[str]``; default ``()``): Further indexes searched after :attr:`pypi_index_url`.
@@ -266,7 +266,7 @@ class EnvOwner(abc.ABC):
         :param local_module_paths: Local modules and packages (files or directories) shipped with the op. Default: ``()``.
         :param additional_pypi_packages: Packages to install whatever the exploration finds: name -> exact version. They are forced as index packages and excluded from exploration. Default: ``{}``.
         """  # noqa: E501 - one line per parameter, as editors read them
-    # klass=a class as a keyword (DockerContainer, NoContainer, or a Container subclass of your own): the
+    # klass=a class, or a class first (DockerContainer, NoContainer, or a Container subclass of your own): the
     # keywords of its constructor.
     @overload
     def with_container(
@@ -278,7 +278,7 @@ class EnvOwner(abc.ABC):
     ) -> Self:
         """A copy with a ``klass`` instance made of these keywords; it replaces one set before.
 
-        :param klass: A concrete subclass of :class:`~lzy.env.container.base.Container`, passed as a keyword.
+        :param klass: A concrete subclass of :class:`~lzy.env.container.base.Container`, as ``klass=`` or first.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
         :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
@@ -343,7 +343,7 @@ class EnvOwner(abc.ABC):
         """A copy with this container; it replaces one set before.
 
         :param container: A Container instance, used as it is.
-        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.container.base.Container`, with its keywords.
+        :param klass: Instead of an instance: a subclass of :class:`~lzy.env.container.base.Container` (as ``klass=`` or first), with its keywords.
         :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
         :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
         :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
