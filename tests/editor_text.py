@@ -12,7 +12,7 @@ import re
 
 from lzy.env._catalog import FieldDoc, Point, field_docs
 
-__all__ = ["klass_meaning", "klass_part", "sharing"]
+__all__ = ["field_text", "klass_meaning", "klass_part", "sharing"]
 
 
 def sharing(point: Point, name: str) -> list[type[object]]:
@@ -38,3 +38,9 @@ def klass_meaning(point: Point, klass: type[object], field: FieldDoc, shown: str
     default = "required" if field.required else f"default ``{field.default}``"
     expected = f"``klass={klass.__qualname__}`` (``{field.annotation}``; {default}): {field.doc}"
     return part == expected
+
+
+def field_text(field: FieldDoc) -> str:
+    """What a constructor's ``:param`` line says of ``field``: its text, then its default."""
+    needed = "Required." if field.required else f"Default: ``{field.default}``."
+    return f"{field.doc} {needed}"

@@ -15,6 +15,7 @@ the checkers, not the completion list, reject a keyword of another klass.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import itertools
 import json
 import os
@@ -31,8 +32,10 @@ from typing import Final, Protocol, cast
 
 import pytest
 
+from lzy.core import op as op_module
 from lzy.env._catalog import POINTS, FieldDoc, Point, dotted_paths, field_docs
-from tests.editor_text import klass_meaning
+from lzy.env._stubgen import CONSTRUCTED
+from tests.editor_text import field_text, klass_meaning
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 TIMEOUT: Final = 120.0
@@ -518,3 +521,78 @@ def test_language_server_signature_help_of_an_op_shows_its_function(
     signature = _dict(_list(result["signatures"])[int(cast("int", result.get("activeSignature", 0)))])
     assert signature["label"] == "(rate: float) -> int"
     assert _text(signature.get("documentation")).splitlines()[0] == summary
+
+
+CONSTRUCTOR_CASES: Final = [
+    pytest.param(klass, id=klass.__qualname__) for klass in CONSTRUCTED if field_docs(klass)
+]
+
+
+def _constructor_header(klass: type[object]) -> str:
+    return f"from {klass.__module__} import {klass.__qualname__}\n"
+
+
+@pytest.mark.parametrize("klass", CONSTRUCTOR_CASES)
+def test_language_server_signature_help_of_a_constructor_shows_each_field_text(
+    server: LanguageServer, workspace: Path, klass: type[object]
+) -> None:
+    """Typing ``ManualPythonEnv(name=`` (and every class a user builds an env with) shows the
+    field's ``#:`` text and default, read from the ``:param`` lines of the class docstring."""
+    header = _constructor_header(klass).replace(klass.__module__, "lzy.api.v1.env")
+    for field in _fields(klass):
+        label, doc = _signature_help(server, workspace, f"{header}{klass.__qualname__}({field.name}=")
+        assert label.startswith(f"{field.name}: "), label
+        assert doc == f"{field.name}: {field_text(field)}", doc
+
+
+@pytest.mark.parametrize("klass", CONSTRUCTOR_CASES)
+def test_language_server_hover_on_a_constructor_lists_every_field(
+    server: LanguageServer, workspace: Path, klass: type[object]
+) -> None:
+    """Hover over the class in ``ManualPythonEnv(...)`` shows one line per field: its text."""
+    text = f"from lzy.api.v1.env import {klass.__qualname__}\n{klass.__qualname__}()\n"
+    document, _ = _open(server, workspace, text)
+    result = server.request(
+        "textDocument/hover", {"textDocument": document, "position": {"line": 1, "character": 1}}
+    )
+    shown = _text(_dict(result)["contents"])
+    for field in _fields(klass):
+        assert _param_line(shown, field.name) == field_text(field), shown
+
+
+@pytest.mark.parametrize("klass", CONSTRUCTOR_CASES)
+def test_jedi_signature_of_a_constructor_shows_each_field_text(
+    jedi_script: Callable[[str], _JediScript], klass: type[object]
+) -> None:
+    """jedi's signature of ``ManualPythonEnv(`` carries each field's text and default."""
+    text = f"from lzy.api.v1.env import {klass.__qualname__}\n{klass.__qualname__}("
+    (signature,) = jedi_script(text).get_signatures(*_end(text))
+    assert {p.name for p in signature.params} == _names(klass)
+    for field in _fields(klass):
+        assert _param_line(signature.docstring(raw=True), field.name) == field_text(field)
+
+
+OP_KEYWORDS: Final = {
+    "env": "The op's own environment",
+    "description": "A one-line description of the op",
+}
+
+
+@pytest.mark.parametrize("keyword", sorted(OP_KEYWORDS))
+def test_signature_help_of_op_shows_each_keyword_text(
+    server: LanguageServer,
+    jedi_script: Callable[[str], _JediScript],
+    workspace: Path,
+    keyword: str,
+) -> None:
+    """``@op(env=`` and ``@op(description=``: pyright-family servers and jedi show the keyword's
+    text from ``op``'s docstring, the same line in both."""
+    expected = _param_line(inspect.cleandoc(op_module.op.__doc__ or ""), keyword)
+    assert expected.startswith(OP_KEYWORDS[keyword])
+    text = f"from lzy.api.v1 import op\n\n\n@op({keyword}="
+    _, doc = _signature_help(server, workspace, text)
+    assert doc == f"{keyword}: {expected}"
+    signatures = jedi_script(text).get_signatures(*_end(text))
+    assert signatures
+    for signature in signatures:
+        assert _param_line(signature.docstring(raw=True), keyword) == expected

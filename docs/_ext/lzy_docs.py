@@ -85,6 +85,7 @@ from lzy.core import op as op_module
 from lzy.env import environment
 from lzy.env._base import OpTarget
 from lzy.env._catalog import POINTS, dotted_paths, field_docs
+from lzy.env._stubgen import CONSTRUCTED
 from lzy.env.environment import MERGE_RULES, Level, MergeRule
 from lzy.env.provisioning import MachineSpec
 from lzy.runtime import local
@@ -811,6 +812,22 @@ def _hide_private_bases(
 _POINT_METHODS: Final = frozenset(point.method for point in POINTS)
 
 
+def _drop_constructor_params(  # noqa: PLR0917 - the signature of Sphinx's event
+    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """Leave out the ``:param`` lines a constructed class's docstring holds for editors
+    (``lzy.env._stubgen`` writes them from the ``#:`` comments): each field has its own entry,
+    with its type, default and merge rule, on the page."""
+    del app, name, options
+    if what == "class" and obj in CONSTRUCTED:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        while lines and lines[-1].startswith(":param "):
+            lines.pop()
+        while lines and not lines[-1].strip():
+            lines.pop()
+
+
 def _add_generated_text(  # noqa: PLR0917 - the signature of Sphinx's event
     app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
 ) -> None:
@@ -1041,6 +1058,8 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.add_directive("lzy-script", ScriptDirective)
     app.add_directive("lzy-typecheck", TypecheckDirective)
     app.add_directive("lzy-exception-tree", ExceptionTreeDirective)
+    # Before sphinx-autodoc-typehints (priority 500) would give those parameters their types.
+    app.connect("autodoc-process-docstring", _drop_constructor_params, priority=100)
     app.connect("autodoc-process-docstring", _add_generated_text)
     app.connect("autodoc-process-bases", _hide_private_bases)
     app.connect("autodoc-process-signature", _data_signature, priority=100)

@@ -269,13 +269,30 @@ class OpBuilder(FixedEnv, EnvOwner, OpTarget):
 
 
 # @op(...) with arguments, then every function (an op is not one: it has no code object): last,
-# so that pyright reports its error for a call that matches no overload.
+# so that pyright reports its error for a call that matches no overload. jedi shows each
+# overload's own docstring: each repeats the implementation's lines for its parameters
+# (tests/test_completion.py holds them to those lines).
 @overload
-def op(function: None = None, /, *, env: Env | None = None, description: str | None = None) -> OpBuilder: ...
+def op(function: None = None, /, *, env: Env | None = None, description: str | None = None) -> OpBuilder:
+    """``@op(...)`` with arguments: a builder whose ``with_*`` methods set the env, then decorate.
+
+    :param env: The op's own environment, the ``op`` level of the merge (:doc:`/merge`); ``None`` sets no point, so each comes from the workflow, :class:`~lzy.core.lzy.Lzy` or the defaults.
+    :param description: A one-line description of the op (:attr:`Op.description`); ``None`` takes the first line of the function's docstring.
+    """  # noqa: E501 - one line per parameter, as editors read them
+
+
 @overload
 def op(
     function: _Function[_P, _R], /, *, env: Env | None = None, description: str | None = None
-) -> Op[_P, _R]: ...
+) -> Op[_P, _R]:
+    """``@op``: make ``function`` an op.
+
+    :param function: The function to make an op of: a ``def``, a ``lambda`` or a method (not a class, a :func:`functools.partial`, an object with a ``__call__`` method or an op). Without it, ``op(...)`` returns an :class:`OpBuilder` that decorates one.
+    :param env: The op's own environment, the ``op`` level of the merge (:doc:`/merge`); ``None`` sets no point, so each comes from the workflow, :class:`~lzy.core.lzy.Lzy` or the defaults.
+    :param description: A one-line description of the op (:attr:`Op.description`); ``None`` takes the first line of the function's docstring.
+    """  # noqa: E501 - one line per parameter, as editors read them
+
+
 def op(
     function: _Function[_P, _R] | None = None,
     /,
@@ -286,7 +303,11 @@ def op(
     """Make a function an op; works as ``@op`` and as ``@op(...)``.
 
     ``env`` sets the op's environment; the ``with_*`` methods of the result change it.
-    """
+
+    :param function: The function to make an op of: a ``def``, a ``lambda`` or a method (not a class, a :func:`functools.partial`, an object with a ``__call__`` method or an op). Without it, ``op(...)`` returns an :class:`OpBuilder` that decorates one.
+    :param env: The op's own environment, the ``op`` level of the merge (:doc:`/merge`); ``None`` sets no point, so each comes from the workflow, :class:`~lzy.core.lzy.Lzy` or the defaults.
+    :param description: A one-line description of the op (:attr:`Op.description`); ``None`` takes the first line of the function's docstring.
+    """  # noqa: E501 - one line per parameter, as editors read them
     if function is None:
         return OpBuilder(env=env, description=description)
     return Op(function, env=env, description=description)

@@ -130,7 +130,12 @@ class Env(EnvPart):
 
     A point left ``None`` (or ``environ`` left empty) is inherited from the outer level.
     Used as a decorator above ``@op`` it replaces the op's whole env.
-    """
+
+    :param provisioning: The resources: merged field by field across levels. Default: ``None``.
+    :param python_env: The Python environment: replaced whole by the highest level that sets it. Default: ``None``.
+    :param container: The container: replaced whole by the highest level that sets it. Default: ``None``.
+    :param environ: Environment variables: merged key by key across levels. The value of a variable whose name marks it as a secret (``HF_TOKEN``, ``PGPASSWORD``, ``apiKey``; see :ref:`secrets`) is shown as ``***``, and the credentials of every URL inside other values are masked. Default: ``{}``.
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     #: The resources: merged field by field across levels.
     provisioning: Provisioning | None = None

@@ -126,7 +126,15 @@ def _name(field: str, value: object, owner: str = "Provisioning") -> str | AnyVa
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class MachineSpec:
-    """A kind of machine a runtime can offer; :meth:`Provisioning.resolve` chooses among them."""
+    """A kind of machine a runtime can offer; :meth:`Provisioning.resolve` chooses among them.
+
+    :param name: A name for the kind of machine, shown in messages (``"s-4"``, ``"this machine"``). Required.
+    :param cpu_type: The CPU architecture or model, compared with :attr:`Provisioning.cpu_type`. Required.
+    :param cpu_count: The number of CPU cores. Required.
+    :param gpu_type: The GPU model, or ``None`` when the machine has no GPU. Default: ``None``.
+    :param gpu_count: The number of GPUs. Default: ``0``.
+    :param ram_size_gb: The memory in GiB. Required.
+    """
 
     #: A name for the kind of machine, shown in messages (``"s-4"``, ``"this machine"``).
     name: str
@@ -239,7 +247,13 @@ class Provisioning(EnvPart):
     ...     return 1
     >>> work.env.provisioning.cpu_count
     2
-    """
+
+    :param cpu_type: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts any CPU. Default: ``None``.
+    :param cpu_count: The minimum number of CPU cores. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
+    :param gpu_type: The GPU model (for example ``"A100"``, which also matches a machine's ``"NVIDIA A100-SXM4-80GB"``). ``None`` inherits; :data:`ANY` accepts any model. Setting it without :attr:`gpu_count` asks for one GPU of that model. Default: ``None``.
+    :param gpu_count: The number of GPUs; ``0`` asks for none. A count above zero needs a :attr:`gpu_type`. ``None`` inherits; :data:`ANY` lifts an outer requirement. Default: ``None``.
+    :param ram_size_gb: The minimum memory in GiB. ``None`` inherits; :data:`ANY` lifts an outer minimum. Default: ``None``.
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     #: The CPU architecture or model to run on (for example ``"x86_64"``; case is ignored and
     #: ``amd64`` is ``x86_64``). ``None`` inherits from the outer level; :data:`ANY` accepts

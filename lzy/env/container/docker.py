@@ -320,7 +320,14 @@ class DockerContainer(Container):
     CLI finds them: ``credHelpers``, then ``credsStore``, then ``auths`` in
     ``$DOCKER_CONFIG/config.json`` (default ``~/.docker/config.json``). :meth:`check` asks the
     registry, with those credentials, whether the image exists for the target platform.
-    """
+
+    :param image: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``. Required.
+    :param registry: The registry host (``host[:port]``, no scheme, path or credentials), when :attr:`image` names none; ``None`` means the one in the image, else ``docker.io``. ``index.docker.io`` and ``registry-1.docker.io`` mean ``docker.io``. Default: ``None``.
+    :param pull_policy: When the image is pulled: a :class:`PullPolicy`, or its name in any case as Python or Kubernetes spells it (``"IF_NOT_PRESENT"``, ``"IfNotPresent"``, ``"never"``); ``None`` follows Kubernetes: ``ALWAYS`` for ``:latest`` or an untagged image, else ``IF_NOT_PRESENT`` (so also for a pinned digest). Default: ``None``.
+    :param username: The user name to pull with; ``None`` looks in the Docker configuration. Default: ``None``.
+    :param password: The password or token to pull with. A secret: never shown in ``repr``, logs, messages or serialized output unless explicitly asked for. Default: ``None``.
+    :param pin_digest: Record the digest the tag points to when the environment is resolved: resolution asks the registry (as :meth:`pinned` does: the tag must name a runnable image, for any platform) and the resolved image is ``registry/path:tag@digest``, so the tag cannot move between the check and the pull. Bounded by ``LZY_REGISTRY_DEADLINE`` (default 15 s). Off by default: resolution then needs no network. An image with a digest is pinned already and asks nothing. Default: ``False``.
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     #: The image reference: ``[registry[:port]/]path[:tag][@digest]``, for example
     #: ``"ubuntu:24.04"`` or ``"ghcr.io/org/app@sha256:..."``.

@@ -57,7 +57,17 @@ class AutoPythonEnv(PythonEnv):
     modules they use; installed distributions become ``pypi_packages`` pinned to their installed
     versions, and code of no distribution (or installed in editable mode) is shipped as local
     module paths.
-    """
+
+    :param python_version: The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python`` bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"`` (exactly); defaults to the running interpreter's ``major.minor``. Default: ``running_python_version()``.
+    :param pypi_index_url: The root of the package index (PEP 503/691 simple API, such as ``https://pypi.org/simple``) that found packages are installed from. ``None``: the index the user's pip is configured with when the env is resolved (``PIP_INDEX_URL``, then ``index-url`` in pip's configuration files, as ``pip install`` reads them), with pip's extra indexes (``PIP_EXTRA_INDEX_URL``, ``extra-index-url``) before :attr:`extra_index_urls`; PyPI when pip names none. Credentials in the URL are sent as HTTP authentication, never shown. Default: ``None``.
+    :param extra_index_urls: Further indexes searched after :attr:`pypi_index_url`. Default: ``()``.
+    :param additional_pypi_packages: Packages to install whatever the exploration finds: name -> exact version. They are forced as index packages and excluded from exploration. Default: ``{}``.
+    :param exclude_packages: Distribution names the explorer must leave out (neither installed nor shipped). Default: ``frozenset()``.
+    :param target_platform: The wheel platform tag of the remote machines (``manylinux_2_28_x86_64``, ``musllinux_1_2_aarch64``, ``macosx_11_0_arm64``, ``win_amd64``; the legacy ``manylinux2014_x86_64`` names are accepted and stored as their PEP 600 names), used to check that a package has a usable file on the index. Default: ``'manylinux_2_28_x86_64'``.
+    :param explorer: Builds the explorer. Its parameter names choose which of this env's settings it gets: any of ``pypi_index_url``, ``extra_index_urls``, ``exclude_packages``, ``python_version``, ``target_platform``, ``raise_on_binaries``, ``treat_editables_as_locals``. Default: ``AutoEnvExplorer``.
+    :param raise_on_binaries: Whether a local module with compiled code (which cannot run on another platform) is an error; when ``False`` it is shipped with a warning. Default: ``True``.
+    :param treat_editables_as_locals: Whether distributions installed in editable mode are shipped as local code rather than installed from the index. Default: ``True``.
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     #: The Python version to run remotely, ``"3.11"`` (some 3.11.z: a ``Requires-Python``
     #: bound that admits only some patch levels is accepted with a warning) or ``"3.11.7"``

@@ -23,7 +23,12 @@ class OnlyLocalPythonEnv(PythonEnv):
     """Use the container's Python as it is; only the op's local modules are shipped.
 
     Choose it when the container image already holds every package the op needs.
-    """
+
+    :param python_version: The Python version the container must have, matched to the precision given; ``None`` accepts whatever the container has. Default: ``None``.
+    :param explorer: Builds the explorer that finds the local modules; it is given no index, so it does not query one. See :attr:`AutoPythonEnv.explorer <lzy.env.python.auto.AutoPythonEnv.explorer>`. Default: ``AutoEnvExplorer``.
+    :param raise_on_binaries: Whether a local module with compiled code is an error (else a warning). Default: ``True``.
+    :param treat_editables_as_locals: Whether editable installs are shipped as local code. Default: ``True``.
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     #: The Python version the container must have, matched to the precision given;
     #: ``None`` accepts whatever the container has.

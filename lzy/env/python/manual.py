@@ -24,7 +24,14 @@ def __dir__() -> list[str]:
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, repr=False)
 class ManualPythonEnv(PythonEnv):
-    """Exactly the Python environment listed here: nothing is explored or added."""
+    """Exactly the Python environment listed here: nothing is explored or added.
+
+    :param python_version: The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision). Required.
+    :param pypi_packages: Distributions to install: name -> exact version (``{"numpy": "2.1.0"}``). Required.
+    :param pypi_index_url: The package index to install from; ``None`` uses the remote side's default. Default: ``None``.
+    :param extra_index_urls: Further indexes searched after :attr:`pypi_index_url`. Default: ``()``.
+    :param local_module_paths: Local modules and packages (files or directories) shipped with the op. Default: ``()``.
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     #: The Python version to run, ``"3.11"`` or ``"3.11.7"`` (matched to that precision).
     python_version: str
