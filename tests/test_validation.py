@@ -27,11 +27,13 @@ from lzy.api.v1.env import (
     EnvExplorer,
     Exploration,
     Level,
+    MachineSpec,
     ManualPythonEnv,
     NoContainer,
     OnlyLocalPythonEnv,
     Provisioning,
     PythonEnv,
+    Resources,
 )
 from lzy.env._base import split_credentials
 from lzy.env.python.base import same_version
@@ -630,6 +632,9 @@ _FROZEN_OBJECTS: list[tuple[Callable[[], object], str | None]] = [
     (lambda: EffectiveEnv.from_layers({}), None),
     (_SlotsDiskProvisioning, "provisioning"),
     (_DictDiskProvisioning, "provisioning"),
+    (lambda: Resources(cpu_count=1), None),
+    (lambda: MachineSpec(name="m", cpu_type="x86_64", cpu_count=1, ram_size_gb=1), None),
+    (lambda: EffectiveEnv.from_layers({}).rows()[0], None),
 ]
 
 #: Names assigned by mistake: misspelt fields, another point's field, no field at all, dunders.

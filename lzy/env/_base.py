@@ -56,6 +56,7 @@ __all__ = [
     "expect_name",
     "expect_str",
     "field_names",
+    "immutable",
     "import_klass",
     "is_checked_part_class",
     "is_secret_field",
@@ -769,6 +770,16 @@ def _keyword_checked(init: Callable[..., None]) -> Callable[..., None]:
 
 #: The attribute that marks an ``__init__`` that checks its keywords (:func:`_keyword_checked`).
 _KEYWORD_CHECKED: Final = "_lzy_keyword_checked"
+
+
+def immutable(klass: type[T]) -> type[T]:
+    """Give a frozen dataclass that is no configuration class (an artifact such as
+    :class:`~lzy.env.provisioning.Resources`) lzy's error on assignment and deletion of any name,
+    in place of the generated methods' (which, for a slots class, raise a ``TypeError`` about
+    ``super()`` for a name that is no field). Apply it above ``@dataclasses.dataclass``."""
+    type.__setattr__(klass, "__setattr__", _refuse_assignment)
+    type.__setattr__(klass, "__delattr__", _refuse_deletion)
+    return klass
 
 
 def _refuse_assignment(self: object, name: str, value: object) -> None:

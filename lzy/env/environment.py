@@ -29,6 +29,7 @@ from lzy.env._base import (
     environ_field,
     environ_map,
     expect_instance,
+    immutable,
     is_checked_part_class,
     is_secret_field,
     is_set,
@@ -284,6 +285,7 @@ def _default_env() -> Env:
 DEFAULT_ENV: Final = _default_env()
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ExplainRow:
     """One row of :meth:`EffectiveEnv.explain`."""

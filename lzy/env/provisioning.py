@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final, TypeVar, cast
 
-from lzy.env._base import EnvPart, OpTarget, assemble, decorate_op, describe, more_derived
+from lzy.env._base import EnvPart, OpTarget, assemble, decorate_op, describe, immutable, more_derived
 from lzy.exceptions import FieldTypeError, FieldValueError, ProvisioningError
 
 __all__ = ["ANY", "AnyValue", "MachineSpec", "Provisioning", "Resources"]
@@ -124,6 +124,7 @@ def _name(field: str, value: object, owner: str = "Provisioning") -> str | AnyVa
     return value
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class MachineSpec:
     """A kind of machine a runtime can offer; :meth:`Provisioning.resolve` chooses among them.
@@ -180,6 +181,7 @@ def model_matches(wanted: str, have: str | None) -> bool:
     )
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Resources:
     """The artifact of the provisioning point: requirements with inheritance settled.
