@@ -248,11 +248,13 @@ _END = r" \t\n\r\x0b\x0c"
 # the second ``://`` may lie inside the first URL's authority.
 _URL_AUTHORITY: Final = lazy_pattern(rf"(?<=://)(?P<authority>[^{_END}/?#]*)")
 # ``user:password@host`` after ``://`` whose password holds what ends an authority as written
-# (an AWS secret key's ``/``, a ``?``, ``#`` or a space): ``user:`` then anything but a port, up
-# to the first ``@`` before a host on that line (never past another ``://``).
+# (an AWS secret key's ``/``, a ``?``, ``#``, a space, another ``@``): ``user:`` then anything but
+# a port (digits, then the path, the query, a space or the end), up to the last ``@`` on that
+# line (never past another ``://``). Such a URL is malformed; masking too much of it is better
+# than showing part of its password.
 _URL_RAW_PASSWORD: Final = lazy_pattern(
-    rf"(?<=://)(?P<user>[^{_END}/?#@:\[\]]*):(?![0-9]*(?:[{_END}/?#]|$))"
-    r"(?P<password>(?:(?!://)[^\r\n@])*)@(?=[A-Za-z0-9_\[])"
+    rf"(?<=://)(?P<user>[^{_END}/?#@:\[\]]*):(?![0-9]+(?:[{_END}/?]|$)|$)"
+    r"(?P<password>(?:(?!://)[^\r\n])*)@"
 )
 # ``user:password@host`` without a scheme, starting where a value starts (not inside a path).
 _BARE_CREDENTIALS: Final = lazy_pattern(
@@ -261,8 +263,10 @@ _BARE_CREDENTIALS: Final = lazy_pattern(
 # Schemes written without ``//`` whose ``scheme:user@host`` is an address, not credentials.
 _ADDRESS_SCHEMES: Final = frozenset({"mailto", "sip", "sips", "xmpp", "im", "pres"})
 # Schemes whose ``user@host`` names a login, with no password in it (SSH authenticates with
-# keys): ``ssh://git@github.com/...`` shows its user. With a password it is masked all the same.
-_LOGIN_SCHEMES: Final = frozenset({"ssh", "git+ssh", "ssh+git", "svn+ssh", "sftp", "scp", "rsync"})
+# keys): ``ssh://git@github.com/...`` and ``git+ssh://...`` show their user. With a password it
+# is masked all the same. Elsewhere (``https``, ``postgres``, ``redis``, ...) a lone user may be
+# a token (``https://<token>@host/simple``) and is masked.
+_LOGIN_SCHEMES: Final = frozenset({"ssh", "sftp", "scp", "rsync"})
 # The scheme just before a ``://``.
 _SCHEME_BEFORE: Final = lazy_pattern(r"[A-Za-z][A-Za-z0-9+.\-]*$")
 # What follows the ``@`` of a container image reference's digest (``name:tag@sha256:...``).
@@ -329,13 +333,23 @@ def _scheme_before(text: str, colon: int) -> str:
     return found[0].lower() if found else ""
 
 
+def _is_login_scheme(scheme: str) -> bool:
+    """Whether a URL of ``scheme`` names a login by its lone user (``git+ssh``, ``mysql+pymysql``:
+    any part of a compound scheme)."""
+    return any(part in _LOGIN_SCHEMES for part in scheme.split("+"))
+
+
 def _mask_authority(match: re.Match[str]) -> str:
     authority = match["authority"]
     if "@" not in authority:
         return authority
     userinfo, _, host = authority.rpartition("@")
-    if ":" not in userinfo and _scheme_before(match.string, match.start() - 3) in _LOGIN_SCHEMES:
-        return authority  # an SSH login's user name: no secret
+    if ":" not in userinfo and _is_login_scheme(_scheme_before(match.string, match.start() - 3)):
+        return authority  # a login's user name: no secret
+    if ":" in userinfo and (not host or userinfo.endswith(":")):
+        # No host, or no password: the password goes on past a '/', '?' or '#' written raw
+        # (masked to the last '@' by _URL_RAW_PASSWORD).
+        return authority
     return f"{MASK}@{host}"
 
 

@@ -481,6 +481,9 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
     [
         ("https://u:p4ss@h/simple", "https://***@h/simple"),
         ("https://tok3n@h/", "https://***@h/"),
+        ("redis://tok3n@cache:6379/0", "redis://***@cache:6379/0"),
+        ("postgres://tok3n@db:5432/prod", "postgres://***@db:5432/prod"),
+        ("git+https://tok3n@github.com/org/repo.git", "git+https://***@github.com/org/repo.git"),
         ("http://a:b@[::1]:8080/x", "http://***@[::1]:8080/x"),
         ("https://u:p@ss@h/x", "https://***@h/x"),
         ("u:p4ss@host/simple", "***@host/simple"),
@@ -525,6 +528,11 @@ def test_masking_never_raises_and_is_stable(text: str) -> None:
         ("curl -H 'PRIVATE-TOKEN: glabc123' x", "curl -H 'PRIVATE-TOKEN: ***' x"),
         ("password: hunter2\nuser: me", "password: ***\nuser: me"),
         ("bearer 0123abcd.efgh", "bearer ***"),
+        ("git+https://:p(#`@@h/x", "git+https://***@h/x"),
+        ("https://u:p?s@", "https://***@"),
+        ("redis://: pw@host/0", "redis://***@host/0"),
+        ("s3://u:p)?@/x", "s3://***@/x"),
+        ("https://u:5#pw@host/x", "https://***@host/x"),
         ("BASIC dXNlcjpwYXNz", "BASIC ***"),
         # Not secrets: kept as they are.
         ("https://pypi.org/simple", "https://pypi.org/simple"),
@@ -562,6 +570,7 @@ ORDINARY_VALUES = [
     "ssh://git@github.com/org/repo.git",
     "git+ssh://git@github.com/org/repo.git@main",
     "sftp://deploy@files.example.com/incoming",
+    "svn+ssh://deploy@svn.example.com/repo",
     "ubuntu:24.04@sha256:" + "a" * 64,
     "docker.io/library/python:3.11@sha256:" + "b" * 64,
     "ghcr.io/org/secret-manager:1.0",
@@ -861,6 +870,8 @@ BAD_URL_SHAPES = [
     f"file://u:{CANARY}@host/x",
     f"https://u:{CANARY}@" + "a" * 300 + "/x",
     f"https://u:{CANARY}@host:\uff11\uff12/x",
+    f"https://{CANARY}@registry.example:99999/app:1",
+    f", http://{CANARY}@h:99999x=",
 ]
 
 #: Every field that refuses a value, with a call that gives it one.
@@ -901,6 +912,43 @@ def test_every_refusal_of_every_field_shows_the_value_masked(field: str, value: 
     chained = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     for text in (str(error), repr(error), repr(chained)):
         assert CANARY not in text
+
+
+_RAW = st.sampled_from([*"abcXYZ!$&'()*+,;=~-._/?# :@`{}|^%\"<>[]\\", "\u3000", "\u200b", "\x7f", "é"])
+
+
+@given(
+    scheme=st.sampled_from(["https", "http", "HTTPS", "git+https", "ftp", "file", "redis", "s3", "ssh"]),
+    user=st.sampled_from(["u", "", "__token__", "AKIAX"]),
+    before=st.lists(_RAW, max_size=3),
+    after=st.lists(_RAW, max_size=3),
+    host=st.sampled_from(["h", "host.example", "[::1]", "ho st", "h:99999", "h:abc", "", "h@x"]),
+    path=st.sampled_from(["", "/", "/simple", "/x?y=1", "#f", " tail"]),
+    lead=st.sampled_from(["", " ", ", ", ";"]),
+    field=st.sampled_from(sorted(REFUSING_FIELDS)),
+)
+def test_a_refused_url_with_a_raw_password_never_shows_it(
+    *,
+    scheme: str,
+    user: str,
+    before: list[str],
+    after: list[str],
+    host: str,
+    path: str,
+    lead: str,
+    field: str,
+) -> None:
+    """Passwords holding unencoded reserved characters, spaces, '@', invisible characters, in
+    URLs of any scheme, good or bad hosts, given to any field: a refusal never shows them."""
+    password = "".join(before).lstrip("0123456789") + CANARY + "".join(after)
+    value = f"{lead}{scheme}://{user}:{password}@{host}{path}"
+    refusal: LzyError | None = None
+    try:
+        REFUSING_FIELDS[field](value)
+    except LzyError as error:
+        refusal = error
+    assert CANARY not in str(refusal)
+    assert CANARY not in repr(refusal)
 
 
 def test_lzy_errors_and_warnings_mask_any_message() -> None:

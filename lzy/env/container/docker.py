@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Self, cast
 
-from lzy.env._base import describe, expect_bool, expect_instance, expect_str, secret
+from lzy.env._base import describe, expect_bool, expect_instance, expect_str, redact_text, secret
 from lzy.env.container.base import Container, PullPolicy, ResolvedContainer
 from lzy.env.container.registry import (
     DEADLINE_ENV,
@@ -117,7 +117,9 @@ def _refuse_non_references(text: str, where: str) -> None:
     refusal for a character never shows one of a password.
     """
     if "://" in text:
-        bare = masked_reference(text).partition("://")[2]
+        # What follows the scheme, without any credentials (masked first, then dropped).
+        bare = masked_reference(redact_text(text).partition("://")[2])
+        bare = bare.partition("***@")[2] if bare.startswith("***@") else bare
         msg = (
             f"{where} has a scheme; an image reference has none: write it as"
             f" {bare!r} ([registry[:port]/]path[:tag][@digest])"
