@@ -935,13 +935,15 @@ def unrecognized(words: Sequence[str], argv: Sequence[str] | None, known: Sequen
     shown: list[str] = []
     hidden: list[int | None] = []
     hints: list[str] = []
+    given = list(argv or words)
+    after_end = given[given.index("--") + 1 :] if "--" in given else []
     for word, position in zip(words, _positions(words, argv), strict=True):
         name, equals, _ = word.partition("=")
         if word == "--" or _OPTION_WORD.fullmatch(name):
             shown.append(f"{name}=***" if equals else name)
             if name not in known:
                 hints.append(_suggestion(name, known))
-            elif "--" in words[: len(shown) - 1]:
+            elif word in after_end:
                 hints.append(f"; {name} comes after '--', which ends the options")
             else:
                 hints.append(f"; {name} is not read where it is given: put it after the command's name")

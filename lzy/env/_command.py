@@ -63,18 +63,28 @@ __all__ = [
 EXIT_OK: Final = 0
 #: ``validate``: the env does not resolve or a check failed; ``diff``: the envs differ.
 EXIT_NO: Final = 1
-#: The command line is wrong (an unknown option, a bad value): argparse's status.
-EXIT_USAGE: Final = 2
-#: An input cannot be read: TARGET or SCOPE does not load, or a file is not a serialized env.
-EXIT_INPUT: Final = 3
+#: The command could not do its work: the command line is wrong (argparse's status for an unknown
+#: option or a bad value), or an input cannot be read. As ``diff`` and ``cmp`` do, 1 is an answer
+#: and 2 is trouble.
+EXIT_ERROR: Final = 2
+#: Interrupted (Ctrl-C): 128 plus the number of ``SIGINT``, as a shell reports it.
+EXIT_INTERRUPTED: Final = 130
 
 #: Each exit status and what it means.
 EXIT_STATUSES: Final = (
     (EXIT_OK, "success: explained; valid; no differences; schema printed"),
     (EXIT_NO, "validate: the env does not resolve or a check failed; diff: the envs differ"),
-    (EXIT_USAGE, "the command line is wrong: an unknown option or a bad value (argparse's status)"),
-    (EXIT_INPUT, "an input cannot be read: TARGET or --in does not load, a file is not a serialized env"),
+    (
+        EXIT_ERROR,
+        "error: the command line is wrong (an unknown option, a bad value), or an input cannot be"
+        " read (TARGET or --in does not load; a file is missing, too large or not a serialized env)",
+    ),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
 )
+
+#: The most ``diff`` reads of a file: a serialized env is kilobytes, and a file larger than this
+#: (or an endless one, ``/dev/zero``) is not one.
+MAX_ENV_BYTES: Final = 16 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- output documents
@@ -259,7 +269,8 @@ def _table(
 
     With ``wrap``, the last column's text is wrapped to the terminal's width.
     """
-    body = [tuple(row) for row in rows]
+    body = [tuple(_printable(cell) for cell in row) for row in rows]
+    headers = [_printable(cell) for cell in headers] if headers else None
     table = ([tuple(headers)] if headers else []) + body
     if not table:
         return ""
@@ -290,6 +301,17 @@ def _table(
     return "\n".join(out)
 
 
+#: Characters that a terminal may act on: C0 controls but the line feed, DEL, C1 controls.
+_CONTROL: Final = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with every control character but the line feed written as an escape (``\\x1b``):
+    a value read from a file or a module (an environment variable's name) cannot move the
+    cursor, colour the terminal or set its title."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
 def _wrapped(text: str, width: int) -> str:
     return "\n".join(
         "\n".join(textwrap.wrap(line, width, break_long_words=False, break_on_hyphens=False) or [""])
@@ -301,7 +323,7 @@ def _wrapped(text: str, width: int) -> str:
 
 
 class _InputError(Exception):
-    """An input that cannot be read: exit status :data:`EXIT_INPUT`."""
+    """An input that cannot be read: exit status :data:`EXIT_ERROR`."""
 
 
 _MODULE_NAME: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
@@ -382,6 +404,8 @@ def _load_module(name: str) -> types.ModuleType:
 
 def _load(reference: str, *, module: types.ModuleType | None = None) -> tuple[object, str, types.ModuleType]:
     """The object ``FILE_OR_MODULE:NAME`` names (or ``NAME`` in ``module``), its name and module."""
+    if module is None and Path(reference).is_file():  # a:b/train.py is a file, not a:OBJECT
+        raise _InputError(f"{reference} is a file; name the object in it: {reference}:OBJECT")
     where, colon, name = reference.rpartition(":")
     if colon:
         if not where or not name:
@@ -470,8 +494,10 @@ def _effective(args: argparse.Namespace) -> tuple[_Subject, EffectiveEnv]:
         if target not in names:
             said = ", ".join(sorted(cast("set[str]", names))) or "nothing"
             print(
-                f"lzy-env: warning: --for {target} names neither op nor workflow here ({said});"
-                " its options are not applied",
+                _printable(
+                    f"lzy-env: warning: --for {target} names neither op nor workflow here ({said});"
+                    " its options are not applied"
+                ),
                 file=sys.stderr,
             )
     cli = overrides.env_for(op=subject.op, workflow=subject.workflow)
@@ -488,7 +514,7 @@ def _explain(args: argparse.Namespace, style: _Style) -> int:
     if args.json:
         _print_json(ExplainOutput(target=subject.description, rows=rows))
         return EXIT_OK
-    print(style(subject.description, "bold"))
+    print(style(_printable(subject.description), "bold"))
     print()
     table = [(row.path, row.value, row.level.name) for row in rows]
 
@@ -719,7 +745,7 @@ def _validate(args: argparse.Namespace, style: _Style) -> int:
 
 
 def _print_validation(output: ValidateOutput, style: _Style) -> None:
-    print(style(output.target, "bold"))
+    print(style(_printable(output.target), "bold"))
     print()
     rows = [(check.status.value, check.point, check.detail) for check in output.checks]
 
@@ -730,7 +756,7 @@ def _print_validation(output: ValidateOutput, style: _Style) -> None:
 
     print(_table(None, rows, style, status_style, wrap=True))
     for warning in output.warnings:
-        print(f"{style('warning', 'yellow')}: {warning}")
+        print(f"{style('warning', 'yellow')}: {_printable(warning)}")
     print()
     failed = sum(check.status is Status.FAILED for check in output.checks)
     if failed:
@@ -760,9 +786,13 @@ def _read_env(path: str) -> ResolvedEnv:
     """A serialized resolved env from ``path``: ``ResolvedEnv.to_json()`` or ``validate --json`` output,
     checked against its layout and its classes' rules."""
     try:
-        content = Path(path).read_bytes()
+        with open(path, "rb") as stream:  # a pipe too: lzy-env diff <(...) <(...)
+            content = stream.read(MAX_ENV_BYTES + 1)
     except OSError as error:
         raise _InputError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(content) > MAX_ENV_BYTES:
+        limit = MAX_ENV_BYTES // (1024 * 1024)
+        raise _InputError(f"{path} is larger than {limit} MiB: a serialized env is not (read stopped there)")
     try:
         text = content.decode("utf-8-sig")  # a byte order mark, as some editors write, is allowed
     except UnicodeDecodeError as error:
@@ -885,7 +915,7 @@ def _diff(args: argparse.Namespace, style: _Style) -> int:
         _print_json(DiffOutput(a=first_path, b=second_path, differences=differences))
         return EXIT_NO if differences else EXIT_OK
     if not differences:
-        print(f"no differences between {first_path} and {second_path}")
+        print(_printable(f"no differences between {first_path} and {second_path}"))
         return EXIT_OK
 
     def shown(value: object, change: Change, side: Change) -> str:
@@ -901,7 +931,11 @@ def _diff(args: argparse.Namespace, style: _Style) -> int:
 
     print(_table(("path", "change", first_path, second_path), rows, style, change_style))
     if any(difference.secret for difference in differences):
-        print(f"\n*** is a secret, not shown: {first_path} or {second_path} was written with its secrets")
+        print(
+            _printable(
+                f"\n*** is a secret, not shown: {first_path} or {second_path} was written with its secrets"
+            )
+        )
     return EXIT_NO
 
 
@@ -1108,12 +1142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(args, _Style(sys.stdout))
     except _InputError as error:
-        print(f"lzy-env: error: {error}", file=sys.stderr)
-        return EXIT_INPUT
+        print(f"lzy-env: error: {_printable(str(error))}", file=sys.stderr)
+        return EXIT_ERROR
     except BrokenPipeError:
         # The reader went away (lzy-env ... | head): stop quietly, as other tools do, and keep
         # Python from complaining when it flushes standard output at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED

@@ -342,9 +342,9 @@ def test_diff_reads_what_to_json_writes(tmp_path: Path) -> None:
     ],
 )
 def test_diff_refuses_what_is_not_a_serialized_env(tmp_path: Path, content: str, words: str) -> None:
-    """Exit status 3 and a message naming the file when it is not a serialized env."""
+    """Exit status 2 and a message naming the file when it is not a serialized env."""
     (tmp_path / "bad.json").write_text(content, encoding="utf-8")
-    done = lzy_env("diff", "bad.json", "bad.json", cwd=tmp_path, status=3)
+    done = lzy_env("diff", "bad.json", "bad.json", cwd=tmp_path, status=2)
     assert "bad.json" in done.stderr
     assert words in done.stderr
 
@@ -413,12 +413,12 @@ SPOILED: list[tuple[Callable[[str], bytes], str]] = [
     ids=["utf-16", "nan", "string-count", "negative-count", "huge-int", "number-variable", "deep"],
 )
 def test_diff_checks_its_inputs(tmp_path: Path, write: Callable[[str], bytes], words: str) -> None:
-    """A file of another encoding, with NaN, or with values of the wrong type or range: exit 3."""
+    """A file of another encoding, with NaN, or with values of the wrong type or range: exit 2."""
     resolved = EffectiveEnv.from_layers({Level.OP: Env(provisioning=Provisioning(cpu_count=1))}).resolve({})
     text = json.dumps(resolved.to_dict())
     (tmp_path / "good.json").write_text(text, encoding="utf-8")
     (tmp_path / "bad.json").write_bytes(write(text))
-    done = lzy_env("diff", "good.json", "bad.json", cwd=tmp_path, status=3)
+    done = lzy_env("diff", "good.json", "bad.json", cwd=tmp_path, status=2)
     assert done.stderr.startswith("lzy-env: error: bad.json ")
     assert words in done.stderr
     assert "Traceback" not in done.stderr
@@ -741,7 +741,7 @@ def test_the_console_script_is_the_same_command(workdir: Path) -> None:
     [
         (("explain", "missing.py:train"), "missing.py is not a file"),
         (("explain", "examples/cli/train.py:trian"), "has no 'trian'; did you mean 'train'?"),
-        (("explain", "examples/cli/train.py"), "is not FILE_OR_MODULE:OBJECT"),
+        (("explain", "examples/cli/train.py"), "is a file; name the object in it"),
         (("explain", "examples/cli/train.py:os"), "expected an op, a workflow, a Lzy or an Env"),
         (("explain", "no_such_module:train"), "no module named 'no_such_module'"),
         (("explain", "examples/cli/train.py:nightly", "--in", "lzy"), "--in applies to an op"),
@@ -750,11 +750,11 @@ def test_the_console_script_is_the_same_command(workdir: Path) -> None:
         (("explain", "exits.py:op"), "exited (status 4)"),
     ],
 )
-def test_inputs_that_do_not_load_exit_3(workdir: Path, args: tuple[str, ...], words: str) -> None:
-    """A target that does not load: exit status 3 and what went wrong, the user's traceback included."""
+def test_inputs_that_do_not_load_exit_2(workdir: Path, args: tuple[str, ...], words: str) -> None:
+    """A target that does not load: exit status 2 and what went wrong, the user's traceback included."""
     (workdir / "broken.py").write_text("1 / 0\n", encoding="utf-8")
     (workdir / "exits.py").write_text("import sys\nsys.exit(4)\n", encoding="utf-8")
-    done = lzy_env(*args, cwd=workdir, status=3)
+    done = lzy_env(*args, cwd=workdir, status=2)
     assert done.stderr.startswith("lzy-env: error: ")
     assert words in done.stderr
 
@@ -781,7 +781,17 @@ def test_an_unknown_option_names_the_subcommand_and_the_closest(workdir: Path) -
 def test_help_lists_commands_and_exit_statuses(tmp_path: Path) -> None:
     """``lzy-env --help`` names the subcommands and documents every exit status."""
     text = lzy_env("--help", cwd=tmp_path).stdout
-    for word in ("explain", "validate", "schema", "diff", "exit status:", "  0  ", "  1  ", "  2  ", "  3  "):
+    for word in (
+        "explain",
+        "validate",
+        "schema",
+        "diff",
+        "exit status:",
+        "  0  ",
+        "  1  ",
+        "  2  ",
+        "  130  ",
+    ):
         assert word in text
     explain = lzy_env("explain", "--help", cwd=tmp_path).stdout
     assert "--provisioning.cpu-count N|ANY" in explain
