@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import Generator
@@ -416,9 +417,12 @@ def test_each_command_line_ends_as_documented(
     project: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Its exit status; no traceback of lzy's, no secret, no escape; JSON valid against its schema."""
+    """Its exit status; no traceback of lzy's; no secret printed or logged; no escape; JSON valid
+    against its schema."""
     line, status, words = case
+    caplog.set_level(logging.DEBUG)
     monkeypatch.chdir(project)
     monkeypatch.setattr(sys, "path", [str(project), *sys.path])
     monkeypatch.delenv("NO_COLOR", raising=False)
@@ -431,6 +435,7 @@ def test_each_command_line_ends_as_documented(
     assert got == status, f"exit status {got}, not {status}\n{shown}"
     assert words in shown
     assert CANARY not in shown
+    assert CANARY not in caplog.text
     assert "\x1b" not in shown, "an escape on a stream that is not a terminal"
     user_error = any(name in line for name in ("broken.py", "syntax.py"))
     assert user_error or "Traceback" not in shown
