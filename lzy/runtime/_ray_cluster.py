@@ -22,6 +22,7 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -589,10 +590,40 @@ def _probe(target: str, timeout: float) -> None:
     kind, detail = answer
     if kind == "ok":
         return
+    if kind == "refused" and target not in {address, "auto"}:
+        raise RuntimeConnectionError(_refused_rewritten(target, address))
     msg = f"Ray could not connect to the Ray cluster at {shown}: " + _PROBE_REASONS.get(
         kind, "{detail}"
     ).format(detail=detail)
     raise RuntimeConnectionError(msg)
+
+
+def _refused_rewritten(target: str, address: str) -> str:
+    """The failure to connect when Ray connects to ``address`` for the ``target`` it was given
+    (Ray replaces a loopback address or this machine's name by this machine's IP address), and
+    ``address`` refused: whether ``target`` itself accepts connections tells why."""
+    host, _, port = target.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=2):
+            accepted = True
+    except OSError:
+        accepted = False
+    rewritten = (
+        f"Ray connects to {address} for {target!r} (it replaces a loopback address or this"
+        " machine's name by this machine's IP address)"
+    )
+    if accepted:
+        return (
+            f"Ray could not connect to the Ray cluster at {target!r}: {rewritten}, and nothing"
+            f" accepts connections at {address}, while {target} does: a head that listens on"
+            " loopback only cannot be reached this way; start it on this machine's address (ray"
+            " start --head --node-ip-address=ADDRESS) and give RayRuntime that address"
+        )
+    return (
+        f"Ray could not connect to the Ray cluster at {target!r}: {rewritten}; nothing accepts"
+        f" connections at {address}, nor at {target} itself (connection refused at both); is the"
+        " head running, and is this its GCS port (6379 unless `ray start --port` said otherwise)?"
+    )
 
 
 #: What each failure the probe reports means (``detail`` is the probe's own words).

@@ -222,6 +222,44 @@ def test_an_address_that_does_not_answer_fails_in_bounded_time_saying_why(silent
     assert "(RAY_ADDRESS): ray:// is a Ray Client address" in str(found["ray client"])
 
 
+def test_a_loopback_address_that_ray_rewrites_is_reported_with_both_addresses(silent_port: int) -> None:
+    """Ray connects to this machine's IP address for 127.0.0.1: when nothing accepts connections
+    there, the error names both addresses and says whether the one given accepts connections
+    (a head on loopback only), never that nothing listens at the address given when it does."""
+    cases = {"loopback only": f"127.0.0.1:{silent_port}", "nowhere": f"127.0.0.1:{_free_port()}"}
+    found = _child(
+        f"""
+        import json, importlib
+        from lzy.exceptions import RuntimeConnectionError
+        services = importlib.import_module("ray._private.services")
+        out = {{"node": services.canonicalize_bootstrap_address_or_die("127.0.0.1:1")}}
+        for name, address in {cases!r}.items():
+            try:
+                RayRuntime(address=address, connect_timeout=5).check(resolved())
+                out[name] = "connected"
+            except RuntimeConnectionError as error:
+                out[name] = str(error)
+        print(json.dumps(out))
+        """,
+        # Ray's rule on Linux (the tests keep Ray on loopback otherwise).
+        environ={"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "1"},
+    )
+    node = str(found["node"]).rpartition(":")[0]
+    if node.startswith("127."):
+        pytest.skip("this machine has no address but loopback: Ray rewrites nothing")
+    given = cases["loopback only"]
+    rewritten = f"{node}:{silent_port}"
+    assert str(found["loopback only"]).startswith(
+        f"Ray could not connect to the Ray cluster at {given!r}: Ray connects to {rewritten} for {given!r}"
+    )
+    assert f"nothing accepts connections at {rewritten}, while {given} does" in str(found["loopback only"])
+    assert "--node-ip-address" in str(found["loopback only"])
+    port = cases["nowhere"].rpartition(":")[2]
+    assert f"nothing accepts connections at {node}:{port}, nor at {cases['nowhere']} itself" in str(
+        found["nowhere"]
+    )
+
+
 def test_a_cluster_that_refuses_this_processs_token_says_so(cluster: Cluster) -> None:
     """The session's cluster has Ray's token authentication (Ray's default for a local cluster): a
     process with another token is told that, and where a token comes from, not "failed to
