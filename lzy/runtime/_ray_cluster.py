@@ -43,6 +43,7 @@ __all__ = [
     "address_problem",
     "connect",
     "current",
+    "import_ray",
     "netrc_problem",
     "release",
     "require_ray",
@@ -70,7 +71,7 @@ class RemoteFunction(Protocol):
         """The same function with task options."""
         ...
 
-    def remote(self, *args: Any) -> object:
+    def remote(self, *args: Any, **kwargs: Any) -> object:
         """Submit a task; returns its object reference."""
         ...
 
@@ -113,7 +114,8 @@ def require_ray() -> None:
         raise MissingExtraError(msg)
 
 
-def _import_ray() -> _Ray:
+def import_ray() -> _Ray:
+    """The ``ray`` module, imported; :class:`~lzy.exceptions.MissingExtraError` without it."""
     require_ray()
     try:
         module = importlib.import_module("ray")
@@ -228,6 +230,11 @@ class Netrc:
                 self._write()
                 self._changed.notify_all()
 
+    def own_login(self, host: str) -> tuple[str, str] | None:
+        """The login the user's own ``.netrc`` gives for ``host`` (its ``default`` entry when it
+        names no such machine), or ``None``: what the installers send when a URL has none."""
+        return self._own.get(host) or self._own.get("default")
+
     def _other(self, host: str, given: tuple[str, str]) -> bool:
         return host in self._lent and self._lent[host][0] != given
 
@@ -285,6 +292,9 @@ class Connection:
     netrc: Netrc | None = None
     #: How many runtimes use the connection.
     users: int = 0
+    #: The directories Ray puts first on every worker's ``sys.path`` for this process (its
+    #: script's directory and working directory), which lzy's tasks take away again.
+    driver_paths: tuple[str, ...] = ()
     _tasks: dict[bool, RemoteFunction] = dataclasses.field(default_factory=dict[bool, RemoteFunction])
     _python: str | None = None
     _failed: dict[str, int] = dataclasses.field(default_factory=dict[str, int])
@@ -399,6 +409,20 @@ class Connection:
         raise RuntimeConnectionError(msg)
 
 
+def _driver_paths() -> tuple[str, ...]:
+    """What Ray adds to the ``sys.path`` of this job's workers: the directory of the script this
+    process runs and its working directory, as Ray recorded them in the job's config when it
+    connected (each worker puts them first when it runs its first task of the job)."""
+    try:
+        worker = importlib.import_module("ray._private.worker").global_worker
+        recorded = worker.core_worker.get_job_config().py_driver_sys_path
+        return tuple(str(entry) for entry in recorded)
+    except Exception:  # Another Ray keeps it elsewhere: Ray's rule, from this process.
+        script = os.path.dirname(os.path.realpath(sys.argv[0])) if sys.argv and sys.argv[0] else None
+        found = [script] if script is not None and script in sys.path else []
+        return (*found, os.path.abspath(os.curdir))
+
+
 def _env_key(runtime_env: Mapping[str, Any]) -> str:
     return json.dumps(runtime_env, sort_keys=True, default=str)
 
@@ -456,14 +480,16 @@ def connect(address: str | None, init_options: Mapping[str, object], *, timeout:
     ``timeout`` seconds. The caller must :func:`release` it.
     """
     global _current  # noqa: PLW0603 - one connection per process, as Ray has
-    ray = _import_ray()
+    ray = import_ray()
     with _LOCK:
         if _current is not None and not ray.is_initialized():
             # Ray was shut down behind lzy's back: forget that connection.
             _forget(_current)
         if ray.is_initialized():
             if _current is None:
-                _current = Connection(ray=ray, address="", initialized_here=False, init_options={})
+                _current = Connection(
+                    ray=ray, address="", initialized_here=False, init_options={}, driver_paths=_driver_paths()
+                )
             _current.accept(address, init_options)
             _current.users += 1
             return _current
@@ -504,6 +530,7 @@ def connect(address: str | None, init_options: Mapping[str, object], *, timeout:
             init_options=dict(init_options),
             netrc=credentials,
             users=1,
+            driver_paths=_driver_paths(),
         )
         if start:
             # Runs before Ray's own exit handler, registered earlier.

@@ -14,7 +14,8 @@ import os
 import pickle
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 #: What a task sends back, as a local runtime's child does (``lzy.runtime._process.Outcome``):
 #: ``(kind, payload, type name, text, remote traceback)``.
@@ -35,13 +36,23 @@ def _text(error: BaseException) -> str:
 
 
 def run_op(
-    function: Callable[..., object],
+    function: bytes,
     args: tuple[object, ...],
     kwargs: Mapping[str, object],
     secrets: Mapping[str, str],
+    *,
+    driver_paths: Sequence[str],
+    private_netrc: str | None,
 ) -> Outcome:
-    """Call ``function(*args, **kwargs)`` with ``secrets`` added to ``os.environ`` for the call and
-    pack the outcome.
+    """Load the op's ``function`` (pickled by the caller), call it with ``args`` and ``kwargs``
+    and ``secrets`` added to ``os.environ`` for the call, and pack the outcome.
+
+    Before the op's function is loaded, what Ray gave the worker from the caller's process
+    and the op did not ask for is taken away: the ``driver_paths`` Ray put first on
+    ``sys.path`` (the caller's script directory and working directory), so a module the op's
+    env does not ship is not found there, and ``NETRC`` while it names ``private_netrc``, the
+    file through which a local cluster's installers get index credentials (a ``NETRC`` the op
+    sets in its own ``environ`` stays).
 
     The worker's environment variables, working directory and ``sys.path`` are restored
     afterwards, whatever the op did to them: a worker that Ray reuses for a later task
@@ -56,17 +67,31 @@ def run_op(
         cwd: str | None = os.getcwd()
     except OSError:  # A working directory removed under the worker: nothing to go back to.
         cwd = None
+    for entry in driver_paths:
+        # Ray put each first, once; a copy the worker has by itself (PYTHONPATH) stays.
+        with contextlib.suppress(ValueError):
+            sys.path.remove(entry)
+    if private_netrc is not None and os.environ.get("NETRC") == private_netrc:
+        del os.environ["NETRC"]
     os.environ.update(secrets)
     try:
         try:
-            value: object = function(*args, **kwargs)
+            target = cast("Callable[..., object]", cloudpickle.loads(function))
         except BaseException as error:
-            kind, value, text, remote = "error", error, _text(error), traceback.format_exc()
+            value: object = error
+            kind, text, remote = "cannot-start", _text(error), traceback.format_exc()
         else:
-            kind, text, remote = "ok", "", ""
+            try:
+                value = target(*args, **kwargs)
+            except BaseException as error:
+                kind, value, text, remote = "error", error, _text(error), traceback.format_exc()
+            else:
+                kind, text, remote = "ok", "", ""
     finally:
         _restore(environ, cwd, path)
     type_name = _type_name(value)
+    if kind == "cannot-start":
+        return (kind, None, type_name, text, remote)
     try:
         payload: bytes = cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as problem:

@@ -9,15 +9,32 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import importlib
+import inspect
+import json
 import math
+import os
+import pickle
+import shutil
+import sys
 import threading
 import types
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal, Self, TypeVar, cast, get_args
 
-from lzy.env._base import describe, expect_bool, expect_str, shown_environ, split_credentials
+from packaging.utils import canonicalize_name
+
+from lzy.env._base import (
+    closest,
+    describe,
+    expect_bool,
+    expect_str,
+    redact_url,
+    shown_environ,
+    split_credentials,
+)
 from lzy.env.container.base import PullPolicy
 from lzy.env.environment import ResolvedEnv
 from lzy.env.provisioning import Resources
@@ -28,13 +45,16 @@ from lzy.exceptions import (
     InstallError,
     OpExecutionError,
     RuntimeRefusedError,
+    UnknownFieldError,
 )
 from lzy.runtime import _ray_cluster
 from lzy.runtime._process import Outcome, settle
 from lzy.runtime._ray_cluster import (
     Connection,
+    Netrc,
     address_problem,
     connect,
+    import_ray,
     netrc_problem,
     release,
     require_ray,
@@ -207,7 +227,7 @@ class RayRuntime(Runtime):
         if env.python_env.local_module_paths:
             runtime_env["py_modules"] = list(env.python_env.local_module_paths)
         # Before env_vars are added: an image goes with variables, and with nothing else.
-        problems += _container(env, runtime_env)
+        problems += _container(env, runtime_env, cluster)
         shown = shown_environ(env.environ)
         public = {name: value for name, value in env.environ.items() if shown[name] == value}
         secrets = {name: value for name, value in env.environ.items() if shown[name] != value}
@@ -315,6 +335,8 @@ class RayRuntime(Runtime):
         cluster = self._cluster()
         plan = self._plan(call.env, cluster)
         lent: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        if cluster.netrc is not None:
+            self._check_logins(call, cluster.netrc)
         if cluster.netrc is not None and plan.credentials:
             # Held until the task ends: its environment is built when it starts, and a failed
             # build leaves nothing behind for the calls after it.
@@ -322,6 +344,41 @@ class RayRuntime(Runtime):
         with lent:
             outcome = self._submit(call, cluster, plan)
         return cast("_R", settle(call.name, outcome, where="its Ray task"))
+
+    def _check_logins(self, call: OpCall[Any], netrc: Netrc) -> None:
+        """Raise :class:`~lzy.exceptions.InstallError` when an index of the call's env refuses
+        the login its installer would send (the URL's, else the user's ``.netrc`` entry for the
+        host, else none), asking each index once per process per login.
+
+        Ray builds one environment per set of packages and index URLs, whatever the login, and
+        reuses it: without this, a wrong or missing password after a right one would pass.
+        """
+        python = call.env.python_env
+        if not python.install or not python.pypi_packages:
+            return
+        project = canonicalize_name(sorted(python.pypi_packages)[0])
+        for url in (python.pypi_index_url, *python.extra_index_urls):
+            if url is None:
+                continue
+            bare, secret = split_credentials(url)
+            host = urllib.parse.urlsplit(bare).hostname or ""
+            login = secret if secret is not None and not self.index_logins_on_nodes else netrc.own_login(host)
+            status = _refusal(bare, login, project)
+            if status is None:
+                continue
+            if login is None:
+                msg = (
+                    f"op {call.name}: the package index {bare} asks for credentials (HTTP {status})"
+                    " and none are given for it: give them in the index URL, or in your .netrc"
+                    f" (machine {host}); nothing was submitted"
+                )
+            else:
+                whose = "given in its URL" if login is secret else f"of your .netrc for {host}"
+                msg = (
+                    f"op {call.name}: the package index {redact_url(url)} refuses the credentials"
+                    f" {whose} (HTTP {status}); nothing was submitted"
+                )
+            raise InstallError(msg)
 
     def _submit(self, call: OpCall[Any], cluster: Connection, plan: _Plan) -> Outcome:
         options = dict(plan.options)
@@ -337,9 +394,15 @@ class RayRuntime(Runtime):
             options["runtime_env"] = runtime_env
         task = cluster.task(fresh_worker=not self.reuse_workers)
         task = task.options(name=call.name, max_retries=0, **options)
+        shipped = call.env.python_env.local_module_paths
+        private_netrc = cluster.netrc.path if cluster.netrc is not None else None
         try:
-            ref = task.remote(call.function, tuple(call.args), dict(call.kwargs), plan.secrets)
-        except Exception as error:  # Ray pickles the function and arguments here.
+            function = _pickled(call.function, cluster.driver_paths, shipped)
+            arguments = (tuple(call.args), dict(call.kwargs), plan.secrets)
+            ref = task.remote(
+                function, *arguments, driver_paths=cluster.driver_paths, private_netrc=private_netrc
+            )
+        except Exception as error:  # Ray pickles the arguments here.
             raise _unsendable(call, error) from error
         try:
             return cast("Outcome", cluster.ray.get(ref))
@@ -353,6 +416,101 @@ class RayRuntime(Runtime):
             if failure is error:
                 raise
             raise failure from None
+
+
+#: Seconds an index has to say whether it accepts a login before a call is submitted.
+_LOGIN_CHECK_SECONDS: Final = 10.0
+#: Digests of the (index, login) pairs asked in this process and not refused.
+_ASKED: Final[set[str]] = set()
+_ASKED_LOCK: Final = threading.Lock()
+
+
+def _refusal(index: str, login: tuple[str, str] | None, project: str) -> int | None:
+    """The status (401 or 403) with which ``index`` refuses ``login`` for ``project``'s page, or
+    ``None``: accepted, or no answer within :data:`_LOGIN_CHECK_SECONDS` (the installer then
+    says what it finds). An answer other than a refusal is remembered for the process."""
+    if urllib.parse.urlsplit(index).scheme not in {"http", "https"}:
+        return None
+    key = hashlib.sha256(json.dumps([index, login]).encode()).hexdigest()
+    with _ASKED_LOCK:
+        if key in _ASKED:
+            return None
+    import httpx  # noqa: PLC0415 - only when a call installs packages from an index
+
+    from lzy.env import _http  # noqa: PLC0415 - imports httpx
+
+    deadline = _http.Deadline(_LOGIN_CHECK_SECONDS)
+    url = f"{index.rstrip('/')}/{project}/"
+    try:
+        with _http.client(
+            verify=httpx.create_ssl_context(),
+            timeout=_LOGIN_CHECK_SECONDS,
+            connect_timeout=_LOGIN_CHECK_SECONDS,
+        ) as session:
+            reply = _http.fetch(session, "GET", url, deadline=deadline, limit=1, auth=login)
+    except httpx.HTTPError:
+        status = None
+    else:
+        status = reply.status if reply.status in {401, 403} else None
+    if status is None:
+        with _ASKED_LOCK:
+            _ASKED.add(key)
+    return status
+
+
+#: Held while a module is registered with cloudpickle to be pickled by value.
+_BY_VALUE_LOCK: Final = threading.Lock()
+
+
+def _pickled(function: Callable[..., object], driver_paths: Sequence[str], shipped: Sequence[str]) -> bytes:
+    """``function`` pickled for its task, which loads it once Ray's ``driver_paths`` are off the
+    worker's ``sys.path``: its module goes by value, as a script's functions do, when it lives
+    under one of them (beside the caller's script, or in its working directory) and the env
+    does not ship it; any other module goes by name."""
+    cloudpickle = importlib.import_module("ray.cloudpickle")
+    modules = _reached_through(function, driver_paths, shipped)
+    with _BY_VALUE_LOCK:
+        registered: list[types.ModuleType] = []
+        for module in modules:
+            try:
+                cloudpickle.register_pickle_by_value(module)
+            except ValueError:  # registered already (by the program itself): left as it is
+                continue
+            registered.append(module)
+        try:
+            return cast("bytes", cloudpickle.dumps(function, protocol=pickle.HIGHEST_PROTOCOL))
+        finally:
+            for module in registered:
+                cloudpickle.unregister_pickle_by_value(module)
+
+
+def _reached_through(
+    function: Callable[..., object], driver_paths: Sequence[str], shipped: Sequence[str]
+) -> list[types.ModuleType]:
+    """The modules of ``function`` (and of what it wraps, or of a bound method's object) that
+    live under one of ``driver_paths`` and under none of the ``shipped`` local modules."""
+    owners: list[object] = [function, inspect.unwrap(function)]
+    if isinstance(function, types.MethodType):
+        owners.append(type(function.__self__))
+    found: list[types.ModuleType] = []
+    for owner in owners:
+        name = getattr(owner, "__module__", None)
+        module = sys.modules.get(name) if isinstance(name, str) else None
+        file = getattr(module, "__file__", None)
+        if module is None or not isinstance(file, str) or module in found:
+            continue
+        if _under(file, driver_paths) and not _under(file, shipped):
+            found.append(module)
+    return found
+
+
+def _under(file: str, roots: Sequence[str]) -> bool:
+    path = os.path.abspath(file)
+    for root in roots:
+        top = os.path.abspath(root)
+        if path == top or path.startswith(top.rstrip(os.sep) + os.sep):
+            return True
+    return False
 
 
 def _unsendable(call: OpCall[Any], error: Exception) -> RuntimeRefusedError:
@@ -470,21 +628,73 @@ def _init_options(value: object) -> Mapping[str, object]:
     if "address" in options:
         msg = "RayRuntime.init_options cannot hold 'address': pass RayRuntime(address=...)"
         raise FieldValueError(msg)
+    keys = cast("dict[str, object]", options)
+    if keys:
+        _known_init_keywords(keys)
     for key, (good, allowed) in _INIT_CHECKS.items():
         if key in options and not good(options[key]):
             kind = FieldTypeError if not isinstance(options[key], int | float | Mapping) else FieldValueError
             msg = f"RayRuntime.init_options[{key!r}] must be {allowed}, got {describe(options[key])}"
             raise kind(msg)
-    return types.MappingProxyType(cast("dict[str, object]", options))
+    _no_job_runtime_env("init_options['runtime_env']", keys.get("runtime_env"))
+    job_config = keys.get("job_config")
+    if job_config is not None:
+        _no_job_runtime_env(
+            "the runtime_env of init_options['job_config']", getattr(job_config, "runtime_env", None)
+        )
+    return types.MappingProxyType(keys)
 
 
-def _container(env: ResolvedEnv, runtime_env: dict[str, Any]) -> list[str]:
+def _known_init_keywords(options: Mapping[str, object]) -> None:
+    """Raise :class:`~lzy.exceptions.UnknownFieldError` for a key that is not a keyword of this
+    Ray's ``ray.init`` (Ray's private ``_name`` keywords are left to Ray)."""
+    init = cast("Callable[..., object]", import_ray().init)
+    parameters = inspect.signature(init).parameters.values()
+    named = [p.name for p in parameters if p.kind in {p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY}]
+    for key in options:
+        if key.startswith("_") or key in named:
+            continue
+        allowed = [name for name in named if name != "address"]
+        msg = (
+            f"RayRuntime.init_options has {key!r}, which is not a keyword of ray.init{closest(key, allowed)}"
+            f" (its keywords: {', '.join(allowed)})"
+        )
+        raise UnknownFieldError(msg)
+
+
+def _no_job_runtime_env(where: str, value: object) -> None:
+    """Raise :class:`~lzy.exceptions.FieldValueError` for a job-level ``runtime_env`` with a field
+    Ray would merge into every op's task (all but Ray's setup ``config``)."""
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        msg = f"RayRuntime: {where} must be a mapping of runtime_env fields, got {describe(value)}"
+        raise FieldTypeError(msg)
+    fields = sorted(str(k) for k in cast("Mapping[object, object]", value) if k not in _NEUTRAL_JOB_FIELDS)
+    if fields:
+        msg = (
+            f"RayRuntime: {where} cannot hold {', '.join(fields)}: Ray merges a job's runtime_env"
+            " into every task, which would change each op's environment behind its env; describe"
+            " these settings in the op's env (with_environ, with_python_env, with_container). Only"
+            " 'config' (Ray's setup timeouts) is allowed there"
+        )
+        raise FieldValueError(msg)
+
+
+def _container(env: ResolvedEnv, runtime_env: dict[str, Any], cluster: Connection) -> list[str]:
     container = env.container
     if container.container_type is None:
         return []
     if container.container_type != "docker" or container.image is None:
         return [f"a {container.container_type} container (Ray runs Docker images only)"]
     problems: list[str] = []
+    if cluster.started_here and shutil.which("podman") is None:
+        # The nodes of a cluster lzy started are this machine: what it lacks, they lack.
+        problems.append(
+            f"the image {container.image}: Ray starts the worker of an image_uri task with podman,"
+            " and this machine, where the local cluster lzy started runs, has no podman on PATH;"
+            " install podman, or run the op without a container"
+        )
     pinned = "@" in container.image
     if container.pull_policy is PullPolicy.NEVER or (
         container.pull_policy is PullPolicy.ALWAYS and not pinned

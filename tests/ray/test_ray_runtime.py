@@ -9,6 +9,7 @@ import os
 import platform
 import re
 import stat
+import subprocess
 import sys
 import threading
 import types
@@ -34,12 +35,13 @@ from lzy.exceptions import (
     InstallError,
     OpExecutionError,
     RuntimeRefusedError,
+    UnknownFieldError,
 )
 from lzy.runtime import _ray_cluster
 from lzy.runtime.ray import Installer
 from tests.explorer.support import IndexServer
 from tests.ray.conftest import MODULE, PACKAGE, VERSION
-from tests.ray.support import Cluster, NothingExplorer, ray_module, resolved
+from tests.ray.support import ROOT, Cluster, NothingExplorer, ray_module, resolved
 
 LOCAL = OnlyLocalPythonEnv(explorer=NothingExplorer)
 
@@ -220,6 +222,40 @@ def test_a_mistyped_password_does_not_stick(cluster: Cluster, index: IndexServer
                 outcomes.append(type(error).__name__)
     assert outcomes == ["InstallError", VERSION]
     assert "alice" not in _netrc().read_text()
+
+
+def test_a_wrong_or_missing_password_after_a_right_one_is_refused(
+    cluster: Cluster, index: IndexServer
+) -> None:
+    """Ray reuses the environment a right password built, whatever the login: a wrong password
+    or none after it fails before anything is submitted, naming the index and not the password;
+    the index is asked once per process per login."""
+    right, wrong = ("carol", "right-pw-5"), ("carol", "wrong-pw-6")
+    with _private_index(index, *right) as private:
+        outcomes: list[str] = []
+        asked: list[int] = []
+        for login in (right, wrong, None, right):
+            env = ManualPythonEnv(
+                python_version="3",
+                pypi_index_url=private.url(credentials=login),
+                pypi_packages={PACKAGE: VERSION},
+            )
+            try:
+                with _lzy(cluster).with_python_env(env).workflow("w"):
+                    outcomes.append(probe()[0])
+            except InstallError as error:
+                outcomes.append(str(error))
+            asked.append(private.requests_for(PACKAGE))
+    assert outcomes[0] == outcomes[3] == VERSION
+    assert "refuses the credentials given in its URL (HTTP 401)" in outcomes[1]
+    assert f"http://***@127.0.0.1:{private.port}/simple" in outcomes[1]
+    assert "asks for credentials (HTTP 401) and none are given" in outcomes[2]
+    assert all("pw-" not in outcome for outcome in outcomes)
+    # The right login was asked once (by the check, then the installer); the wrong one and none
+    # once each, and nothing was installed for them; the right one again: not asked again.
+    assert asked[1] - asked[0] == 1
+    assert asked[2] - asked[1] == 1
+    assert asked[3] == asked[2]
 
 
 def test_indexes_of_one_host_with_other_logins_run_one_after_the_other(
@@ -460,9 +496,121 @@ def test_an_install_failure_shows_the_installers_words(cluster: Cluster, index: 
     assert "Traceback" not in message
 
 
+# -- what the op sees of this machine -----------------------------------------------------------
+
+
+@op
+def netrc_seen() -> str | None:
+    """The op's ``NETRC``."""
+    return os.environ.get("NETRC")
+
+
+def test_the_op_does_not_see_the_private_netrc(cluster: Cluster, tmp_path: Path) -> None:
+    """The NETRC through which the cluster's installers get credentials is not the op's; a NETRC
+    the op's own environ sets is."""
+    own = str(tmp_path / "my-netrc")
+    with _lzy(cluster).workflow("w"):
+        assert netrc_seen() is None
+        assert netrc_seen.with_environ(NETRC=own)() == own
+
+
+_MAIN = """
+import json, os, sys
+from lzy.api.v1 import Lzy, RayRuntime, op
+from lzy.api.v1.env import ManualPythonEnv
+import beside_ops
+
+def imports_sibling() -> str:
+    import importlib
+    return importlib.import_module("sibling").WHERE
+
+def try_op(function, **env):
+    python = ManualPythonEnv(python_version="3", pypi_packages={}, **env)
+    try:
+        with Lzy(runtime=runtime).with_python_env(python).workflow("w"):
+            return op(function)()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}".splitlines()[0]
+
+runtime = RayRuntime(address=sys.argv[1])
+sibling = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sibling.py")
+print(json.dumps({
+    "undeclared": try_op(imports_sibling),
+    "shipped": try_op(imports_sibling, local_module_paths=[sibling]),
+    "beside": try_op(beside_ops.uses_a_helper),
+    "paths": try_op(beside_ops.script_paths),
+}))
+"""
+
+_BESIDE = """
+import os, sys
+
+def helper() -> str:
+    return "helped"
+
+def uses_a_helper() -> str:
+    return helper()
+
+def script_paths() -> list[str]:
+    # The script's directory is also the caller's working directory.
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [p for p in sys.path if p == here]
+"""
+
+
+def test_only_the_modules_the_env_ships_are_importable_in_the_op(cluster: Cluster, tmp_path: Path) -> None:
+    """Ray puts the caller's script directory and working directory first on the workers'
+    sys.path; lzy takes them away: a module beside the script imports only when the env ships
+    it, and an op defined beside the script still runs (sent by value)."""
+    script = tmp_path / "main.py"
+    script.write_text(_MAIN)
+    (tmp_path / "sibling.py").write_text("WHERE = 'beside the script'\n")
+    (tmp_path / "beside_ops.py").write_text(_BESIDE)
+    done = subprocess.run(
+        [sys.executable, str(script), cluster.gcs_address],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["undeclared"] == "ModuleNotFoundError: No module named 'sibling'"
+    assert found["shipped"] == "beside the script"
+    assert found["beside"] == "helped"
+    assert found["paths"] == []
+
+
 # -- containers ----------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``podman`` on PATH (never run: these tests submit no image task), so that a cluster lzy
+    started accepts images."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    (folder / "podman").write_text("#!/bin/sh\nexit 1\n")
+    (folder / "podman").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
+def test_an_image_without_podman_on_a_local_cluster_is_refused(
+    cluster: Cluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ray runs an image with podman: on a local cluster lzy started, where this machine has none,
+    an image is refused before anything runs, naming the image and podman."""
+    monkeypatch.setenv("PATH", str(tmp_path))
+    container = DockerContainer(image="ghcr.io/acme/ops:1.0").resolve()
+    with pytest.raises(
+        RuntimeRefusedError, match=r"the image ghcr.io/acme/ops:1.0: .* has no podman on PATH"
+    ):
+        cluster.runtime.check(resolved(container=container))
+
+
+@pytest.mark.usefixtures("podman")
 def test_an_image_becomes_image_uri(cluster: Cluster) -> None:
     """A Docker image with a pinned tag is Ray's image_uri, beside the variables."""
     container = DockerContainer(image="ghcr.io/acme/ops:1.0", username="u", password="p").resolve()
@@ -503,6 +651,7 @@ def test_an_image_becomes_image_uri(cluster: Cluster) -> None:
         ),
     ],
 )
+@pytest.mark.usefixtures("podman")
 def test_what_ray_cannot_do_with_an_image_is_refused(
     cluster: Cluster, container: ResolvedContainer, python: ResolvedPythonEnv | None, named: str
 ) -> None:
@@ -511,6 +660,7 @@ def test_what_ray_cannot_do_with_an_image_is_refused(
         cluster.runtime.check(resolved(container=container, python=python))
 
 
+@pytest.mark.usefixtures("podman")
 def test_an_image_pinned_by_digest_may_ask_to_be_pulled_always(cluster: Cluster) -> None:
     """With a digest, ALWAYS and IF_NOT_PRESENT pull the same bytes."""
     image = "ghcr.io/a/b@sha256:" + "0" * 64
@@ -659,9 +809,35 @@ def test_a_task_that_dies_is_reported_and_not_retried(cluster: Cluster, tmp_path
             FieldValueError,
             r"init_options\['labels'\] must be a mapping",
         ),
+        (
+            {"init_options": {"num_cpu": 2}},
+            UnknownFieldError,
+            r"init_options has 'num_cpu', which is not a keyword of ray.init; did you mean 'num_cpus'\?",
+        ),
+        (
+            {"init_options": {"runtime_env": {"env_vars": {"JOB": "1"}, "config": {}}}},
+            FieldValueError,
+            r"init_options\['runtime_env'\] cannot hold env_vars: Ray merges a job's runtime_env",
+        ),
+        (
+            {"init_options": {"runtime_env": ["pip"]}},
+            FieldTypeError,
+            r"init_options\['runtime_env'\] must be a mapping of runtime_env fields",
+        ),
     ],
 )
 def test_bad_arguments_are_named(kwargs: dict[str, object], error: type[Exception], named: str) -> None:
-    """Each bad argument is a clear error naming it and what is allowed."""
+    """Each bad argument is a clear error naming it and what is allowed, when the runtime is made."""
     with pytest.raises(error, match=named):
         RayRuntime(**kwargs)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+
+
+def test_init_options_ray_takes_are_accepted() -> None:
+    """Keywords of ray.init, Ray's private ones, and a runtime_env of setup timeouts alone."""
+    options: dict[str, object] = {
+        "num_cpus": 1,
+        "log_to_driver": False,
+        "_temp_dir": "/tmp/ray",
+        "runtime_env": {"config": {"setup_timeout_seconds": 60}},
+    }
+    assert dict(RayRuntime(init_options=options).init_options) == options
