@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import Any, Final, Protocol, cast
@@ -701,8 +702,38 @@ def _shut_down(connection: Connection) -> None:
         session = _session_dir() if connection.started_here else None
         connection.ray.shutdown()
         if session is not None:
-            shutil.rmtree(os.path.join(session, "runtime_resources"), ignore_errors=True)
+            _remove_soon(os.path.join(session, "runtime_resources"))
     _forget(connection)
+
+
+#: Removals of built environments still running (kept so that they are not reported as lost).
+_REMOVALS: Final[list[subprocess.Popen[bytes]]] = []
+
+
+def _remove_soon(folder: str) -> None:
+    """Remove ``folder`` without waiting for it: it leaves its place at once (renamed), and a
+    process of its own deletes it (gigabytes of virtualenvs take seconds), even after this one
+    exits. Where no such process can start, it is deleted here."""
+    trash = f"{folder}.removed-{os.getpid()}-{time.monotonic_ns()}"
+    try:
+        os.rename(folder, trash)
+    except OSError:  # Nothing was built, or it cannot move: deleted where it is.
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    code = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+    _REMOVALS[:] = [removal for removal in _REMOVALS if removal.poll() is None]
+    try:
+        _REMOVALS.append(
+            subprocess.Popen(
+                [sys.executable, "-I", "-c", code, trash],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        )
+    except OSError:  # No interpreter to run it with (an embedded Python).
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _session_dir() -> str | None:

@@ -114,9 +114,13 @@ def test_the_cluster_a_runtime_started_stops_with_its_last_runtime() -> None:
 
 def _assert_environments_gone_logs_kept(session: Path) -> None:
     """Ray keeps a session's directory; the environments built for its tasks are removed with a
-    cluster lzy started, its logs are not."""
+    cluster lzy started (at once out of the way, their files soon after), its logs are not."""
     assert not (session / "runtime_resources").exists()
     assert (session / "logs").is_dir()
+    deadline = time.monotonic() + 60
+    while list(session.glob("runtime_resources*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(session.glob("runtime_resources*")) == []
 
 
 def test_the_cluster_a_runtime_started_stops_when_the_process_exits() -> None:
