@@ -1,7 +1,7 @@
 """Quickstart: settings at three levels, merged by one rule, every value explained.
 
-Run it with ``python examples/quickstart.py``. Each op runs with the environment merged from the
-op, the workflow and ``Lzy``, on the runtime ``--runtime`` names:
+Run it with ``python examples/quickstart.py``. Each op runs with the environment merged
+from the op, the workflow and ``Lzy``, on the runtime ``--runtime`` names:
 
 - ``local`` (the default): a child process of this interpreter;
 - ``isolated``: a cached virtualenv built from the op's resolved env;

@@ -6,7 +6,8 @@ both formatters write at their default settings (88 columns), so users who run e
 style. Every Python example is checked with both: the content of ``lzy-run``,
 ``lzy-typecheck``, ``testcode`` and Python ``code-block`` directives on every page, the files
 ``lzy-script``, ``lzy-typecheck`` and ``literalinclude`` show, ``examples/`` and the README's
-Python blocks.
+Python blocks. The style page's tip says what the formatters do with chains; each of its
+sentences is checked here with both.
 """
 
 from __future__ import annotations
@@ -27,8 +28,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
+# The directives whose body is Python to check: lzy's and sphinx.ext.doctest's (testcode), and
+# Sphinx's code-block (also spelt code and sourcecode) in one of Pygments' names for Python.
 _CODE_DIRECTIVE = re.compile(
-    r"^(?P<indent>\s*)\.\. (?:lzy-run|lzy-typecheck|testcode|doctest|code-block:: python|code:: python)::?.*$"
+    r"^(?P<indent>\s*)\.\. (?:(?:lzy-run|lzy-typecheck|testcode)::.*"
+    r"|(?:code-block|sourcecode|code):: +(?:python3?|py3?)\s*)$",
+    flags=re.IGNORECASE,
 )
 _FILE_DIRECTIVE = re.compile(r"^\s*\.\. (?:lzy-script|lzy-typecheck|literalinclude):: (?P<path>\S+\.py)\s*$")
 
@@ -163,6 +168,18 @@ def test_example_uses_the_recommended_chain_style(example: Example) -> None:
     assert style_problems(example.code) == [], example.where
 
 
+#: How many columns of code a page shows at 1280 px without scrolling: a formatted line's.
+PAGE_COLUMNS = 88
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[example.where for example in EXAMPLES])
+def test_example_lines_fit_the_page(example: Example) -> None:
+    """No line of an example is wider than the formatters' 88 columns, which a page shows whole
+    (a formatter leaves a long string or comment as it is, so this is checked on its own)."""
+    wide = [(n, len(line)) for n, line in enumerate(example.code.splitlines(), 1) if len(line) > PAGE_COLUMNS]
+    assert wide == [], example.where
+
+
 @pytest.mark.parametrize("formatted", [black_formatted, ruff_formatted], ids=["black", "ruff"])
 @pytest.mark.parametrize("example", EXAMPLES, ids=[example.where for example in EXAMPLES])
 def test_formatters_leave_the_example_as_it_is(formatted: object, example: Example) -> None:
@@ -187,6 +204,59 @@ def test_formatters_leave_the_example_as_it_is(formatted: object, example: Examp
 def test_style_check_tells_the_styles_apart(code: str, ok: bool) -> None:
     """The check accepts the formatters' layouts and rejects a chain split in the middle."""
     assert (style_problems(code) == []) is ok
+
+
+_CHAIN = '.with_python_env(klass=ManualPythonEnv, python_version="3.11", pypi_packages={})'
+_LONG_ARGUMENTS = 'klass=ManualPythonEnv, python_version="3.11", pypi_packages={"numpy": "2.1.0"}'
+# The recommended layout's lines inside the parentheses, after the chain's start.
+_CALLS = f'    {_CHAIN}\n    .with_environ(MODE="fast")\n'
+_WITH = f'with (\n    lzy.workflow("train")\n{_CALLS}) as wf:\n    pass\n'
+_DECORATOR = f"@(\n    op()\n{_CALLS})\ndef foo() -> int:\n    return 1\n"
+
+#: What the style page's tip says both formatters do, as (what is written, what they make of
+#: it), or (what is written, what black makes of it, what ruff makes of it).
+TIP: dict[str, tuple[str, str] | tuple[str, str, str]] = {
+    "a chain that fits in 88 columns is joined onto one line": (
+        'lzy = (\n    Lzy()\n    .with_provisioning(cpu_count=1)\n    .with_environ(MODE="fast")\n)\n',
+        'lzy = Lzy().with_provisioning(cpu_count=1).with_environ(MODE="fast")\n',
+    ),
+    "an assignment's chain that does not fit is split one call per line": (
+        f'lzy = Lzy().with_provisioning(cpu_count=1){_CHAIN}.with_environ(MODE="fast")\n',
+        f"lzy = (\n    Lzy()\n    .with_provisioning(cpu_count=1)\n{_CALLS})\n",
+    ),
+    "the parentheses of a with statement are kept": (_WITH, _WITH),
+    "the parentheses of a decorator are kept": (_DECORATOR, _DECORATOR),
+    "from one line, black splits a with statement inside the first call, ruff puts as wf inside": (
+        f'with lzy.workflow("train"){_CHAIN}.with_environ(MODE="fast") as wf:\n    pass\n',
+        'with lzy.workflow("train").with_python_env(\n'
+        '    klass=ManualPythonEnv, python_version="3.11", pypi_packages={}\n'
+        ').with_environ(MODE="fast") as wf:\n    pass\n',
+        f'with (\n    lzy.workflow("train")\n{_CALLS.removesuffix(chr(10))} as wf\n):\n    pass\n',
+    ),
+    "a single call's arguments that do not fit go on the next line": (
+        f'wf = lzy.workflow("train").with_python_env({_LONG_ARGUMENTS})\n',
+        f'wf = lzy.workflow("train").with_python_env(\n    {_LONG_ARGUMENTS}\n)\n',
+    ),
+    "one per line when that line is still too long": (
+        f'wf = lzy.workflow("train").with_python_env({_LONG_ARGUMENTS}, local_module_paths=["src"])\n',
+        'wf = lzy.workflow("train").with_python_env(\n'
+        "    klass=ManualPythonEnv,\n"
+        '    python_version="3.11",\n'
+        '    pypi_packages={"numpy": "2.1.0"},\n'
+        '    local_module_paths=["src"],\n'
+        ")\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("formatter", ["black", "ruff"])
+@pytest.mark.parametrize("claim", list(TIP))
+def test_the_style_tip_says_what_the_formatters_do(claim: str, formatter: str) -> None:
+    """Each sentence of the style page's tip, as both formatters at their default settings act."""
+    written, *made = TIP[claim]
+    expected = made[0] if formatter == "black" else made[-1]
+    formatted = black_formatted(written) if formatter == "black" else ruff_formatted(written)
+    assert formatted == expected
 
 
 def test_formatters_keep_a_long_chain_one_call_per_line() -> None:

@@ -356,26 +356,30 @@ class KeywordsDirective(_Directive):
                 lines.append(f":class:`~{public}` takes no keywords.")
                 result += self.parse_rst(lines, context=(module, name))
                 continue
+            # Two columns: the keyword with its type and default under it, then its meaning. A
+            # name, a type or a default is never split inside a word, and in one column of its
+            # own each would take room the meaning needs at 1280 px.
             lines += [
                 ".. list-table::",
                 "   :header-rows: 1",
-                "   :widths: 18 24 18 40",
+                "   :widths: 35 65",
                 "   :class: lzy-keywords",
                 "",
-                "   * - keyword",
-                "     - type",
-                "     - required / default",
+                "   * - keyword: type, default",
                 "     - meaning",
             ]
             for field in fields:
                 if not field.doc:
                     msg = f"lzy-keywords: {klass.__qualname__}.{field.name} has no #: comment"
                     raise self.error(msg)
-                default_text = "**required**" if field.required else _literal(field.default or "None")
+                default_text = "**required**"
+                if not field.required:
+                    default_text = f"default {_literal(field.default or 'None')}"
                 lines += [
                     f"   * - :attr:`{field.name} <{public}.{field.name}>`",
-                    f"     - {_literal(_public_annotation(field.annotation))}",
-                    f"     - {default_text}",
+                    "",
+                    f"       | {_literal(_public_annotation(field.annotation))}",
+                    f"       | {default_text}",
                     f"     - {_cell(field.doc)}",
                 ]
             result += self.parse_rst([*lines, ""], context=(module, name))
@@ -477,13 +481,44 @@ def _exception_line(error: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
+#: Where the examples of a group with ``:workdir:`` say they run: each runs in an empty
+#: directory of its own, and its output shows that directory as this one, the same on every
+#: machine.
+SHOWN_WORKDIR: Final = "/tmp/lzy-example"
+#: The directory each such group runs in, by page and group.
+_WORKDIRS: dict[tuple[str, str], Path] = {}
+
+
+def _in_workdir(
+    key: tuple[str, str], run: collections.abc.Callable[[], tuple[str, Exception | None]]
+) -> tuple[str, Exception | None]:
+    """``run()`` with the group's own empty directory current; its path shown as
+    :data:`SHOWN_WORKDIR` in what it printed."""
+    workdir = _WORKDIRS.get(key)
+    if workdir is None:
+        workdir = _WORKDIRS[key] = Path(tempfile.mkdtemp(prefix="lzy-docs-")).resolve()
+    before = Path.cwd()
+    os.chdir(workdir)
+    try:
+        printed, raised = run()
+    finally:
+        os.chdir(before)
+    return printed.replace(str(workdir), SHOWN_WORKDIR), raised
+
+
 class RunDirective(_Directive):
-    """``.. lzy-run::``: run the Python content now and show it with its output."""
+    """``.. lzy-run::``: run the Python content now and show it with its output.
+
+    Blocks of one ``:group:`` share their names. With ``:workdir:`` the group runs in an empty
+    directory of its own (``pathlib.Path.cwd()`` in the example), shown in the output as
+    :data:`SHOWN_WORKDIR` so that the page is the same on every machine.
+    """
 
     has_content = True
     option_spec: ClassVar[OptionSpec] = {
         "group": directives.unchanged,
         "raises": directives.unchanged_required,
+        "workdir": directives.flag,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -493,7 +528,11 @@ class RunDirective(_Directive):
         namespace = _NAMESPACES.setdefault(key, {"__name__": f"lzy_docs_{key[0].replace('/', '_')}"})
         expected = self.options.get("raises")
         self.depend_on(*_lzy_sources())
-        printed, raised = _execute(code, f"<{self.env.docname}: lzy-run>", namespace)
+        filename = f"<{self.env.docname}: lzy-run>"
+        if "workdir" in self.options or key in _WORKDIRS:
+            printed, raised = _in_workdir(key, lambda: _execute(code, filename, namespace))
+        else:
+            printed, raised = _execute(code, filename, namespace)
         output = io.StringIO(printed)
         output.seek(0, io.SEEK_END)
         if raised is None:
@@ -517,9 +556,52 @@ class RunDirective(_Directive):
         return result
 
 
+#: Where a long dotted path, URL or type in a table cell may break across lines: after a dot,
+#: a slash or a comma, before an opening bracket; never inside a name (not at an underscore).
+_BREAK_AFTER: Final = re.compile(r"(?<=[./,])(?=[\w\[(\"'])|(?<=\w)(?=\[)")
+#: Inline code in a table shorter than this never needs a break.
+_BREAKABLE_LENGTH: Final = 20
+
+
+def _break_points(app: Sphinx, doctree: nodes.document, docname: str) -> None:
+    """Let long names, paths and types in table cells wrap where a reader expects a break.
+
+    The cells wrap at spaces; inline code such as ``lzy.api.v1.env.ManualPythonEnv`` has none,
+    so it gets an HTML ``<wbr>`` (which copying leaves out) at each point :data:`_BREAK_AFTER`
+    names, and is otherwise never split: a name such as ``treat_editables_as_locals`` stays whole.
+    """
+    del docname
+    if app.builder.format != "html":
+        return
+    for table in doctree.findall(nodes.table):
+        for literal in list(table.findall(nodes.literal)):
+            text = literal.astext()
+            if len(text) < _BREAKABLE_LENGTH or " " in text:
+                continue
+            parts = _BREAK_AFTER.split(text)
+            if len(parts) < 2:
+                continue
+            children: list[nodes.Node] = []
+            for index, part in enumerate(parts):
+                if index:
+                    children.append(nodes.raw("", "<wbr>", format="html"))
+                children.append(nodes.Text(part))
+            literal.children = []
+            literal.extend(children)
+
+
+def _remove_workdirs(app: Sphinx, exception: BaseException | None) -> None:
+    """Remove the directories the examples ran in, once every page is read."""
+    del app, exception
+    for key in list(_WORKDIRS):
+        shutil.rmtree(_WORKDIRS.pop(key), ignore_errors=True)
+
+
 def _purge_namespaces(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
     for key in [key for key in _NAMESPACES if key[0] == docname]:
         del _NAMESPACES[key]
+    for key in [key for key in _WORKDIRS if key[0] == docname]:
+        shutil.rmtree(_WORKDIRS.pop(key), ignore_errors=True)
 
 
 # --------------------------------------------------------------------------- lzy-script
@@ -580,6 +662,35 @@ def _wheel_layout(site: Path) -> None:
         destination = site / target
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / source, destination)
+
+
+_OVERLOADS_NOTE: Final = re.compile(r"^(?P<where>\S+:\d+): note: Possible overload variants:$")
+
+
+def _without_overload_listing(text: str) -> str:
+    """mypy's output with each "Possible overload variants" listing cut to its count.
+
+    After an error on a call that matches no overload, mypy lists every overload of the method
+    (the stub's private type variables included), one note per overload: a page of signatures
+    that buries the errors. The page shows the error lines as mypy wrote them and, in place of
+    the listing, how many overloads it had.
+    """
+    lines = text.splitlines()
+    kept: list[str] = []
+    index = 0
+    while index < len(lines):
+        match = _OVERLOADS_NOTE.match(lines[index])
+        index += 1
+        if match is None:
+            kept.append(lines[index - 1])
+            continue
+        listed = f"{match['where']}: note:     "
+        count = 0
+        while index < len(lines) and lines[index].startswith(listed):
+            count += 1
+            index += 1
+        kept.append(f"{match['where']}: note: Possible overload variants: ({count}, not shown here)")
+    return "\n".join(kept)
 
 
 class TypecheckDirective(_Directive):
@@ -656,6 +767,8 @@ class TypecheckDirective(_Directive):
                 if (status != 0) != expect_errors:
                     wanted = "to report errors" if expect_errors else "to pass"
                     self.fail(f"expected {checker} {wanted} (exit status {status}):\n{text}")
+                if checker == "mypy":
+                    text = _without_overload_listing(text)
                 if checker == "pyright":
                     # pyright indents the continuation of a message with no-break spaces.
                     rows = [line.replace("\u00a0", " ") for line in text.splitlines()]
@@ -1003,6 +1116,11 @@ _INTERNALS: Final = re.compile(
     r"<factory>|<class '|\bTypeVar\(|\bParamSpec\(|\b(?:FrozenMap|OpTarget|ExplorerFactory|_Function)\b"
     # Sphinx's brackets around the parameters of a ParamSpec or of ``...``.
     r"|Callable\[\[(?:\.\.\.|[A-Z]\w*)\]"
+    # A private type variable of lzy or of its stub (``_FieldsP``, ``_PythonEnvT``), as a
+    # checker's message would show it.
+    r"|\b_[A-Z][a-z][A-Za-z]*(?:P|T|T_co)\b"
+    # A directory of this build: a temporary one (an example's own is shown as SHOWN_WORKDIR).
+    r"|/tmp/(?:tmp|lzy-docs-)\w+"
 )
 #: A link whose title names an implementation module, where a public path documents the name.
 _PRIVATE_TITLE: Final = re.compile(r'title="(lzy\.(?:env|core|runtime)\.[\w.]+)"')
@@ -1029,6 +1147,74 @@ def _check_pages(app: Sphinx, exception: BaseException | None) -> None:
                 LOGGER.warning(
                     "%s links %s by its private path", relative, match[1], type="lzy", subtype="internals"
                 )
+
+
+#: The width the pages are checked at: a common laptop screen's.
+LAYOUT_WIDTH: Final = 1280
+#: Run in each page by :func:`_check_layout`: every code block, table and signature whose content
+#: is wider than the room it has (cut off, or scrolled out of view), as JSON in the page's text.
+_LAYOUT_SCRIPT: Final = """
+document.addEventListener("DOMContentLoaded", () => {
+  const wide = [];
+  for (const element of document.querySelectorAll("article pre, article table, article dt.sig")) {
+    const box = element.closest(".table-wrapper") || element;
+    if (element.scrollWidth > element.clientWidth + 1 || box.scrollWidth > box.clientWidth + 1) {
+      wide.push(element.tagName.toLowerCase() + ": " + element.innerText.slice(0, 60).replace(/\\s+/g, " "));
+    }
+  }
+  const result = document.createElement("div");
+  result.textContent = "LZY-LAYOUT:" + JSON.stringify(wide);
+  document.body.appendChild(result);
+});
+"""
+
+
+def _browser() -> str | None:
+    """A Chromium to render the pages with (Debian's ``chromium``), if this machine has one."""
+    return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+
+
+def _check_layout(app: Sphinx, exception: BaseException | None) -> None:
+    """Warn (so a ``-W`` build fails) for a code block, table or signature that a browser
+    :data:`LAYOUT_WIDTH` pixels wide cannot show whole: each page is rendered by headless
+    Chromium. Without Chromium the check is skipped, saying so (``nox -s docs`` installs it)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    browser = _browser()
+    if browser is None:
+        LOGGER.info("lzy: no Chromium here; the pages' layout at %d px is not checked", LAYOUT_WIDTH)
+        return
+    out = Path(app.outdir)
+    for page in sorted(out.rglob("*.html")):
+        relative = page.relative_to(out)
+        if relative.parts[0] in {"_modules", "_sources", "_static"} or relative.name.startswith(
+            ("genindex", "search", "py-modindex")
+        ):
+            continue
+        probe = page.with_name(f".layout-{page.name}")
+        script = f"<script>{_LAYOUT_SCRIPT}</script></head>"
+        probe.write_text(page.read_text(encoding="utf-8").replace("</head>", script, 1), encoding="utf-8")
+        try:
+            options = ["--headless", "--no-sandbox", "--disable-gpu", f"--window-size={LAYOUT_WIDTH},1000"]
+            done = subprocess.run(
+                [browser, *options, "--dump-dom", probe.as_uri()],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            LOGGER.warning("%s: Chromium did not render it in 120 s", relative, type="lzy", subtype="layout")
+            continue
+        finally:
+            probe.unlink()
+        found = re.search(r"LZY-LAYOUT:(\[.*?\])</div>", done.stdout)
+        if found is None:
+            LOGGER.warning("%s: Chromium rendered no result", relative, type="lzy", subtype="layout")
+            continue
+        for wide in json.loads(html.unescape(found[1])):
+            message = "%s: at %d px this is wider than the page shows: %s"
+            LOGGER.warning(message, relative, LAYOUT_WIDTH, wide, type="lzy", subtype="layout")
 
 
 def _check_coverage(app: Sphinx, env: BuildEnvironment) -> None:
@@ -1073,5 +1259,8 @@ def setup(app: Sphinx) -> dict[str, object]:
     app.connect("env-purge-doc", _purge_namespaces)
     app.connect("env-check-consistency", _check_coverage)
     app.connect("build-finished", _check_pages)
+    app.connect("build-finished", _check_layout)
+    app.connect("build-finished", _remove_workdirs)
+    app.connect("doctree-resolved", _break_points)
     # lzy-run blocks of a page share names, so pages are read one at a time.
     return {"version": "1", "parallel_read_safe": False, "parallel_write_safe": True}

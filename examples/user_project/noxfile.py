@@ -14,6 +14,6 @@ CHECKERS = {"mypy": "mypy>=1.13", "pyright": "pyright[nodejs]>=1.1.390"}
 @nox.session
 @nox.parametrize("checker", list(CHECKERS))
 def typecheck(session: nox.Session, checker: str) -> None:
-    """One checker over the project (or the paths after --); nox runs both, even if one fails."""
+    """One checker over the project (or the paths after --); both run if one fails."""
     session.install(LZY, CHECKERS[checker])
     session.run(checker, *session.posargs)

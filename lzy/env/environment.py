@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import operator
+import textwrap
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
@@ -593,13 +595,44 @@ class ResolvedEnv(EnvPart, JsonDocument):
         return self.python_env.explain()
 
 
-def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """Rows of text as an aligned plain-text table with a header line."""
+#: How many columns :func:`render_table` keeps a table to: a formatted source line's (88), which
+#: a terminal shows whole and the docs' code blocks show without wrapping.
+_TABLE_WIDTH: Final = 88
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, width: int = _TABLE_WIDTH) -> str:
+    """Rows of text as an aligned plain-text table with a header line, ``width`` columns at most.
+
+    When the rows are wider, the widest column is narrowed first and its cells wrap at spaces,
+    each continuation line under its column; a word (a name, a path, a URL) is never split,
+    so a column is never narrower than its longest word.
+    """
     table = [tuple(headers), *(tuple(r) for r in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(headers))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in table
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    count = len(headers)
+    widths = [max(len(row[i]) for row in table) for i in range(count)]
+    floors = [max(len(word) for row in table for word in [*row[i].split(), ""]) for i in range(count)]
+    excess = sum(widths) + 2 * (count - 1) - width
+    while excess > 0:
+        narrowable = [i for i in range(count) if widths[i] > floors[i]]
+        if not narrowable:
+            break
+        widest = max(narrowable, key=lambda i: widths[i])
+        others = [widths[i] for i in narrowable if i != widest]
+        step = min(excess, widths[widest] - floors[widest], max(widths[widest] - max(others, default=0), 1))
+        widths[widest] -= step
+        excess -= step
+    lines: list[str] = []
+    for number, row in enumerate(table):
+        cells = [_wrapped(cell, w) for cell, w in zip(row, widths, strict=True)]
+        for parts in itertools.zip_longest(*cells, fillvalue=""):
+            lines.append("  ".join(part.ljust(w) for part, w in zip(parts, widths, strict=True)).rstrip())
+        if number == 0:
+            lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def _wrapped(cell: str, width: int) -> list[str]:
+    """A cell's lines in a column ``width`` wide: as it is when it fits, else wrapped at spaces."""
+    if len(cell) <= width:
+        return [cell]
+    return textwrap.wrap(cell, width, break_long_words=False, break_on_hyphens=False) or [""]

@@ -1,5 +1,6 @@
-"""Mistakes both checkers report. Each ``# expect:`` line names the error codes that each
-checker gives for the line below it; the project's own code (``forecast/``) stays clean.
+"""Mistakes both checkers report. Each ``# expect:`` line names the error codes that
+each checker gives for the line below it; the project's own code (``forecast/``) stays
+clean.
 """
 
 from __future__ import annotations
