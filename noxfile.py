@@ -90,7 +90,12 @@ def tests(session: nox.Session) -> None:
     env = _registry_tools(session)
     # The editor and user-project tests need the checkers and language servers: the typecheck
     # session installs those and runs them. The Ray tests need Ray: the ray session runs them.
-    elsewhere = ("tests/test_completion.py", "tests/test_user_project.py", "tests/ray")
+    elsewhere = (
+        "tests/test_completion.py",
+        "tests/test_user_project.py",
+        "tests/test_checkers_agree.py",
+        "tests/ray",
+    )
     session.run("pytest", *(f"--ignore={path}" for path in elsewhere), *session.posargs, env=env)
 
 
@@ -120,10 +125,12 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "stubs", "tests")
     _stubtest(session)
     session.run("pyright")
-    # Completion in editors and a user's project checked against the built wheel.
+    # Both checkers against the run time on every form of a with_* call, completion in editors,
+    # and a user's project checked against the built wheel.
     session.run(
         "pytest",
         "tests/test_stubs.py",
+        "tests/test_checkers_agree.py",
         "tests/test_completion.py",
         "tests/test_user_project.py",
         *session.posargs,

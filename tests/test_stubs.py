@@ -32,19 +32,12 @@ def _overloads(method: str) -> list[ast.FunctionDef]:
     return [n for n in owner.body if isinstance(n, ast.FunctionDef) and n.name == method]
 
 
-def _aliases() -> dict[str, tuple[str, ...]]:
-    """The ``_XPath: TypeAlias = Literal[...]`` aliases of the stub: name -> the strings."""
-    tree = ast.parse(OWNER_STUB.read_text(encoding="utf-8"))
-    found: dict[str, tuple[str, ...]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-            strings = tuple(
-                c.value
-                for c in ast.walk(node.value)
-                if isinstance(c, ast.Constant) and isinstance(c.value, str)
-            )
-            found[node.target.id] = strings
-    return found
+def _literal_strings(annotation: str) -> tuple[str, ...]:
+    """The strings of a ``Literal[...]`` annotation as the stub writes it (empty for another)."""
+    if not annotation.startswith("Literal["):
+        return ()
+    node = ast.parse(annotation, mode="eval").body
+    return tuple(c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str))
 
 
 def _klass_annotation(overload: ast.FunctionDef) -> str | None:
@@ -87,10 +80,8 @@ def test_checked_in_stubs_are_what_the_generator_writes() -> None:
 def test_each_dotted_path_overload_takes_the_klass_fields(case: tuple[Point, type[object]]) -> None:
     """The dotted-path overload of a klass takes its fields, required ones required."""
     point, klass = case
-    aliases = _aliases()
-    by_path = [
-        o for o in _overloads(point.method) if aliases.get(_klass_annotation(o) or "") == dotted_paths(klass)
-    ]
+    paths = dotted_paths(klass)
+    by_path = [o for o in _overloads(point.method) if _literal_strings(_klass_annotation(o) or "") == paths]
     assert len(by_path) == 1
     (overload,) = by_path
     assert _keywords(overload) == _fields(klass)

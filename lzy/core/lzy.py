@@ -39,7 +39,11 @@ class Lzy(FixedEnv, EnvOwner):
 
     ``Lzy().with_provisioning(cpu_count=5)`` sets a requirement every workflow inherits;
     ``Lzy().with_cli_args()`` lets the command line override what the code sets.
-    """
+
+    :param runtime: What runs the ops of this Lzy's workflows (:class:`~lzy.runtime.local.LocalRuntime`, :class:`~lzy.runtime.isolated.IsolatedRuntime`, :class:`~lzy.runtime.ray.RayRuntime` or your own); ``None`` is a :class:`~lzy.runtime.local.LocalRuntime`.
+    :param env: The program-wide environment, the ``LZY`` level of the merge (:doc:`/merge`); ``None`` sets no point.
+    :param cli: What the command line sets, the ``CLI`` level above every op; ``None`` sets nothing (:meth:`with_cli_args` reads it from the command line).
+    """  # noqa: E501 - one line per parameter, as editors read them
 
     __slots__ = ("_cli", "_env", "_runtime")
 
@@ -96,7 +100,11 @@ class Lzy(FixedEnv, EnvOwner):
         return type(self)(runtime=self._runtime, env=env, cli=self._cli)
 
     def workflow(self, name: str, env: Env | None = None) -> Workflow:
-        """A new workflow named ``name``; use it in a ``with`` block."""
+        """A new workflow named ``name``; use it in a ``with`` block.
+
+        :param name: The workflow's name: a non-empty string.
+        :param env: The workflow's environment, the ``WORKFLOW`` level of the merge (:doc:`/merge`); ``None`` sets no point, so each comes from this Lzy or the defaults.
+        """  # noqa: E501 - one line per parameter, as editors read them
         return Workflow(self, name, env=env)
 
     def __repr__(self) -> str:

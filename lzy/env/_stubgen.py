@@ -210,8 +210,10 @@ def _ref(klass: type[object]) -> str:
     return f":class:`~{klass.__module__}.{klass.__qualname__}`"
 
 
-def _alias(klass: type[object]) -> str:
-    return f"_{klass.__qualname__}Path"
+def _paths_literal(klass: type[object]) -> str:
+    """``Literal[...]`` of the klass's dotted paths, written out where it is used: editors show it
+    in signature help and checkers in their messages, where an alias would show a private name."""
+    return "Literal[" + ", ".join(f'"{path}"' for path in dotted_paths(klass)) + "]"
 
 
 def _docstring(summary: str, params: Sequence[tuple[str, str]]) -> list[str]:
@@ -336,7 +338,12 @@ def _point_overloads(point: Point, imports: _Imports) -> Iterator[str]:
         yield _overload(
             f"klass=a dotted path of {name}: its fields.",
             point.method,
-            ["self", "*", f"klass: {_alias(klass)}", *(_parameter(klass, f, imports) for f in fields)],
+            [
+                "self",
+                "*",
+                f"klass: {_paths_literal(klass)}",
+                *[_parameter(klass, f, imports) for f in fields],
+            ],
             _docstring(
                 _summary(point, f"a {name}"),
                 [
@@ -366,17 +373,6 @@ def _point_overloads(point: Point, imports: _Imports) -> Iterator[str]:
     )
 
 
-def _aliases() -> Iterator[str]:
-    for point in POINTS:
-        for klass in point.klasses:
-            paths = dotted_paths(klass)
-            line = f"{_alias(klass)}: TypeAlias = Literal[{', '.join(repr(p) for p in paths)}]"
-            if len(line) > _line_length():
-                listed = "".join(f'{_INDENT}"{p}",\n' for p in paths)
-                line = f"{_alias(klass)}: TypeAlias = Literal[\n{listed}]"
-            yield line.replace("'", '"')
-
-
 def _typevar(base: str) -> str:
     return f'_{base}T = TypeVar("_{base}T", bound={base})'
 
@@ -394,7 +390,7 @@ def _copied(function: Callable[..., object]) -> list[str]:
 def render_owner() -> str:
     """The text of ``stubs/lzy/env/owner.pyi``."""
     imports = _Imports()
-    for name in ("Literal", "ParamSpec", "Self", "TypeAlias", "TypeVar", "overload"):
+    for name in ("Literal", "ParamSpec", "Self", "TypeVar", "overload"):
         imports.add("typing", name)
     for name in ("Callable", "Mapping"):
         imports.add("collections.abc", name)
@@ -414,8 +410,6 @@ def render_owner() -> str:
         "",
         '_FieldsP = ParamSpec("_FieldsP")',
         *(_typevar(p.base.__qualname__) for p in POINTS),
-        "",
-        *_aliases(),
         "",
         f"class {runtime.__name__}(abc.ABC):",
         f'{_INDENT}"""{inspect.getdoc(runtime)}"""',

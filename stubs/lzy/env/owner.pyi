@@ -10,7 +10,7 @@ table (:data:`~lzy.env.environment.MERGE_RULES`): ``with_provisioning`` merges f
 
 import abc
 from collections.abc import Callable, Mapping
-from typing import Literal, ParamSpec, Self, TypeAlias, TypeVar, overload
+from typing import Literal, ParamSpec, Self, TypeVar, overload
 
 from lzy.env.container.base import Container, PullPolicy
 from lzy.env.environment import Env
@@ -26,22 +26,6 @@ _FieldsP = ParamSpec("_FieldsP")
 _ProvisioningT = TypeVar("_ProvisioningT", bound=Provisioning)
 _PythonEnvT = TypeVar("_PythonEnvT", bound=PythonEnv)
 _ContainerT = TypeVar("_ContainerT", bound=Container)
-
-_ProvisioningPath: TypeAlias = Literal["lzy.api.v1.env.Provisioning", "lzy.env.provisioning.Provisioning"]
-_AutoPythonEnvPath: TypeAlias = Literal["lzy.api.v1.env.AutoPythonEnv", "lzy.env.python.auto.AutoPythonEnv"]
-_ManualPythonEnvPath: TypeAlias = Literal[
-    "lzy.api.v1.env.ManualPythonEnv",
-    "lzy.env.python.manual.ManualPythonEnv",
-]
-_OnlyLocalPythonEnvPath: TypeAlias = Literal[
-    "lzy.api.v1.env.OnlyLocalPythonEnv",
-    "lzy.env.python.local.OnlyLocalPythonEnv",
-]
-_DockerContainerPath: TypeAlias = Literal[
-    "lzy.api.v1.env.DockerContainer",
-    "lzy.env.container.docker.DockerContainer",
-]
-_NoContainerPath: TypeAlias = Literal["lzy.api.v1.env.NoContainer", "lzy.env.container.base.NoContainer"]
 
 class EnvOwner(abc.ABC):
     """Something that has an :class:`~lzy.env.environment.Env` and ``with_*`` methods to change it."""
@@ -97,7 +81,7 @@ class EnvOwner(abc.ABC):
     def with_provisioning(
         self,
         *,
-        klass: _ProvisioningPath,
+        klass: Literal["lzy.api.v1.env.Provisioning", "lzy.env.provisioning.Provisioning"],
         cpu_type: str | AnyValue | None = None,
         cpu_count: int | AnyValue | None = None,
         gpu_type: str | AnyValue | None = None,
@@ -183,7 +167,7 @@ class EnvOwner(abc.ABC):
     def with_python_env(
         self,
         *,
-        klass: _AutoPythonEnvPath,
+        klass: Literal["lzy.api.v1.env.AutoPythonEnv", "lzy.env.python.auto.AutoPythonEnv"],
         python_version: str = ...,
         pypi_index_url: str | None = None,
         extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = (),
@@ -212,7 +196,7 @@ class EnvOwner(abc.ABC):
     def with_python_env(
         self,
         *,
-        klass: _ManualPythonEnvPath,
+        klass: Literal["lzy.api.v1.env.ManualPythonEnv", "lzy.env.python.manual.ManualPythonEnv"],
         python_version: str,
         pypi_packages: Mapping[str, str],
         pypi_index_url: str | None = None,
@@ -233,7 +217,7 @@ class EnvOwner(abc.ABC):
     def with_python_env(
         self,
         *,
-        klass: _OnlyLocalPythonEnvPath,
+        klass: Literal["lzy.api.v1.env.OnlyLocalPythonEnv", "lzy.env.python.local.OnlyLocalPythonEnv"],
         python_version: str | None = None,
         explorer: ExplorerFactory = ...,
         raise_on_binaries: bool = True,
@@ -312,7 +296,7 @@ class EnvOwner(abc.ABC):
     def with_container(
         self,
         *,
-        klass: _DockerContainerPath,
+        klass: Literal["lzy.api.v1.env.DockerContainer", "lzy.env.container.docker.DockerContainer"],
         image: str,
         registry: str | None = None,
         pull_policy: PullPolicy | str | None = None,
@@ -332,7 +316,11 @@ class EnvOwner(abc.ABC):
         """  # noqa: E501 - one line per parameter, as editors read them
     # klass=a dotted path of NoContainer: its fields.
     @overload
-    def with_container(self, *, klass: _NoContainerPath) -> Self:
+    def with_container(
+        self,
+        *,
+        klass: Literal["lzy.api.v1.env.NoContainer", "lzy.env.container.base.NoContainer"],
+    ) -> Self:
         """A copy with a NoContainer made of these keywords; it replaces one set before.
 
         :param klass: :class:`~lzy.env.container.base.NoContainer` by its dotted path: ``"lzy.api.v1.env.NoContainer"`` or ``"lzy.env.container.base.NoContainer"``.
