@@ -63,10 +63,27 @@ def test_the_readme_settings_are_the_example_project_settings() -> None:
     assert tools["pyright"]["typeCheckingMode"] == "strict"
 
 
-def test_the_readme_commands_run_the_session() -> None:
-    """The console block installs nox and runs the session the noxfile defines."""
+def _readme_commands() -> list[str]:
     (commands,) = _blocks("console")
-    assert commands.splitlines() == ["python3 -m pip install nox", "python3 -m nox -s typecheck"]
+    return commands.splitlines()
+
+
+def test_the_readme_commands_run_the_session_from_a_virtualenv() -> None:
+    """The console block makes a virtualenv (the system's Python may refuse pip, PEP 668),
+    installs nox there and runs the session the noxfile defines with it."""
+    assert _readme_commands() == [
+        "python3 -m venv .venv",
+        ".venv/bin/python -m pip install nox",
+        ".venv/bin/python -m nox -s typecheck",
+    ]
+
+
+def test_the_typing_page_gives_the_readme_commands() -> None:
+    """The typing page's console block is the README's, line for line."""
+    page = (ROOT / "docs" / "typing.rst").read_text(encoding="utf-8")
+    section = page[page.index("Checking your project with") :]
+    block = section[section.index(".. code-block:: console") :].split("\n\n")[1]
+    assert [line.strip().removeprefix("$ ") for line in block.splitlines()] == _readme_commands()
 
 
 @pytest.fixture(scope="module")
@@ -85,25 +102,65 @@ def side_by_side(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return top / "project"
 
 
-def _nox(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``python3 -m nox -s typecheck`` in ``project``, as the README says, with the machine's own
-    pip configuration left out (a fresh machine has none)."""
-    pytest.importorskip("nox", reason="nox is in the typecheck dependency group")
+def _environment(python3: Path | None = None) -> dict[str, str]:
+    """This process's environment less the machine's pip configuration (a fresh machine has
+    none) and any virtualenv or ``LZY``; with ``python3``, that interpreter first on ``PATH``
+    under the name ``python3``."""
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "PYRIGHT_PYTHON_IGNORE_WARNINGS": "1"}
-    for name in ("VIRTUAL_ENV", "LZY"):
+    for name in ("VIRTUAL_ENV", "LZY", "PYENV_VERSION"):
         env.pop(name, None)
-    command = [sys.executable, "-m", "nox", "--envdir", str(project / ".nox"), "-s", "typecheck", *args]
-    return subprocess.run(
-        command, cwd=project, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    if python3 is not None:
+        env["PATH"] = f"{python3.parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def _system_python() -> Path | None:
+    """The distribution's own Python 3 when it is a supported one that refuses pip outside a
+    virtualenv (PEP 668's ``EXTERNALLY-MANAGED``, as on Debian): the case the README's virtualenv
+    is for. Only with ``ensurepip`` (Debian's ``python3-venv``), which the README says it needs."""
+    system = Path("/usr/bin/python3")
+    if not system.is_file():
+        return None
+    probe = (
+        "import sys, sysconfig, pathlib, importlib.util;"
+        "managed = (pathlib.Path(sysconfig.get_path('stdlib')) / 'EXTERNALLY-MANAGED').is_file();"
+        "venv = importlib.util.find_spec('ensurepip') is not None;"
+        "print(managed and venv and sys.version_info[:2] in {(3, 11), (3, 12), (3, 13)})"
     )
+    done = subprocess.run([system, "-c", probe], capture_output=True, text=True, check=False)
+    return system if done.stdout.strip() == "True" else None
 
 
 @pytest.fixture(scope="module")
-def project(side_by_side: Path) -> Path:
-    """The project after its typecheck session ran once, clean in both checkers."""
-    done = _nox(side_by_side)
-    assert done.returncode == 0, done.stdout + done.stderr
+def project(side_by_side: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project after the README's console lines ran in it, as written, each in a shell:
+    with the system's own Python as ``python3`` where it refuses pip outside a virtualenv
+    (Debian's), else with the Python running the tests. The session passes both checkers."""
+    chosen = _system_python() or Path(sys.executable)
+    names = tmp_path_factory.mktemp("bin")
+    (names / "python3").symlink_to(chosen)
+    env = _environment(names / "python3")
+    for line in _readme_commands():
+        done = subprocess.run(
+            line,
+            shell=True,
+            cwd=side_by_side,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, f"{line!r} with python3={chosen}:\n{done.stdout}{done.stderr}"
     return side_by_side
+
+
+def _nox(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The README's last line, ``.venv/bin/python -m nox -s typecheck``, with more arguments."""
+    command = [str(project / ".venv" / "bin" / "python"), "-m", "nox", "-s", "typecheck", *args]
+    return subprocess.run(
+        command, cwd=project, env=_environment(), capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
 
 
 @pytest.mark.parametrize("checker", ["mypy", "pyright"])
