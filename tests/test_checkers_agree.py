@@ -1,17 +1,22 @@
-"""Every form of a ``with_*`` call: mypy and pyright (strict) accept it exactly when lzy does.
+"""Every form of a ``with_*`` call and of ``op()``: mypy and pyright (strict) accept it exactly
+when lzy does.
 
-The corpus is made here, not written by hand: for each point, each thing that can come first
+The corpus is made here, not written by hand. For each point: each thing that can come first
 (nothing, ``None``, an instance of the point or of another point, a built-in class of the point
 or of another, a dotted path), each ``klass=`` (none, each built-in class and each of its dotted
 paths, the abstract base, another point's class, a misspelt path, a factory function, a
 :func:`functools.partial`) and each set of keywords (none, the klass's required ones, those plus
-an unknown one, plus a wrong type, plus a string for a list of strings). Each call runs on its
-own at run time (accepted, or refused with an error of lzy's hierarchy), and the whole file is
-checked once by each checker the way a user's project sees lzy (the stub in the wheel layout).
-A checker's verdict on a line is whether it reported an error there.
+an unknown one, plus a wrong type, plus a string for a list of strings). For ``op()``: each way
+of giving it something (``op(f)``, ``op()(f)``, its builder's ``with_*`` then a call, ``Op(f)``,
+with a wrong ``env`` or ``description``) and each thing (a def, a lambda, a built-in, a bound
+method, an op, a partial, an object with ``__call__``, a cached function, a class, an async or
+generator function, ``None``, a number, a string). Each call runs on its own at run time
+(accepted, or refused with an error of lzy's hierarchy), and the whole file is checked once by
+each checker the way a user's project sees lzy (the stub in the wheel layout). A checker's
+verdict on a line is whether it reported an error there.
 
-Where the two cannot agree, :data:`RUN_TIME_ONLY` names the form and the reason; the typing
-page lists the same rules under "What only the run time catches".
+Where the two cannot agree, :data:`RUN_TIME_ONLY` and :data:`CHECKERS_ONLY` name the form and
+the reason; the typing page lists the same rules under "What only the run time catches".
 """
 
 from __future__ import annotations
@@ -80,12 +85,17 @@ class Form:
     kind: str = ""
 
 
-#: Forms the checkers accept and lzy refuses, by kind: why no checker can tell.
+#: Forms lzy refuses that a checker accepts (both, or the one named), by kind: why it cannot tell.
 RUN_TIME_ONLY: Final = {
     "klass-not-a-class": (
         "the overload that binds keywords to a klass's constructor takes any callable: a"
         " checker cannot ask for a class and for its constructor's parameters at once"
     ),
+    "what-the-function-is": (
+        "a type does not tell async def from a def returning a coroutine, nor a generator"
+        " function from a function returning an iterator"
+    ),
+    "class-to-op": "pyright matches a class's constructor against the function op() takes",
 }
 #: Forms both checkers refuse and lzy runs, by kind: redundant spellings lzy cannot tell apart
 #: from the plain one, since a default given explicitly is the default.
@@ -155,8 +165,41 @@ def _kind(point: Point, first_kind: str, klass_text: str, klass_kind: str) -> st
     return ""
 
 
+#: What ``op()`` may be given: (text, kind for :data:`RUN_TIME_ONLY`, or empty).
+_OP_SUBJECTS: Final = [
+    ("_plain", ""),
+    ("lambda: 1", ""),
+    ("len", ""),
+    ("_Holder().method", ""),
+    ("_Holder.method", ""),
+    ("_existing_op", ""),
+    ("functools.partial(_plain)", ""),
+    ("_Callable()", ""),
+    ("functools.cache(_plain)", ""),
+    ("None", ""),
+    ("42", ""),
+    ('"_plain"', ""),
+    ("_async", "what-the-function-is"),
+    ("_async_generator", "what-the-function-is"),
+    ("_generator", "what-the-function-is"),
+    ("_Holder", "class-to-op"),
+]
+#: The ways to hand it to ``op()``, each with ``{}`` for the subject.
+_OP_WRAPPERS: Final = [
+    "op({})",
+    "op()({})",
+    "op(env=Env())({})",
+    'op(description="d")({})',
+    "op().with_provisioning(cpu_count=1)({})",
+    "op({}, env=Env())",
+    "op({}, description=1)",
+    "op({}, env=Provisioning())",
+    "Op({})",
+]
+
+
 def forms() -> list[Form]:
-    """The corpus: every combination above, for every point."""
+    """The corpus: every combination above, for every point, then every ``op()`` form."""
     made: list[Form] = []
     for point in POINTS:
         for (first, first_kind, first_klass), (klass_text, klass, klass_kind) in itertools.product(
@@ -167,6 +210,10 @@ def forms() -> list[Form]:
                 arguments = [a for a in (first, f"klass={klass_text}" if klass_text else "", *words) if a]
                 code = f"wf.{point.method}({', '.join(arguments)})"
                 made.append(Form(code, _kind(point, first_kind, klass_text, klass_kind)))
+    for wrapper, (subject, kind) in itertools.product(_OP_WRAPPERS, _OP_SUBJECTS):
+        if subject == "None" and wrapper != "op({})":
+            continue  # op(None) is op(); a builder or Op given None is a plain wrong type
+        made.append(Form(wrapper.format(subject), kind))
     return list(dict.fromkeys(made))
 
 
@@ -177,17 +224,49 @@ from __future__ import annotations
 
 import functools
 
-from lzy.api.v1 import Lzy
+from collections.abc import AsyncIterator, Iterator
+
+from lzy.api.v1 import Lzy, Op, op
 from lzy.api.v1.env import (
     AutoPythonEnv,
     Container,
     DockerContainer,
+    Env,
     ManualPythonEnv,
     NoContainer,
     OnlyLocalPythonEnv,
     Provisioning,
     PythonEnv,
 )
+
+
+def _plain() -> int:
+    return 1
+
+
+async def _async() -> int:
+    return 1
+
+
+async def _async_generator() -> AsyncIterator[int]:
+    yield 1
+
+
+def _generator() -> Iterator[int]:
+    yield 1
+
+
+class _Holder:
+    def method(self) -> int:
+        return 1
+
+
+class _Callable:
+    def __call__(self) -> int:
+        return 1
+
+
+_existing_op = op(_plain)
 
 
 def _factory_provisioning() -> Provisioning:
@@ -272,7 +351,7 @@ def checked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[int]]:
 def test_the_corpus_covers_every_point_and_both_verdicts() -> None:
     """The corpus is large, names every method, and holds calls lzy accepts and refuses."""
     assert len(FORMS) > 300
-    assert {form.code.split("(")[0] for form in FORMS} == {f"wf.{p.method}" for p in POINTS}
+    assert {form.code.split("(")[0] for form in FORMS} == {*(f"wf.{p.method}" for p in POINTS), "op", "Op"}
     verdicts = {_run_time(form) for form in FORMS}
     assert verdicts == {True, False}
 
@@ -300,7 +379,13 @@ def test_each_checker_accepts_exactly_what_lzy_accepts(checker: str, checked: di
 
 
 def test_run_time_only_rules_are_on_the_typing_page() -> None:
-    """The one kind of call only the run time refuses is one the typing page lists."""
+    """Each kind of call only the run time refuses is one the typing page lists."""
     page = (ROOT / "docs" / "typing.rst").read_text(encoding="utf-8")
-    assert set(RUN_TIME_ONLY) == {"klass-not-a-class"}
-    assert "**A klass that is not a class**" in page
+    listed = {
+        "klass-not-a-class": "**A klass that is not a class**",
+        "what-the-function-is": "an async function, an async generator or a generator function",
+        "class-to-op": "**A class given to** :func:`~lzy.api.v1.op`",
+    }
+    assert set(RUN_TIME_ONLY) == set(listed)
+    for text in listed.values():
+        assert text in page
