@@ -29,18 +29,23 @@ loaded: ``text`` and ``traceback`` say why, and the op never ran).
 from __future__ import annotations
 
 import importlib
-import pickle
 import sys
 
 # Only what every call needs is imported here: each import is start-up time of every op call.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import pickle
     import types
     from collections.abc import Callable
     from typing import Any
 
     #: What the response holds: ``(kind, payload, type_name, text, traceback)``.
     Outcome = tuple[str, Any, str, str, str]
+else:
+    try:  # the C pickler alone: pickle.py's own imports (re, functools, struct) cost every call
+        import _pickle as pickle
+    except ImportError:  # an interpreter without it
+        import pickle
 
 #: The protocol both sides read, whichever Python runs here (and whichever numpy: protocol 5
 #: pickles arrays through module paths older releases lack).
@@ -179,19 +184,24 @@ def _dumps(value: object, own: _Swap, by_value: bool) -> bytes:
     return data
 
 
-def _outcome(request: dict[str, Any]) -> Outcome:
-    import traceback  # noqa: PLC0415 - only once the call is read
+def _formatted() -> str:
+    """The traceback of the exception being handled (``traceback`` loads only on a failure)."""
+    import traceback  # noqa: PLC0415 - only when something failed
 
+    return traceback.format_exc()
+
+
+def _outcome(request: dict[str, Any]) -> Outcome:
     by_value = request["mode"] == "value"
     try:
         own = _own_cloudpickle(list(request.get("support", ())) if by_value else [])
         function, args, kwargs = _load(request, own)
     except BaseException as error:  # the op could not even be loaded: it never ran
-        return ("cannot-start", None, _type_name(error), _text(error), traceback.format_exc())
+        return ("cannot-start", None, _type_name(error), _text(error), _formatted())
     try:
         result = function(*args, **kwargs)
     except BaseException as error:  # the op's own exception, whatever it is, goes back
-        text = traceback.format_exc()
+        text = _formatted()
         try:
             data = _dumps(error, own, by_value)
         except Exception as problem:  # it does not travel: say so in words

@@ -50,11 +50,14 @@ BOOTSTRAP: Final = str(Path(__file__).with_name("_bootstrap.py"))
 #: ``python -c`` code that starts the child: the working directory leaves ``sys.path`` before
 #: anything is imported, then :data:`BOOTSTRAP` (``sys.argv[1]``) runs as ``__main__``. Run as a
 #: script, the bootstrap's own directory would lead ``sys.path`` and shadow modules of the op.
+#: Its code comes through the import system's source loader, so each interpreter compiles it
+#: once and reads the cached bytecode after (where ``__pycache__`` is writable).
 LAUNCHER: Final = (
     "import sys\n"
     "if sys.path and sys.path[0] == '': del sys.path[0]\n"
+    "from importlib.machinery import SourceFileLoader\n"
     "f = sys.argv[1]\n"
-    "exec(compile(open(f, 'rb').read(), f, 'exec'), {'__name__': '__main__', '__file__': f})\n"
+    "exec(SourceFileLoader('__main__', f).get_code('__main__'), {'__name__': '__main__', '__file__': f})\n"
 )
 #: What a child sends back: ``(kind, payload, type name, text, remote traceback)``. ``kind`` is
 #: ``"ok"`` (the payload pickles the result), ``"error"`` (it pickles the exception the op
