@@ -30,7 +30,7 @@ from lzy.api.v1.env import (
 )
 from lzy.env import _base, environment
 from lzy.env._base import field_names, is_checked_part_class
-from lzy.exceptions import FieldValueError, UnknownFieldError
+from lzy.exceptions import ConfigurationError, FieldValueError, UnknownFieldError
 
 provisionings = st.builds(
     Provisioning,
@@ -222,3 +222,38 @@ def test_a_klass_accepted_for_one_point_is_not_for_another() -> None:
     python_env_class: Any = AutoPythonEnv  # as a program might pass it, unchecked
     with pytest.raises(KlassError, match="must be a subclass of Container"):
         op(lambda: None).with_container(klass=python_env_class)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [({"ram_size_gb": 16}, {"ram_size_gb": 16.0}), ({"cpu_count": 1}, {"cpu_count": True})],
+)
+def test_keyword_clones_made_once_keep_each_values_type(first: dict[str, Any], second: dict[str, Any]) -> None:
+    """The instance a with_* call makes from keywords is made once for equal keywords, but values
+    a dict takes as the same key (``16`` and ``16.0``, ``1`` and ``True``) are kept apart: each
+    call gets what its own keywords make, or its own error."""
+    step = op(_identity)
+    made = step.with_provisioning(**first).env.provisioning
+    assert step.with_provisioning(**first).env.provisioning is made
+    try:
+        other = step.with_provisioning(**second).env.provisioning
+    except ConfigurationError:  # True is not a count: refused every time, never served from memory
+        with pytest.raises(ConfigurationError):
+            step.with_provisioning(**second)
+        return
+    assert other is not made
+    assert other == Provisioning(**second)
+
+
+def test_keyword_clones_with_unhashable_values_are_made_each_time() -> None:
+    """A list value cannot be remembered: the env is made anew, and right."""
+    step = op(_identity)
+    fields: dict[str, Any] = {"python_version": "3.11", "pypi_packages": {}, "local_module_paths": ["a.py"]}
+    first = step.with_python_env(klass=ManualPythonEnv, **fields)
+    again = step.with_python_env(klass=ManualPythonEnv, **fields)
+    assert first.env.python_env == again.env.python_env
+    assert first.env.python_env is not again.env.python_env
+
+
+def _identity(x: int) -> int:
+    return x

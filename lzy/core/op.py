@@ -171,8 +171,7 @@ class Op(FixedEnv, EnvOwner, OpTarget, Generic[_P, _R]):
         # A copy of this op (its function and description checked already, the attributes
         # functools.update_wrapper copied kept) with another env.
         clone = object.__new__(type(self))
-        vars(clone).update(vars(self))
-        vars(clone)["_env"] = env
+        object.__setattr__(clone, "__dict__", {**self.__dict__, "_env": env})
         return clone
 
     def effective_env(self) -> EffectiveEnv:

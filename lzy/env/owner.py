@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
-from typing import Final, Self, TypeVar
+from typing import Final, Self, TypeVar, cast
 
 from lzy.env._base import build_part, describe, expect_instance, import_klass
 from lzy.env.container.base import Container
@@ -52,7 +52,7 @@ def _point(  # noqa: PLR0917 - one helper for the three with_* methods
                 " pass the class once, first or as klass="
             )
             raise ConfigurationError(msg)
-        return build_part(import_klass(instance, base, f"{method}()"), fields)
+        return _made(import_klass(instance, base, f"{method}()"), fields)
     if instance is not None:
         if not isinstance(instance, base):
             msg = f"{method}() takes a {base.__name__} instance, got {describe(instance)}"
@@ -65,7 +65,33 @@ def _point(  # noqa: PLR0917 - one helper for the three with_* methods
             )
             raise ConfigurationError(msg)
         return instance
-    return build_part(import_klass(klass, base, f"{method}()"), fields)
+    return _made(import_klass(klass, base, f"{method}()"), fields)
+
+
+def _made(klass: type[_P], fields: Mapping[str, object]) -> _P:
+    """``klass(**fields)``, checked. lzy's own classes check each field by its value alone, and
+    their instances never change: the same keywords make an equal instance, so the one made
+    first serves every later call."""
+    if not klass.__module__.startswith("lzy."):  # a user's class may check more than values
+        return build_part(klass, fields)
+    try:
+        key = (klass, *[(name, type(value), value) for name, value in fields.items()])
+        made = _MADE.get(key)
+    except TypeError:  # a value that is not hashable (a list, a dict): made anew each time
+        return build_part(klass, fields)
+    if made is None:
+        made = build_part(klass, fields)
+        if len(_MADE) >= _MADE_MAX:
+            _MADE.clear()
+        _MADE[key] = made
+    return cast("_P", made)
+
+
+#: Instances made from keywords by :func:`_made`, by class and keywords (values with their
+#: types: ``1``, ``1.0`` and ``True`` are equal keys to a dict, not equal fields).
+_MADE: dict[tuple[object, ...], object] = {}
+#: How many instances :data:`_MADE` keeps before it starts again.
+_MADE_MAX: Final = 512
 
 
 #: The default ``klass`` of :meth:`EnvOwner.with_container`, by its path (as its signature writes it).
