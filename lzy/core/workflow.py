@@ -36,7 +36,7 @@ from lzy.env._base import expect_instance, expect_name
 from lzy.env.environment import EffectiveEnv, Env, Level
 from lzy.env.owner import EnvOwner
 from lzy.exceptions import ConfigurationError, WorkflowContextError
-from lzy.runtime.base import OpCall
+from lzy.runtime.base import OpCall, importing_callers_main
 
 if TYPE_CHECKING:
     from lzy.core.lzy import Lzy
@@ -206,6 +206,14 @@ class Workflow(EnvOwner):
         if running is not None:
             msg = f"workflow {self._name!r} cannot start inside workflow {running.name!r}"
             raise ConfigurationError(msg)
+        main = importing_callers_main()
+        if main is not None:
+            msg = (
+                f"workflow {self._name!r} cannot start while an op's process imports {main} to find"
+                " the op it runs: the top level of the program runs again there. Put the code that"
+                ' runs workflows under `if __name__ == "__main__":`'
+            )
+            raise WorkflowContextError(msg)
         self._token = _CURRENT.set(self)
         run = _Run(thread=threading.current_thread(), before=weakref.WeakSet(threading.enumerate()))
         with _RUNNING_LOCK:

@@ -14,7 +14,8 @@ The request is a plain pickle (protocol 4) of a dictionary:
   taken from ``support`` and put back out of ``sys.modules`` before the op runs, so a version
   the environment pins neither breaks the call nor is hidden from the op.
 - ``mode`` ``"reference"``: the function is ``qualname`` in module ``module`` (or in the
-  caller's script ``main_file``, or its ``python -m`` module ``main_module``), reached through
+  caller's script ``main_file``, a copy of ``main_shown``, or its ``python -m`` module
+  ``main_module``), reached through
   ``unwrap`` levels of ``__wrapped__`` (an op object stands where the function was defined;
   decorators under it stay); ``payload`` is ``(args, kwargs)`` pickled with protocol 4, or
   ``(instance, args, kwargs)`` when ``bound`` names the method of ``instance`` to call.
@@ -53,6 +54,10 @@ PROTOCOL = 4
 #: The name a caller's script is imported under (its ``if __name__ == "__main__":`` block
 #: stays asleep); what it defines is renamed back to ``__main__``, as the caller names it.
 MAIN_ALIAS = "__lzy_main__"
+#: While the caller's ``__main__`` (its script, or its ``python -m`` module) is imported here,
+#: ``sys.modules`` holds a module of this name whose docstring names it: lzy refuses to start a
+#: workflow then, since the top level of the caller's program is running a second time.
+IMPORTING_MAIN = "__lzy_importing_main__"
 
 
 def _type_name(value: object) -> str:
@@ -95,11 +100,16 @@ def _import_main(path: str) -> types.ModuleType:
 
 def _module(request: dict[str, Any]) -> types.ModuleType:
     """The module that defines the op's function (or the bound method's class)."""
-    if request.get("main_file"):
-        return _import_main(request["main_file"])
-    if request.get("main_module"):
+    main = request.get("main_file") or request.get("main_module")
+    if not main:
+        return importlib.import_module(request["module"])
+    sys.modules[IMPORTING_MAIN] = type(sys)(IMPORTING_MAIN, str(request.get("main_shown") or main))
+    try:
+        if request.get("main_file"):
+            return _import_main(request["main_file"])
         return _as_main(importlib.import_module(request["main_module"]))
-    return importlib.import_module(request["module"])
+    finally:
+        sys.modules.pop(IMPORTING_MAIN, None)
 
 
 def _function(request: dict[str, Any], module: types.ModuleType, instance: object) -> Callable[..., object]:

@@ -88,6 +88,9 @@ class ChildProcess:
     #: The caller's ``python -m`` module, when the op was defined in it and the function travels
     #: by reference: imported in the child under its own name.
     main_module: str | None = None
+    #: How messages name :attr:`main_file`: the caller's own script, where the child imports
+    #: a copy of it (``None``: by :attr:`main_file` itself).
+    main_shown: str | None = None
     #: Where a module must live for the child to import it: ``None`` for anywhere (the child
     #: has this process's ``sys.path``), else the shipped local module paths. A function of such
     #: a module travels by reference even to the same Python, so the child needs no cloudpickle.
@@ -285,6 +288,7 @@ def make_request(
             "instance": None,
             "payload": arguments,
             "main_file": child.main_file,
+            "main_shown": child.main_shown,
             "main_module": child.main_module,
         }
         return pickle.dumps(request, protocol=_PROTOCOL)

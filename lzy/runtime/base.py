@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import sys
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 from lzy.env.environment import ResolvedEnv
 
-__all__ = ["OpCall", "Runtime"]
+__all__ = ["OpCall", "Runtime", "importing_callers_main"]
 
 
 def __dir__() -> list[str]:
@@ -17,6 +18,15 @@ def __dir__() -> list[str]:
 
 
 _R = TypeVar("_R")
+
+
+def importing_callers_main() -> str | None:
+    """The caller's script (or ``python -m`` module) that this process, an op's child process,
+    is importing to find the op; ``None`` at any other time."""
+    from lzy.runtime._bootstrap import IMPORTING_MAIN  # noqa: PLC0415 - the child's own module
+
+    marker = sys.modules.get(IMPORTING_MAIN)
+    return None if marker is None else str(marker.__doc__)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)

@@ -207,6 +207,7 @@ class IsolatedRuntime(Runtime):
                 python=str(python),
                 environ=environ,
                 main_file=None if main_file is None or copies is None else str(copies / Path(main_file).name),
+                main_shown=main_file,
             )
             request = make_request(call.name, call.function, tuple(call.args), call.kwargs, child)
             return cast("_R", run_request(call.name, request, child))

@@ -260,6 +260,62 @@ def test_objects_of_the_callers_script_come_back_from_another_python(how: str, t
     assert done.stdout.splitlines() == [f"moved Point(x={100 + minor})", "refused Refused no"]
 
 
+UNGUARDED = """
+    import os
+    import sys
+
+    from lzy.api.v1 import IsolatedRuntime, Lzy, op
+    from lzy.api.v1.env import ManualPythonEnv
+
+
+    @op
+    def minor() -> int:
+        print("ran in", sys.version_info[:2])
+        return sys.version_info[1]
+
+
+    env = ManualPythonEnv(python_version=os.environ.get("OTHER_PYTHON", "3.11"), pypi_packages={})
+    with Lzy(runtime=IsolatedRuntime()).workflow("unguarded").with_python_env(env):
+        print("minor", minor())
+"""
+
+
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_a_program_that_runs_workflows_when_imported_is_refused_in_the_ops_process(
+    how: str, tmp_path: Path
+) -> None:
+    """The child imports the caller's script (or python -m module) to find an op bound for
+    another Python: a workflow its top level starts there is refused, naming the file and the
+    guard to write, and the op never runs twice."""
+    other = _other_version((3, 11))
+    if other is None:
+        pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
+    root = tmp_path / "app"
+    (root / "apppkg").mkdir(parents=True)
+    (root / "apppkg" / "__init__.py").write_text("")
+    (root / "apppkg" / "__main__.py").write_text(textwrap.dedent(UNGUARDED))
+    (root / "script.py").write_text(textwrap.dedent(UNGUARDED))
+    command = ["-m", "apppkg"] if how == "module" else [str(root / "script.py")]
+    pythonpath = os.pathsep.join([str(root), str(ROOT)])
+    environ = {
+        **os.environ,
+        "LZY_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": pythonpath,
+        "OTHER_PYTHON": other,
+    }
+    done = subprocess.run(
+        [sys.executable, *command], capture_output=True, text=True, env=environ, cwd=root, check=False
+    )
+    assert done.returncode == 1, done.stdout
+    assert "ran in" not in done.stdout
+    shown = "apppkg.__main__" if how == "module" else str(root / "script.py")
+    assert (
+        f"op minor could not start in its process: lzy.exceptions.WorkflowContextError: workflow"
+        f" 'unguarded' cannot start while an op's process imports {shown} to find the op it runs"
+    ) in done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr
+
+
 def test_an_op_sees_a_changed_file_behind_a_symbolic_link(tmp_path: Path, project: Path) -> None:
     """A package whose subdirectory is a link is copied with what the link points to, and an
     edit there is shipped anew."""
