@@ -228,7 +228,9 @@ def test_a_klass_accepted_for_one_point_is_not_for_another() -> None:
     ("first", "second"),
     [({"ram_size_gb": 16}, {"ram_size_gb": 16.0}), ({"cpu_count": 1}, {"cpu_count": True})],
 )
-def test_keyword_clones_made_once_keep_each_values_type(first: dict[str, Any], second: dict[str, Any]) -> None:
+def test_keyword_clones_made_once_keep_each_values_type(
+    first: dict[str, Any], second: dict[str, Any]
+) -> None:
     """The instance a with_* call makes from keywords is made once for equal keywords, but values
     a dict takes as the same key (``16`` and ``16.0``, ``1`` and ``True``) are kept apart: each
     call gets what its own keywords make, or its own error."""
