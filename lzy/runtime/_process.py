@@ -401,6 +401,15 @@ def run_request(name: str, request: bytes, child: ChildProcess) -> object:
     return settle(name, cast("Outcome", outcome), where="its process")
 
 
+def _ended(raised: BaseException, text: str) -> str:
+    """What an op that raised a program-ending exception did, in words."""
+    if isinstance(raised, SystemExit):
+        code = raised.code
+        return f"called sys.exit({code!r})" if code is not None else "called sys.exit()"
+    shown = f": {text}" if text else ""
+    return f"raised {type(raised).__qualname__}{shown}"
+
+
 def settle(name: str, outcome: Outcome, *, where: str) -> object:
     """The result an op's ``outcome`` carries, or the op's own exception raised with the remote
     traceback attached as a note saying ``where`` it ran; :class:`~lzy.exceptions.OpExecutionError`
@@ -425,9 +434,15 @@ def settle(name: str, outcome: Outcome, *, where: str) -> object:
                 f" process: {type(error).__name__}: {error})\n{remote_traceback}"
             )
             raise OpExecutionError(msg) from None
-        if isinstance(raised, BaseException):
+        if isinstance(raised, Exception):
             raised.add_note(f"The op {name} raised it in {where}:\n{remote_traceback}")
             raise raised
+        if isinstance(raised, BaseException):
+            # SystemExit, KeyboardInterrupt and the like end a program: raised here, they would
+            # end the caller's, silently, for something that happened in the op's process.
+            raised.add_note(f"The op {name} raised it in {where}:\n{remote_traceback}")
+            msg = f"op {name} {_ended(raised, text)} in {where}; an op ends by returning or raising an exception"
+            raise OpExecutionError(msg) from raised
     if kind == "cannot-start":
         hint = ""
         if type_name in {"ModuleNotFoundError", "ImportError"}:
