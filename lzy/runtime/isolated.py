@@ -150,9 +150,14 @@ class IsolatedRuntime(Runtime):
         version = env.python_env.python_version
         if version is not None and _too_old(version):
             oldest = ".".join(map(str, OLDEST_CHILD))
-            msg = f"Python {version} is older than {oldest}, the oldest Python an op runs under"
+            msg = f"Python {version}: it is older than {oldest}, the oldest Python an op runs under"
             raise InstallPlanError(msg)
-        return plan_install(env, self.target(version))
+        plan = plan_install(env, self.target(version))
+        if plan.method is InstallMethod.NOTHING:
+            # "The interpreter as it is" here would be the caller's, with every package it has;
+            # a clean machine's has none: an empty virtualenv of it stands for that.
+            plan = dataclasses.replace(plan, method=InstallMethod.VIRTUALENV)
+        return plan
 
     def check(self, env: ResolvedEnv) -> None:
         """Raise :class:`~lzy.exceptions.RuntimeRefusedError` listing all it cannot provide."""

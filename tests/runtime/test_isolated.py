@@ -288,7 +288,10 @@ def test_too_old_python_is_refused(runtime: IsolatedRuntime, index: IndexServer)
         pytest.raises(RuntimeRefusedError) as raised,
     ):
         probe("X")
-    assert "Python 3.7 is older than 3.8, the oldest Python an op runs under" in str(raised.value)
+    assert (
+        "IsolatedRuntime cannot provide Python 3.7: it is older than 3.8, the oldest Python an op runs under"
+        in str(raised.value)
+    )
 
 
 def test_installer_failure_shows_its_own_words_and_the_package(
@@ -403,13 +406,29 @@ class _Nothing(EnvExplorer):
         return Exploration()
 
 
-def test_only_local_env_installs_nothing(runtime: IsolatedRuntime) -> None:
-    """OnlyLocalPythonEnv: no env is built, the op runs with the interpreter as it is."""
+@op
+def finds(module: str) -> bool:
+    """Whether the op's process can import ``module``."""
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def test_only_local_env_installs_nothing_and_leaves_the_callers_packages_behind(
+    runtime: IsolatedRuntime,
+) -> None:
+    """OnlyLocalPythonEnv: nothing is installed, in an empty virtualenv of the running Python
+    (built once): the caller's own packages do not reach the op, as on a clean machine."""
     with Lzy(runtime=runtime).workflow("w").with_python_env(OnlyLocalPythonEnv(explorer=_Nothing)):
         seen = probe("X")
-    assert seen["executable"] == sys.executable
-    assert runtime.builds == 0
-    assert runtime.cached_envs() == []
+        assert not finds("hypothesis")  # installed here, for these tests
+        assert finds("json")
+    assert seen["executable"] != sys.executable
+    assert seen["version"] == list(sys.version_info[:2])
+    assert runtime.builds == 1
+    [env] = runtime.cached_envs()
+    assert env.complete
+    assert env.requirements == ()
 
 
 def test_container_and_missing_resources_are_refused_together(
