@@ -30,6 +30,7 @@ loaded: ``text`` and ``traceback`` say why, and the op never ran).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # Only what every call needs is imported here: each import is start-up time of every op call.
@@ -232,6 +233,7 @@ def main(request_path: str, response_path: str) -> int:
     """Run the call in ``request_path`` and write its outcome to ``response_path``."""
     with open(request_path, "rb") as stream:
         request = pickle.load(stream)
+    os.remove(request_path)  # the arguments, read: they stay on disk no longer than needed
     sys.path.extend(p for p in request.get("support", ()) if p not in sys.path)
     outcome = _outcome(request)
     with open(response_path, "wb") as stream:

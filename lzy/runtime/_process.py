@@ -102,15 +102,54 @@ _CALLS_LOCK = threading.Lock()
 _CALL_NUMBERS = itertools.count()
 
 
+#: The name of a calls directory starts with this, then the id of the process that made it.
+_CALLS_PREFIX: Final = "lzy-calls-"
+
+
 def _calls_dir() -> Path:
     """A private directory for this process's requests and responses, made once and removed
-    when the process exits (a directory per call would cost every call its creation)."""
+    when the process exits (a directory per call would cost every call its creation). Its name
+    carries this process's id: the directories of processes that were killed before they could
+    remove theirs (arguments and results of ops in them) are removed when the next one is made."""
     with _CALLS_LOCK:
         if not _CALLS:
-            made = Path(tempfile.mkdtemp(prefix="lzy-calls-"))
+            _remove_orphaned_calls()
+            made = Path(tempfile.mkdtemp(prefix=f"{_CALLS_PREFIX}{os.getpid()}-"))
             atexit.register(shutil.rmtree, made, ignore_errors=True)
             _CALLS.append(made)
         return _CALLS[0]
+
+
+def _remove_orphaned_calls() -> None:
+    """Remove the calls directories, of this user, whose process is gone."""
+    try:
+        entries = list(os.scandir(tempfile.gettempdir()))
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry.name[len(_CALLS_PREFIX) :].partition("-")[0]
+        if not entry.name.startswith(_CALLS_PREFIX) or not pid.isdecimal() or not pid.isascii():
+            continue
+        try:
+            mine = (
+                entry.is_dir(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid()
+            )
+        except OSError:
+            continue
+        if mine and not _alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this id exists (one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -441,7 +480,8 @@ def settle(name: str, outcome: Outcome, *, where: str) -> object:
             # SystemExit, KeyboardInterrupt and the like end a program: raised here, they would
             # end the caller's, silently, for something that happened in the op's process.
             raised.add_note(f"The op {name} raised it in {where}:\n{remote_traceback}")
-            msg = f"op {name} {_ended(raised, text)} in {where}; an op ends by returning or raising an exception"
+            msg = f"op {name} {_ended(raised, text)} in {where}; an op ends by returning or raising"
+            msg += " an exception"
             raise OpExecutionError(msg) from raised
     if kind == "cannot-start":
         hint = ""

@@ -3,7 +3,11 @@ exception, on the local and the isolated runtime."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,6 +16,9 @@ import pytest
 from lzy.api.v1 import IsolatedRuntime, LocalRuntime, Lzy, Runtime, op
 from lzy.api.v1.env import EnvExplorer, Exploration, OnlyLocalPythonEnv
 from lzy.exceptions import OpExecutionError
+
+#: The checkout these tests belong to: programs they start import this lzy.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Nothing(EnvExplorer):
@@ -75,3 +82,56 @@ def test_a_keyboard_interrupt_raised_by_an_op_is_an_op_execution_error(kind: str
         pytest.raises(OpExecutionError, match="op interrupted raised KeyboardInterrupt: pressed in the op"),
     ):
         interrupted()
+
+
+@op
+def request_left() -> bool:
+    """Whether the file the op's arguments came in is still on disk while the op runs."""
+    return os.path.exists(sys.argv[-2])
+
+
+@pytest.mark.parametrize("kind", ["local", "isolated"])
+def test_an_ops_arguments_leave_the_disk_once_read(kind: str, tmp_path: Path) -> None:
+    """The child removes the request (the pickled arguments) as soon as it has read it."""
+    workflow = (
+        Lzy(runtime=_runtime(kind, tmp_path))
+        .workflow("w")
+        .with_python_env(OnlyLocalPythonEnv(explorer=_Nothing))
+    )
+    with workflow:
+        assert request_left() is False
+
+
+def test_calls_directories_of_killed_processes_are_removed(tmp_path: Path) -> None:
+    """A process killed mid-call leaves its calls directory (arguments, results); the next
+    process that runs an op removes it, and leaves those of live processes alone."""
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
+    dead = Path(tempfile.gettempdir()) / f"lzy-calls-{gone.stdout.strip()}-test"
+    live = Path(tempfile.gettempdir()) / f"lzy-calls-{os.getppid()}-test"
+    for directory in (dead, live):
+        directory.mkdir()
+        (directory / "1-0.request").write_bytes(b"SECRET-ARGUMENT")
+    script = (
+        "from lzy.api.v1 import LocalRuntime, Lzy, op\n"
+        "from lzy.api.v1.env import OnlyLocalPythonEnv\n"
+        "with Lzy(runtime=LocalRuntime()).workflow('w').with_python_env(OnlyLocalPythonEnv()):\n"
+        "    print(op(abs)(-2))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "2"
+        assert not dead.exists()
+        assert (live / "1-0.request").exists()
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)
