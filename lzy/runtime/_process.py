@@ -437,7 +437,8 @@ def run_request(name: str, request: bytes, child: ChildProcess) -> object:
     finally:
         request_path.unlink(missing_ok=True)
         response_path.unlink(missing_ok=True)
-    return settle(name, cast("Outcome", outcome), where="its process")
+    script = child.main_shown or child.main_file or child.main_module
+    return settle(name, cast("Outcome", outcome), where="its process", script=script)
 
 
 def _ended(raised: BaseException, text: str) -> str:
@@ -449,10 +450,11 @@ def _ended(raised: BaseException, text: str) -> str:
     return f"raised {type(raised).__qualname__}{shown}"
 
 
-def settle(name: str, outcome: Outcome, *, where: str) -> object:
+def settle(name: str, outcome: Outcome, *, where: str, script: str | None = None) -> object:
     """The result an op's ``outcome`` carries, or the op's own exception raised with the remote
     traceback attached as a note saying ``where`` it ran; :class:`~lzy.exceptions.OpExecutionError`
-    when neither can be had in this process."""
+    when neither can be had in this process. ``script`` names the caller's program when the op's
+    process imported it to find the op (its imports are then the likely culprit of a failed start)."""
     kind, payload, type_name, text, remote_traceback = outcome
     if kind == "ok":
         assert payload is not None
@@ -485,7 +487,13 @@ def settle(name: str, outcome: Outcome, *, where: str) -> object:
             raise OpExecutionError(msg) from raised
     if kind == "cannot-start":
         hint = ""
-        if type_name in {"ModuleNotFoundError", "ImportError"}:
+        if type_name in {"ModuleNotFoundError", "ImportError"} and script is not None:
+            hint = (
+                f"\nThe op's process imports the caller's program ({script}) to find the op, and"
+                " runs its top-level imports: pin what they need too (pypi_packages), or move those"
+                " imports into the functions that use them."
+            )
+        elif type_name in {"ModuleNotFoundError", "ImportError"}:
             hint = (
                 "\nThe op's module, or one it imports, is not in the op's environment: ship it as a"
                 " local module (local_module_paths) or pin its distribution (pypi_packages)."

@@ -316,6 +316,56 @@ def test_a_program_that_runs_workflows_when_imported_is_refused_in_the_ops_proce
     assert 'if __name__ == "__main__":' in done.stderr
 
 
+TOP_LEVEL_IMPORT = """
+    import os
+
+    import hypothesis  # the program's, not the op's
+
+    from lzy.api.v1 import IsolatedRuntime, Lzy, op
+    from lzy.api.v1.env import ManualPythonEnv
+
+
+    @op
+    def double(x: int) -> int:
+        return 2 * x
+
+
+    if __name__ == "__main__":
+        env = ManualPythonEnv(python_version=os.environ["OTHER_PYTHON"], pypi_packages={})
+        with Lzy(runtime=IsolatedRuntime()).workflow("w").with_python_env(env):
+            double(21)
+"""
+
+
+def test_a_failed_import_of_the_callers_script_names_the_script(tmp_path: Path) -> None:
+    """Another Python imports the caller's script to find the op: a top-level import the env
+    lacks fails there, and the error says the script's imports run in the op's process."""
+    other = _other_version((3, 11))
+    if other is None:
+        pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
+    script = tmp_path / "program.py"
+    script.write_text(textwrap.dedent(TOP_LEVEL_IMPORT))
+    environ = {
+        **os.environ,
+        "LZY_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+        "OTHER_PYTHON": other,
+    }
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=environ, cwd=tmp_path, check=False
+    )
+    assert done.returncode == 1
+    assert (
+        "op double could not start in its process: ModuleNotFoundError: No module named 'hypothesis'"
+        in done.stderr
+    )
+    assert (
+        f"The op's process imports the caller's program ({script}) to find the op, and runs its top-level"
+        " imports: pin what they need too (pypi_packages), or move those imports into the functions that"
+        " use them."
+    ) in done.stderr
+
+
 def test_an_op_sees_a_changed_file_behind_a_symbolic_link(tmp_path: Path, project: Path) -> None:
     """A package whose subdirectory is a link is copied with what the link points to, and an
     edit there is shipped anew."""
