@@ -183,8 +183,14 @@ class IsolatedRuntime(Runtime):
         plan = self._checked_plan(call.env)
         store = self._store
         version = _major_minor(plan.interpreter)
-        main_file, main_module = (None, None) if version == sys.version_info[:2] else _main_of(call)
-        shipped = [*plan.local_module_paths, *_main_code(main_file, main_module, plan)]
+        main_file, main_module = _main_of(call)
+        if version == sys.version_info[:2]:
+            # The function travels by value; the package of ``python -m`` is still shipped, for
+            # what the function names in it by reference (its sibling modules).
+            shipped = [*plan.local_module_paths, *_main_code(None, main_module, plan)]
+            main_file, main_module = None, None
+        else:
+            shipped = [*plan.local_module_paths, *_main_code(main_file, main_module, plan)]
         support = (str(support_dir(store.root)),)
         spec = ChildProcess(
             python="",

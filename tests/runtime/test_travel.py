@@ -366,6 +366,57 @@ def test_a_failed_import_of_the_callers_script_names_the_script(tmp_path: Path) 
     ) in done.stderr
 
 
+SIBLING = """
+    import os
+
+    from lzy.api.v1 import IsolatedRuntime, Lzy, op
+    from lzy.api.v1.env import ManualPythonEnv
+
+    from sibpkg.helper import helper
+
+
+    @op
+    def run_in(x: int) -> int:
+        return helper(x)
+
+
+    if __name__ == "__main__":
+        env = ManualPythonEnv(python_version=os.environ["WANTED_PYTHON"], pypi_packages={})
+        with Lzy(runtime=IsolatedRuntime()).workflow("w").with_python_env(env):
+            print("helped", run_in(5))
+"""
+
+
+@pytest.mark.parametrize("same", [True, False])
+def test_the_package_of_python_m_is_shipped_for_either_python(same: bool, tmp_path: Path) -> None:
+    """An op of a ``python -m`` package's __main__ that uses a sibling module runs under the
+    caller's Python (by value) and under another (by reference): the package is shipped for both."""
+    wanted = RUNNING if same else _other_version((3, 11))
+    if wanted is None:
+        pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
+    root = tmp_path / "app"
+    (root / "sibpkg").mkdir(parents=True)
+    (root / "sibpkg" / "__init__.py").write_text("")
+    (root / "sibpkg" / "helper.py").write_text("def helper(x):\n    return 100 * x\n")
+    (root / "sibpkg" / "__main__.py").write_text(textwrap.dedent(SIBLING))
+    environ = {
+        **os.environ,
+        "LZY_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(root), str(ROOT)]),
+        "WANTED_PYTHON": wanted,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "sibpkg"],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "helped 500"
+
+
 def test_an_op_sees_a_changed_file_behind_a_symbolic_link(tmp_path: Path, project: Path) -> None:
     """A package whose subdirectory is a link is copied with what the link points to, and an
     edit there is shipped anew."""
