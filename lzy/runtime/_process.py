@@ -189,7 +189,8 @@ def _reference(function: Callable[..., object], child: ChildProcess) -> _Referen
         return f"it is defined inside a function or as a lambda ({qualname})"
     if module_name in _SCRIPTS and child.main_file is None and child.main_module is None:
         return "it is defined in an interactive session, not in a file the other interpreter can import"
-    found: object = sys.modules.get(module_name)
+    module = sys.modules.get(module_name)
+    found: object = module
     for part in qualname.split("."):
         found = getattr(found, part, None)
     for depth in range(100):
@@ -198,10 +199,27 @@ def _reference(function: Callable[..., object], child: ChildProcess) -> _Referen
         if not hasattr(found, "__wrapped__"):
             break
         found = getattr(found, "__wrapped__")  # noqa: B009 - checked on the line above
+    function_globals = getattr(_innermost(function), "__globals__", None)
+    if module is None or (function_globals is not None and function_globals is not vars(module)):
+        return (
+            "it was defined by code run in a namespace of its own (exec(), as some notebooks and"
+            f" tools run code), not in module {module_name} that the other interpreter can import;"
+            " define it in a module file"
+        )
     return (
         f"{module_name}.{qualname} names something else than the function called (a decorator"
         " above the op that keeps no __wrapped__?)"
     )
+
+
+def _innermost(function: object) -> object:
+    """``function`` with every ``__wrapped__`` level taken off (its own code, whatever wraps it)."""
+    for _ in range(100):
+        inner = getattr(function, "__wrapped__", None)
+        if inner is None:
+            break
+        function = inner
+    return function
 
 
 #: Names of a script's module: the caller's ``__main__``, and a multiprocessing child's.

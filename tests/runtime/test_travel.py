@@ -644,3 +644,67 @@ def test_the_local_runtime_keeps_the_standard_library_out_of_pythonpath(tmp_path
 
         with Lzy(runtime=LocalRuntime()).workflow("w").with_python_env(OnlyLocalPythonEnv(explorer=_Nothing)):
             assert run_other(interpreter.path) == 0
+
+
+def _exec_defined() -> Callable[[int], int]:
+    namespace: dict[str, object] = {"__name__": __name__}
+    exec("def cell(x):\n    return x + 1\n", namespace)  # code run as a notebook runs it
+    return cast("Callable[[int], int]", namespace["cell"])
+
+
+def _renamed(function: Callable[[int], int]) -> Callable[[int], int]:
+    """A decorator that takes the function's name but keeps no ``__wrapped__``."""
+
+    def wrapper(x: int) -> int:
+        return function(x)
+
+    wrapper.__module__ = function.__module__
+    wrapper.__qualname__ = function.__qualname__
+    wrapper.__name__ = function.__name__
+    return wrapper
+
+
+def _plain(x: int) -> int:
+    return x
+
+
+_LAMBDA: Callable[[int], int] = lambda x: x  # noqa: E731 - a lambda is what is tested
+
+
+def _nested() -> Callable[[int], int]:
+    def inner(x: int) -> int:
+        return x
+
+    return inner
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_exec_defined, "it was defined by code run in a namespace of its own (exec()"),
+        (_nested, "it is defined inside a function or as a lambda"),
+        (lambda: _LAMBDA, "it is defined inside a function or as a lambda"),
+        (lambda: _renamed(_plain), "names something else than the function called"),
+    ],
+    ids=["exec", "nested", "lambda", "decorated"],
+)
+def test_what_cannot_travel_to_another_python_is_refused_with_its_reason(
+    make: Callable[[], Callable[[int], int]], reason: str, tmp_path: Path
+) -> None:
+    """A function another interpreter cannot import by name is refused before anything is built,
+    with the reason that applies to it."""
+    other = _other_version((3, 8))
+    if other is None:
+        pytest.skip(f"no CPython other than {RUNNING} is installed here")
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "cache")
+    env = ManualPythonEnv(python_version=other, pypi_packages={})
+    with (
+        Lzy(runtime=runtime).workflow("w").with_python_env(env),
+        pytest.raises(RuntimeRefusedError) as raised,
+    ):
+        op(make())(1)
+    assert f"cannot run under Python {other}: only a function of a module travels to another Python" in str(
+        raised.value
+    )
+    assert reason in str(raised.value)
+    assert runtime.builds == 0
