@@ -673,7 +673,12 @@ def _validate(args: argparse.Namespace, style: _Style) -> int:
     check_index: bool = args.check_index
     check_registry: bool = args.check_registry
     platform: Platform | None = args.platform
-    namespace = namespace_of(subject.function) if subject.function is not None else {}
+    version = getattr(effective.python_env, "python_version", None)
+    namespace = (
+        namespace_of(subject.function, python_version=version if isinstance(version, str) else None)
+        if subject.function is not None
+        else {}
+    )
     checks: list[Check] = []
     warned: list[str] = []
     parts: dict[str, object] = {}

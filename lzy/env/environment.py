@@ -520,13 +520,17 @@ class EffectiveEnv(EnvPart):
         """Turn every point into its artifact; the Python env explores here.
 
         ``namespace`` defaults to the namespace of the op's function (its referenced globals,
-        closure and defaults).
+        closure and defaults; all its module's globals too when the Python env names another
+        ``major.minor``, whose interpreter imports that module and runs its top-level imports).
         """
-        if namespace is None:
-            namespace = namespace_of(self.function) if self.function is not None else {}
+        if namespace is None and self.function is not None:
+            version = getattr(self.python_env, "python_version", None)
+            namespace = namespace_of(
+                self.function, python_version=version if isinstance(version, str) else None
+            )
         return ResolvedEnv(
             provisioning=self.provisioning.requirements(),
-            python_env=self.python_env.resolve(namespace),
+            python_env=self.python_env.resolve({} if namespace is None else namespace),
             container=self.container.resolve(),
             environ=self.environ,
         )

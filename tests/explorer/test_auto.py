@@ -219,6 +219,34 @@ def test_namespace_of_an_op_in_local_code(
     assert mine.reason == f"no distribution owns module 'myproj'; shipping {project / 'myproj'}"
 
 
+@pytest.mark.parametrize("other", [False, True])
+def test_an_op_of_a_script_for_another_python_takes_the_scripts_imports(
+    other: bool,
+    *,
+    site: Site,
+    project: Path,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another major.minor imports the caller's script to find an op of it by name, and runs the
+    script's top-level imports: they are pinned then, and only then (for this interpreter's
+    version the op's function travels by value and the script is not imported)."""
+    install_alpha_beta(site)
+    index.add("alpha", wheel("alpha", "1.0"))
+    index.add("beta", wheel("beta", "2.0"))
+    script = project / "program.py"
+    script.write_text("import alpha\n\ndef op():\n    return 1\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    exec(compile(script.read_text(), str(script), "exec"), vars(main))  # as python runs a script
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    version = ("3.9" if running != "3.9" else "3.10") if other else running
+    found = make_explorer().explore(namespace_of(vars(main)["op"], python_version=version))
+    assert ("alpha" in dict(found.pypi_packages)) is other
+
+
 def _op_made_of(how: str, ops: Any) -> Callable[..., object]:
     """An op built from module ``ops`` as ``how`` says."""
     if how == "partial":

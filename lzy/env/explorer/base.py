@@ -10,9 +10,10 @@ from __future__ import annotations
 import abc
 import dataclasses
 import enum
+import sys
 import types
 from collections.abc import Callable, Iterator, Mapping
-from typing import cast
+from typing import Final, cast
 
 from lzy.env._base import FrozenMap
 
@@ -102,7 +103,7 @@ class ImportStatement:
     module: str
 
 
-def namespace_of(function: Callable[..., object]) -> dict[str, object]:
+def namespace_of(function: Callable[..., object], *, python_version: str | None = None) -> dict[str, object]:
     """The names an op's function can reach: the globals it references, its closure, its
     defaults, and the modules its body imports (as :class:`ImportStatement` values).
 
@@ -111,10 +112,39 @@ def namespace_of(function: Callable[..., object]) -> dict[str, object]:
     :func:`functools.partial` stands for its function and the arguments it binds, a bound
     method for its function and its object, a callable object for its class's ``__call__``
     and itself.
+
+    Where the op runs under another ``major.minor`` than this interpreter's (``python_version``),
+    its function travels by reference: the other interpreter imports the module that defines it,
+    and runs that module's top-level imports. Then every global of that module is taken too.
     """
     namespace: dict[str, object] = {}
     _add_callable(function, namespace, "", set())
+    if python_version is not None and python_version.split(".")[:2] != _RUNNING:
+        module = sys.modules.get(str(getattr(_unwrapped(function), "__module__", None)))
+        if module is not None:
+            for name, value in vars(module).items():
+                namespace.setdefault(f"<module {module.__name__}> {name}", value)
     return namespace
+
+
+#: This interpreter's ``[major, minor]``, as :func:`namespace_of` compares versions.
+_RUNNING: Final = [str(sys.version_info.major), str(sys.version_info.minor)]
+
+
+def _unwrapped(function: object) -> object:
+    """The function a partial, a bound method or wrappers stand for (what names its module)."""
+    import functools  # noqa: PLC0415 - lazy, as in _add_callable
+
+    for _ in range(_UNWRAP_DEPTH):
+        if isinstance(function, functools.partial):
+            function = function.func
+        elif isinstance(function, types.MethodType):
+            function = function.__func__
+        elif hasattr(function, "__wrapped__"):
+            function = getattr(function, "__wrapped__")  # noqa: B009 - checked on the line above
+        else:
+            break
+    return function
 
 
 #: How deep partials, bound methods and callable objects are unwrapped.
