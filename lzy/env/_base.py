@@ -605,6 +605,9 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
         raise EnvironError(msg)
     result: dict[str, str] = {}
     for key, item in cast("Mapping[object, object]", value).items():
+        if type(key) is str and type(item) is str and (key, item) in _GOOD_VARIABLES:
+            result[key] = item  # checked before: the checks depend on the strings alone
+            continue
         name_problem = (
             _name_problem(key) if isinstance(key, str) else f"is not a str but {type(key).__name__}"
         )
@@ -636,7 +639,17 @@ def environ_map(owner: object, field: str, value: object) -> EnvironMap:
             msg = f"{_where(owner, field)}[{key!r}] must be a str without NUL, got {got}{because}"
             raise EnvironError(msg)
         result[key] = item
+        if type(key) is str and type(item) is str:
+            if len(_GOOD_VARIABLES) >= _GOOD_VARIABLES_KEPT:
+                _GOOD_VARIABLES.clear()
+            _GOOD_VARIABLES.add((key, item))
     return EnvironMap(result)
+
+
+#: Variables (name, value) :func:`environ_map` accepted: the same ones again need no checks.
+_GOOD_VARIABLES: set[tuple[str, str]] = set()
+#: How many :data:`_GOOD_VARIABLES` are kept before they are forgotten and checked anew.
+_GOOD_VARIABLES_KEPT: Final = 4096
 
 
 # ---------------------------------------------------------------------------------------------

@@ -264,11 +264,27 @@ def layer_over(outer: Env, point: str, value: object) -> Env:
     if point == "environ":
         value = environ_map("Env", "environ", value)
     else:
+        # The same point (immutable) over the same env always layers to the same env.
+        known = _LAYERED.get((id(outer), point, id(value)))
+        if known is not None and known[0] is outer and known[1] is value:
+            return known[2]
         _expect_part(point, value, _POINT_BASES[point])
     points = list(_POINTS_OF(outer))
     index = _POINT_INDEX[point]
     points[index] = _point_over(_RULES[index], points[index], value)
-    return assemble(Env, points)
+    layered = assemble(Env, points)
+    # A mapping given to with_environ may change after, and a user's class is kept alive by
+    # no memory of lzy's: neither is remembered.
+    if point != "environ" and type(value).__module__.startswith("lzy."):
+        if len(_LAYERED) >= _LAYERINGS_KEPT:
+            _LAYERED.clear()
+        _LAYERED[id(outer), point, id(value)] = (outer, value, layered)
+    return layered
+
+
+#: What :func:`layer_over` made of a point over an env, by their identities; each entry holds
+#: both, so no id in a kept key can be another object's.
+_LAYERED: dict[tuple[int, str, int], tuple[Env, object, Env]] = {}
 
 
 def _expect_path(path: object) -> None:
