@@ -259,3 +259,26 @@ def test_keyword_clones_with_unhashable_values_are_made_each_time() -> None:
 
 def _identity(x: int) -> int:
     return x
+
+
+def test_a_mapping_changed_after_with_environ_is_read_anew() -> None:
+    """with_environ reads the mapping it is given at each call: one changed in between gives its
+    new variables, and a refused variable is refused every time."""
+    step = op(_identity)
+    variables = {"MODE": "fast"}
+    assert dict(step.with_environ(variables).env.environ) == {"MODE": "fast"}
+    variables["MODE"] = "slow"
+    assert dict(step.with_environ(variables).env.environ) == {"MODE": "slow"}
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="NUL"):
+            step.with_environ(MODE="a\0b")
+
+
+def test_the_same_point_layered_again_gives_the_same_env() -> None:
+    """A point of lzy's own over the same env is layered once: the env made is the same object,
+    and equal to what a new layering gives."""
+    step = op(_identity).with_environ(SEED="1")
+    provisioning = Provisioning(cpu_count=8)
+    first = step.with_provisioning(provisioning).env
+    assert step.with_provisioning(provisioning).env is first
+    assert op(_identity).with_environ(SEED="1").with_provisioning(Provisioning(cpu_count=8)).env == first
