@@ -201,8 +201,11 @@ def test_key_depends_on_what_defines_the_built_env_only() -> None:
     assert base.key == same.key
     for other in (_env(packages={"numpy": "2.1.1"}), _env(index="https://other/simple"), _env(python="3.11")):
         assert plan_install(other, FALLBACK).key != base.key
+    # Whether an index carries credentials is part of the key; which ones are is not.
     credentials = plan_install(_env(index=f"https://u:{CANARY}@mirror.example/simple"), FALLBACK)
-    assert credentials.key == base.key
+    rotated = plan_install(_env(index=f"https://u:{CANARY}2@mirror.example/simple"), FALLBACK)
+    assert credentials.key != base.key
+    assert rotated.key == credentials.key
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,18 @@ In every case the local modules are shipped and put first on ``sys.path`` (the o
 
 Index credentials stay in the plan's URLs, masked wherever the plan is shown or serialized; an
 executor takes them out with :meth:`InstallPlan.netrc` and hands them to the installer in a
-``.netrc`` file, never inside a URL or on a command line.
+``.netrc`` file, never inside a URL or on a command line. A plan serialized without its secrets
+(``to_json()``, the default) keeps ``***`` where each credential was: it describes the
+environment but cannot build it, so :meth:`InstallPlan.netrc` refuses it, saying so, and its
+:attr:`~InstallPlan.key` differs from the key of the plan with its credentials.
+``to_json(include_secrets=True)`` writes a plan an executor can run.
+
+The :attr:`~InstallPlan.key` names the environment a plan builds, by what the installer
+would see: the interpreter chosen (not the version as it was asked for), the main index (or the
+installer's default) apart from the extra ones, in their order, whether each carries
+credentials (never the credentials themselves), and the pins with their names canonical
+(``packaging.utils.canonicalize_name``) and their versions normalized (``23.2`` is
+``23.2.0``). Two plans with one key build the same environment.
 """
 
 from __future__ import annotations
@@ -51,8 +62,10 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
+from lzy._secrets import MASK
 from lzy.env._base import (
     EnvPart,
     FrozenMap,
@@ -203,6 +216,8 @@ class InstallPlan(EnvPart, JsonDocument):
             bare, credentials = split_credentials(url)
             if credentials is None:
                 continue
+            if _masked(credentials):
+                raise InstallPlanError(_masked_message(url))
             host = urllib.parse.urlsplit(bare).hostname or ""
             unsafe = [t for t in credentials if any(c.isspace() or c in "\"'\\#" for c in t)]
             if not credentials[0] or unsafe:
@@ -250,14 +265,25 @@ class InstallPlan(EnvPart, JsonDocument):
     @property
     def key(self) -> str:
         """A hash of everything that defines the built environment (not its shipped modules or
-        variables, which are applied per call): two plans with one key can share it."""
+        variables, which are applied per call): two plans with one key can share it.
+
+        Values are normalized first, so plans that build the same environment share one key: the
+        interpreter chosen stands for the Python version asked for (``"3"``, ``"3.12"`` and
+        ``"3.12.1"`` may all choose it), project names are canonical and versions normalized.
+        The indexes keep their roles and order (the main one, or the installer's default, then
+        the extra ones), and for each only whether it carries credentials, or masked ones (a
+        plan serialized without secrets, which can never build it): never the credentials.
+        """
         identity = {
             "schema": self.SCHEMA_VERSION,
             "method": self.method.value,
-            "python_version": self.python_version,
+            # The version asked for matters only where no interpreter was chosen (conda's
+            # python=X.Y, a target that did not list its interpreters).
+            "python_version": self.python_version if self.interpreter is None else None,
             "interpreter": None if self.interpreter is None else dataclasses.asdict(self.interpreter),
-            "indexes": [split_credentials(u)[0] for u in (self.index_url, *self.extra_index_urls) if u],
-            "packages": sorted(self.packages.items()),
+            "index": None if self.index_url is None else _index_identity(self.index_url),
+            "extra_indexes": [_index_identity(url) for url in self.extra_index_urls],
+            "packages": sorted(_pin_identity(name, version) for name, version in self.packages.items()),
             "platform": self.platform,
         }
         return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
@@ -298,6 +324,38 @@ class InstallPlan(EnvPart, JsonDocument):
             lines.append("")
             lines.append(render_table(("package", "version"), sorted(self.packages.items())))
         return "\n".join(lines)
+
+
+def _masked(credentials: tuple[str, str]) -> bool:
+    """Whether ``credentials`` are the mask a serialization without secrets left in a URL."""
+    return MASK in credentials
+
+
+def _masked_message(url: str) -> str:
+    return (
+        f"the credentials of index {redact_url(url)} were masked: the plan (or env) was"
+        " serialized without its secrets (to_json() leaves them out), so it cannot install from"
+        " that index; serialize it with to_json() with include_secrets set to True, or give the"
+        " index URL with its credentials again"
+    )
+
+
+def _index_identity(url: str) -> list[str]:
+    """An index as the key sees it: its URL without credentials (and without a trailing
+    slash, which no installer minds), and whether credentials come with it."""
+    bare, credentials = split_credentials(url)
+    state = "none" if credentials is None else "masked" if _masked(credentials) else "given"
+    return [bare.rstrip("/"), state]
+
+
+def _pin_identity(name: str, version: str) -> tuple[str, str]:
+    """A pin as the key sees it: the canonical project name and the normalized version
+    (``23.2.0`` is ``23.2``; a version that does not parse is kept as written)."""
+    try:
+        normalized = canonicalize_version(Version(version), strip_trailing_zero=True)
+    except InvalidVersion:
+        normalized = version.strip()
+    return str(canonicalize_name(name.strip())), normalized
 
 
 def op_pythonpath(
