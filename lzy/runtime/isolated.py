@@ -247,13 +247,22 @@ class IsolatedRuntime(Runtime):
             yield python
 
     def cached_envs(self) -> list[CachedEnv]:
-        """The environments in this runtime's cache, complete or not."""
+        """The environments in this runtime's cache, complete or not (see
+        :attr:`CachedEnv.state <lzy.runtime.isolated.CachedEnv.state>`: ``"complete"``,
+        ``"building"`` right now, or ``"incomplete"``, a build that never finished), each with
+        its absolute path."""
         return self._store.envs()
 
     def clean_cache(self, *, older_than: datetime.timedelta | None = None) -> list[CachedEnv]:
         """Remove cached environments and module copies not used for ``older_than`` (all when
-        ``None``), and every unfinished environment; what a running op uses is kept. Returns the
-        environments removed."""
+        ``None``; a negative one is refused), and every unfinished environment; what a running
+        op uses, and an environment being built, is kept. The scratch directories of builds
+        whose process was killed go too, with the installers they left running. Returns the
+        environments removed.
+
+        Each environment's lock file (``envs/<key>.lock``, empty) stays: another process may
+        be waiting on it, and removing it would let a third lock a new file of that name while
+        the waiting one goes ahead, two builds of one environment at once."""
         if older_than is not None:
             expect_instance(
                 "IsolatedRuntime.clean_cache() older_than",
@@ -261,11 +270,19 @@ class IsolatedRuntime(Runtime):
                 datetime.timedelta,
                 "a timedelta or None",
             )
+            if older_than < datetime.timedelta(0):
+                msg = (
+                    "IsolatedRuntime.clean_cache() older_than must be a timedelta of zero or more"
+                    f" (or None for everything), got {older_than!r}"
+                )
+                raise FieldValueError(msg)
         return self._store.clean(older_than=older_than)
 
 
 def _cache_dir(value: object) -> Path:
-    """A cache directory given by the user: a non-empty path, ``~`` expanded."""
+    """A cache directory given by the user: a non-empty path, ``~`` expanded, made absolute
+    here (a relative one is read against the working directory of this moment, not of each
+    later use)."""
     if not isinstance(value, str | os.PathLike) or isinstance(value, bytes):
         msg = f"IsolatedRuntime.cache_dir must be a path (str or os.PathLike) or None, got {describe(value)}"
         raise FieldTypeError(msg)
@@ -273,7 +290,7 @@ def _cache_dir(value: object) -> Path:
     if not str(text).strip():
         msg = "IsolatedRuntime.cache_dir must not be empty; leave it None for lzy's cache directory"
         raise FieldValueError(msg)
-    return Path(text).expanduser()
+    return Path(os.path.abspath(Path(text).expanduser()))
 
 
 def _too_old(version: str) -> bool:
