@@ -185,6 +185,17 @@ def _identity(pid: int) -> str:
     return f"{pid}.{_started(pid) or 'x'}"
 
 
+_own: list[tuple[int, str]] = []
+
+
+def _own_identity() -> str:
+    """:func:`_identity` of this process (asked once, and again in a forked child)."""
+    pid = os.getpid()
+    if not _own or _own[0][0] != pid:
+        _own[:] = [(pid, _identity(pid))]
+    return _own[0][1]
+
+
 def _alive(identity: str) -> bool:
     """Whether the process :func:`_identity` named runs still (not another one of its pid)."""
     pid, _, started = identity.partition(".")
@@ -259,7 +270,7 @@ class _Progress:
 def _marked_in_use(folder: Path) -> Generator[None]:
     """A token file in ``folder`` while the block runs: cleaning spares what it marks. A cache
     that cannot be written (read-only) is used unmarked."""
-    token = folder / f"{os.getpid()}-{threading.get_ident()}-{next(_counter)}"
+    token = folder / f"{_own_identity()}-{threading.get_ident()}-{next(_counter)}"
     try:
         folder.mkdir(exist_ok=True)
         token.touch()
@@ -279,8 +290,7 @@ def _in_use(folder: Path) -> bool:
         return False
     alive = False
     for token in folder.iterdir():
-        pid = token.name.split("-", 1)[0]
-        if pid.isdigit() and _pid_alive(int(pid)):
+        if _alive(token.name.split("-", 1)[0]):  # not a later process of the same pid
             alive = True
         else:
             token.unlink(missing_ok=True)  # a process that died mid-run
@@ -478,7 +488,7 @@ class EnvStore:
         folder = self.root / "tmp"
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            prefix = f"install-{plan.key[:16]}-{_identity(os.getpid())}-"
+            prefix = f"install-{plan.key[:16]}-{_own_identity()}-"
             scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
         except OSError as error:
             raise unwritable(self.root, folder, error) from error
