@@ -165,9 +165,11 @@ def _resolved(env: ManualPythonEnv) -> ResolvedEnv:
     return Lzy().workflow("w").with_python_env(env).effective_env(value).resolve()
 
 
-def _killed_build(cache: Path, env: ManualPythonEnv, index: IndexServer) -> list[int]:
-    """Start a build in another process, kill that process while its installer waits on the
-    index, and return the pids of the installers it left running."""
+def _killed_build(
+    cache: Path, env: ManualPythonEnv, index: IndexServer, *, signal_number: int = signal.SIGKILL
+) -> list[int]:
+    """Start a build in another process, send it ``signal_number`` while its installer waits
+    on the index, and return the pids of the installers it ran then."""
     index.state.hang = threading.Event()
     process = subprocess.Popen(
         [sys.executable, "-c", _BUILD_SCRIPT, str(cache)],
@@ -184,8 +186,11 @@ def _killed_build(cache: Path, env: ManualPythonEnv, index: IndexServer) -> list
         assert time.monotonic() < deadline, "the build never asked the index"
         time.sleep(0.05)
     tokens = [token for folder in scratch.iterdir() for token in folder.glob("installer-*")]
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
+    if signal_number == signal.SIGKILL:
+        os.killpg(process.pid, signal.SIGKILL)
+    else:
+        os.kill(process.pid, signal_number)
+    process.wait(timeout=30)
     return [int(token.name.split("-")[1].split(".")[0]) for token in tokens]
 
 
@@ -221,6 +226,20 @@ def test_a_killed_build_leaves_no_netrc_and_no_installer_behind(
     assert not any(_running(pid) for pid in orphans)
     assert list((cache / "tmp").iterdir()) == []
     assert [e.state for e in runtime.cached_envs()] == ["complete"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_an_interrupted_build_stops_its_installer_at_once(
+    index: IndexServer, publish: Publish, tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT) in the building process: its installer is stopped with it, and the
+    scratch goes."""
+    publish("only-here", "1.0", {"only_here/__init__.py": "VALUE = 1\n"})
+    cache = tmp_path / "cache"
+    installers = _killed_build(cache, _env(index.url()), index, signal_number=signal.SIGINT)
+    assert installers
+    assert not any(_running(pid) for pid in installers)
+    assert list((cache / "tmp").iterdir()) == []
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
