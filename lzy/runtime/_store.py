@@ -699,7 +699,12 @@ class EnvStore:
         _sweep_scratch(self.root)
         modules = self.root / "modules"
         for copy in sorted(modules.iterdir() if modules.is_dir() else ()):
-            if not copy.is_dir() or copy.name.endswith(".in-use") or copy.name.startswith(".tmp-"):
+            if copy.name.startswith(".tmp-"):  # a copy being made, or one a killed process began
+                owner = copy.name.split("-")[1] if copy.name.count("-") == 2 else ""
+                if owner and not _alive(owner):
+                    shutil.rmtree(copy, ignore_errors=True)
+                continue
+            if not copy.is_dir() or copy.name.endswith(".in-use"):
                 continue
             with contextlib.suppress(OSError):
                 stale = limit is None or now - copy.stat().st_mtime >= limit
@@ -772,7 +777,7 @@ def _copy(names: Mapping[str, Sequence[Path]], final: Path) -> None:
     """Copy each module into a staging directory, then move it into place atomically. What
     cannot be read is a refusal naming the module and the entry; what cannot be written, an
     :class:`OSError` (the cache's)."""
-    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{_own_identity()}-", dir=final.parent))
     try:
         for name, sources in names.items():
             for source in sources:

@@ -246,18 +246,22 @@ def test_an_interrupted_build_stops_its_installer_at_once(
 def test_clean_cache_removes_what_killed_builds_left_and_spares_live_scratch(
     index: IndexServer, publish: Publish, tmp_path: Path
 ) -> None:
-    """clean_cache(): the unfinished env, the dead build's scratch and its installer go; the
-    scratch of a live process and every lock file stay."""
+    """clean_cache(): the unfinished env, the dead build's scratch and its installer, a module
+    copy a dead process began, go; what live processes make, and every lock file, stay."""
     publish("only-here", "1.0", {"only_here/__init__.py": "VALUE = 1\n"})
     cache = tmp_path / "cache"
     orphans = _killed_build(cache, _env(index.url()), index)
     live = cache / "tmp" / f"install-{'0' * 16}-{os.getpid()}.x-abc"
     live.mkdir()
+    copies = cache / "modules"
+    (copies / ".tmp-999999999.x-abc").mkdir(parents=True)  # a copy a killed process began
+    (copies / f".tmp-{os.getpid()}.x-def").mkdir()  # one being made right now
     runtime = IsolatedRuntime(cache_dir=cache)
     (broken,) = runtime.cached_envs()
     assert broken.state == "incomplete"
     assert [e.key for e in runtime.clean_cache()] == [broken.key]
     assert list((cache / "tmp").iterdir()) == [live]
+    assert [p.name for p in copies.iterdir()] == [f".tmp-{os.getpid()}.x-def"]
     assert not any(_running(pid) for pid in orphans)
     assert runtime.cached_envs() == []
     assert (cache / "envs" / f"{broken.key}.lock").exists()
