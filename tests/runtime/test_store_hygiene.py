@@ -152,7 +152,9 @@ def test_an_index_that_wants_credentials_none_were_given_for_says_so(
 # -- killed builds ------------------------------------------------------------------------------
 
 _BUILD_SCRIPT = """
-import sys
+import signal, sys
+# Ctrl-C as at a terminal, even when this test runs where SIGINT is ignored (in the background).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from lzy.api.v1 import IsolatedRuntime
 from lzy.api.v1.env import ResolvedEnv
 runtime = IsolatedRuntime(cache_dir=sys.argv[1])
@@ -186,11 +188,16 @@ def _killed_build(
         assert time.monotonic() < deadline, "the build never asked the index"
         time.sleep(0.05)
     tokens = [token for folder in scratch.iterdir() for token in folder.glob("installer-*")]
-    if signal_number == signal.SIGKILL:
-        os.killpg(process.pid, signal.SIGKILL)
-    else:
-        os.kill(process.pid, signal_number)
-    process.wait(timeout=30)
+    try:
+        if signal_number == signal.SIGKILL:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            os.kill(process.pid, signal_number)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:  # it did not stop: leave no process behind
+            process.kill()
+            process.wait()
     return [int(token.name.split("-")[1].split(".")[0]) for token in tokens]
 
 
