@@ -536,11 +536,11 @@ class EnvStore:
                 requirements.write_text("\n".join(plan.requirements()) + "\n", encoding="utf-8")
                 if uv is not None:
                     install = [uv, "pip", "install", "--no-config", "--python", str(_python_of(env))]
-                    install += ["--index-strategy", "unsafe-first-match"]
+                    install += _uv_index_options(plan)
                 else:
                     install = [*self._pip(base, env, environ, plan, scratch), "install", "--isolated"]
-                    install += ["--no-input", "--disable-pip-version-check"]
-                install += [*plan.index_options(), "-r", str(requirements)]
+                    install += ["--no-input", "--disable-pip-version-check", *plan.index_options()]
+                install += ["-r", str(requirements)]
                 count = len(plan.packages)
                 _log.info("installing %d pinned distributions into env %s", count, plan.key[:12])
                 with _Progress(f"installing {count} distributions with {tool}"):
@@ -803,6 +803,25 @@ def _copy_file(source: Path, relative: str, path: Path, target: Path) -> None:
     with reading, target.open("wb") as writing:
         shutil.copyfileobj(reading, writing)
     shutil.copystat(path, target)
+
+
+def _uv_index_options(plan: InstallPlan) -> list[str]:
+    """uv's options for the plan's indexes, so that uv takes each pin from where the explorer
+    found it: the first index, in the order ``index_url``, ``extra_index_urls``, that has
+    files of the pinned version.
+
+    uv searches ``--index`` values in the order given, then ``--default-index``; with
+    ``unsafe-best-match`` it looks for a package on every index (pip's way, where an extra
+    index lists the project without the pinned version) and takes a version from the first
+    index that has it. pip has no order: it takes a version's best file from any index.
+    """
+    if plan.index_url is None:
+        return [*plan.index_options()]
+    urls = [split_credentials(url)[0] for url in (plan.index_url, *plan.extra_index_urls)]
+    options = ["--index-strategy", "unsafe-best-match"]
+    for url in urls[:-1]:
+        options += ["--index", url]
+    return [*options, "--default-index", urls[-1]]
 
 
 def _unreadable(source: Path, relative: str, error: OSError) -> RuntimeRefusedError:

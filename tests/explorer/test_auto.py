@@ -765,6 +765,47 @@ def test_extra_index_is_asked_after_the_main_one(
     assert index.requests_for("gamma") == 1
 
 
+@pytest.mark.parametrize(
+    ("first", "then", "pinned_from"),
+    [
+        pytest.param([wheel("gamma", "0.2")], [wheel("gamma", "0.3")], "extra", id="other version first"),
+        pytest.param([wheel("gamma", "0.3")], [wheel("gamma", "0.3")], "first", id="on both"),
+        pytest.param(
+            [wheel("gamma", "0.3", "cp311-cp311-win_amd64")],
+            [wheel("gamma", "0.3")],
+            None,
+            id="unusable first",
+        ),
+    ],
+)
+def test_a_version_comes_from_the_first_index_that_has_it(
+    first: list[str],
+    then: list[str],
+    pinned_from: str | None,
+    *,
+    site: Site,
+    index: IndexServer,
+    make_explorer: MakeExplorer,
+) -> None:
+    """Installers take a version from the first index with files of it: that index decides,
+    so a usable file on a later one does not make the version available."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.add("gamma", *first)
+    with IndexServer({"gamma": then}) as extra:
+        explorer = make_explorer(extra_index_urls=(extra.url(),))
+        if pinned_from is None:
+            with pytest.warns(LzyWarning, match="installers take a version from the first index"):
+                found = explorer.explore({"gamma": module("gamma")})
+            reason = decision(found, "gamma").reason
+            assert f"no file of it on {index.url()}/gamma/ installs" in reason
+            assert f"({extra.url()} has a usable file" in reason
+            assert found.pypi_packages == {}
+        else:
+            found = explorer.explore({"gamma": module("gamma")})
+            url = index.url() if pinned_from == "first" else extra.url()
+            assert decision(found, "gamma").reason == f"installed 0.3; found {wheel('gamma', '0.3')} on {url}"
+
+
 def test_file_index(site: Site, tmp_path: Path, make_explorer: MakeExplorer) -> None:
     """A ``file://`` index directory with PEP 503 pages works like a served one."""
     site.install("gamma", "0.3", {"gamma.py": ""})

@@ -32,7 +32,7 @@ from lzy.exceptions import (
 )
 from lzy.runtime._python import find_interpreters
 from tests.explorer.conftest import prepend_path
-from tests.explorer.support import IndexServer, Site
+from tests.explorer.support import IndexServer, Site, build_wheel
 
 from .conftest import Publish
 
@@ -699,3 +699,59 @@ def test_pip_builds_an_env_of_another_python_with_its_own_pip(
     finally:
         del sys.path[: len(prepend_path_for_test)]
         sys.modules.pop("reader", None)
+
+
+@pytest.mark.parametrize(
+    ("primary", "extra", "expected"),
+    [
+        pytest.param(["1.0"], ["1.0"], "primary 1.0", id="on both: the first index's"),
+        pytest.param(["1.0"], ["0.5"], "primary 1.0", id="another version on the extra index"),
+        pytest.param(["0.9"], ["1.0"], "extra 1.0", id="another version on the first index"),
+    ],
+)
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_pin_is_installed_from_the_index_the_explorer_found_it_on(
+    installer: str,
+    primary: list[str],
+    extra: list[str],
+    expected: str,
+    *,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With an extra index, the explorer pins a version from the first index that has files of
+    it, and the installer takes it from there: an extra index listing the project (with or
+    without that version) neither breaks the install nor swaps the code. pip has no index
+    order, so where both have the version only uv is held to the first one's code."""
+    site = tmp_path / "site"
+    Site(site).install("twin-dist", "1.0", {"twin_dist/__init__.py": "WHERE = 'caller 1.0'\n"})
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "twinops.py").write_text(
+        "import twin_dist\nfrom lzy.api.v1 import op\n\n"
+        "@op\ndef where() -> str:\n    return twin_dist.WHERE\n"
+    )
+    prepend_path(monkeypatch, site)
+    prepend_path(monkeypatch, project)
+    runtime = IsolatedRuntime(cache_dir=tmp_path / "lzy-cache", installer=installer)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    with IndexServer() as first, IndexServer() as second:
+        for server, label, versions in ((first, "primary", primary), (second, "extra", extra)):
+            wheels = tmp_path / label
+            wheels.mkdir()
+            for version in versions:
+                files = {"twin_dist/__init__.py": f"WHERE = '{label} {version}'\n"}
+                server.publish("twin-dist", build_wheel(wheels, "twin-dist", version, files))
+        try:
+            where: Callable[[], str] = getattr(importlib.import_module("twinops"), "where")  # noqa: B009
+            workflow = Lzy(runtime=runtime).workflow("w")
+            with workflow.with_python_env(pypi_index_url=first.url(), extra_index_urls=[second.url()]):
+                got = where()
+        finally:
+            for name in ("twinops", "twin_dist"):
+                sys.modules.pop(name, None)
+    if installer == "uv" or primary != extra:
+        assert got == expected
+    else:
+        assert got in {"primary 1.0", "extra 1.0"}
+    (cached,) = runtime.cached_envs()
+    assert cached.requirements == ("twin-dist==1.0",)

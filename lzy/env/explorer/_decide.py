@@ -45,6 +45,11 @@ class Verdict:
     listed: bool = True
     #: A patch level when the usable file's Requires-Python admits only some of the target's.
     patch_hint: str | None = None
+    #: The first index with files of the version (none of them usable), which installers
+    #: take the version from.
+    decided_by: str | None = None
+    #: A later index with a usable file of the version, which installers do not reach.
+    usable_later: str | None = None
 
 
 @dataclasses.dataclass(kw_only=True, slots=True)
@@ -300,10 +305,17 @@ class Decider:
         """Why no index gives ``dist``'s installed version for the target, in one line."""
         where = ", ".join(url_for(index, dist.name) for index in self.indexes)
         if verdict.has_version:
-            return (
-                f"installed {dist.version}, but no file of it on {where} installs on"
+            decided = url_for(verdict.decided_by, dist.name) if verdict.decided_by else where
+            reason = (
+                f"installed {dist.version}, but no file of it on {decided} installs on"
                 f" {self.target.describe()}: {'; '.join(verdict.why) or 'no usable file'}"
             )
+            if verdict.usable_later is not None:
+                reason += (
+                    f" ({redact_url(verdict.usable_later)} has a usable file, but installers take a"
+                    " version from the first index that has it)"
+                )
+            return reason
         if not verdict.listed:
             return f"installed {dist.version}, but the index has no such project ({where} not found)"
         return f"installed {dist.version}, but {where} has no file of that version"

@@ -155,8 +155,9 @@ class AutoEnvExplorer(EnvExplorer):
         them), never through its modules, so the result does not depend on what the program
         imported before.
 
-        A distribution the index has for the target becomes a ``pypi_packages`` pin. One it
-        lacks is shipped as local code (with its ``.dist-info``) with a
+        A distribution the index has for the target becomes a ``pypi_packages`` pin: the first
+        index, in order, with files of the installed version decides, as installers take the
+        version from there. One it lacks is shipped as local code (with its ``.dist-info``) with a
         :class:`~lzy.exceptions.LzyWarning` when it is pure Python; with compiled code it is an
         :class:`~lzy.exceptions.ExplorationError` when ``raise_on_binaries`` (else shipped with
         a warning). So is one installed from a local archive, a directory or a VCS URL
@@ -257,7 +258,13 @@ class AutoEnvExplorer(EnvExplorer):
         return verdicts
 
     def _lookup(self, dist: Dist, *, offline: bool) -> Verdict | None:
-        """The first index that has a usable file; ``None`` when ``offline`` and not cached."""
+        """The verdict of the indexes, in order, on ``dist``'s installed version; ``None`` when
+        ``offline`` and what decides is not cached.
+
+        Installers take a version from the first index that has files of it (uv told so by
+        the isolated runtime; pip finds the same files there): that index decides whether the
+        target can install it, whatever later indexes hold.
+        """
         from lzy.env.explorer._decide import Verdict  # noqa: PLC0415 - see the imports
 
         pure = not dist.compiled
@@ -266,13 +273,6 @@ class AutoEnvExplorer(EnvExplorer):
         if known is not None:
             return known
         remembered = f"{dist.name}=={dist.version}{'' if pure else ' compiled'}"
-        for index in self._indexes():
-            found = self._client.usable(index, self._scope, remembered)
-            if found is not None:
-                verdict = Verdict(index=index, filename=found[0], patch_hint=found[1])
-                self._available[key] = verdict
-                return verdict
-
         read: list[tuple[ProjectPage, VersionFiles]] = []
 
         def files_of(page: ProjectPage) -> VersionFiles:
@@ -284,9 +284,15 @@ class AutoEnvExplorer(EnvExplorer):
         def settled(page: ProjectPage) -> bool:
             return files_of(page).usable is not None
 
-        why: list[str] = []
-        listed = has_version = python_refused = False
-        for index in self._indexes():
+        listed = False
+        indexes = self._indexes()
+        for position, index in enumerate(indexes):
+            # A usable file found before on this index: no earlier index had the version.
+            found = self._client.usable(index, self._scope, remembered)
+            if found is not None:
+                verdict = Verdict(index=index, filename=found[0], patch_hint=found[1])
+                self._available[key] = verdict
+                return verdict
             page = self._client.lookup(
                 index, dist.name, settled=settled, offline=offline, version=dist.version
             )
@@ -301,14 +307,31 @@ class AutoEnvExplorer(EnvExplorer):
                 return verdict
             listed = listed or page.found
             if files.files:
-                has_version = True
-                python_refused = python_refused or files.python_refused
-                why.extend(w for w in files.why if w not in why)
-        return Verdict(
-            index=None,
-            filename=None,
-            why=tuple(why),
-            python_refused=python_refused,
-            has_version=has_version,
-            listed=listed,
-        )
+                later = self._usable_later(dist, indexes[position + 1 :], offline=offline)
+                return Verdict(
+                    index=None,
+                    filename=None,
+                    why=files.why,
+                    python_refused=files.python_refused,
+                    has_version=True,
+                    listed=True,
+                    decided_by=index,
+                    usable_later=later,
+                )
+        return Verdict(index=None, filename=None, listed=listed)
+
+    def _usable_later(self, dist: Dist, indexes: Sequence[str], *, offline: bool) -> str | None:
+        """The first of ``indexes`` with a usable file of ``dist``'s version (for a message:
+        installers do not take it from there), as far as it can be known."""
+        for index in indexes:
+            try:
+                page = self._client.lookup(
+                    index, dist.name, settled=lambda _: False, offline=offline, version=dist.version
+                )
+            except PackageIndexError:
+                return None
+            if page is None:
+                return None
+            if page.version_files(dist.name, dist.version, self._target, sdist=not dist.compiled).usable:
+                return index
+        return None

@@ -83,7 +83,8 @@ class AutoPythonEnv(PythonEnv):
     pypi_index_url: str | None = dataclasses.field(
         default=None, metadata={URL: True, SHOWN: lambda: _pip_index().describe()}
     )
-    #: Further indexes searched after :attr:`pypi_index_url`.
+    #: Further indexes searched after :attr:`pypi_index_url`, in order. A pinned version is
+    #: taken from the first index that has files of it, as installers take it.
     extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = url_field(default=())
     #: Packages to install whatever the exploration finds: name -> exact version. They are
     #: forced as index packages and excluded from exploration.
