@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import site as site_dirs  # the fixture ``site`` is a test directory
 import subprocess
@@ -804,6 +805,35 @@ def test_a_version_comes_from_the_first_index_that_has_it(
             found = explorer.explore({"gamma": module("gamma")})
             url = index.url() if pinned_from == "first" else extra.url()
             assert decision(found, "gamma").reason == f"installed 0.3; found {wheel('gamma', '0.3')} on {url}"
+
+
+@pytest.mark.parametrize(
+    ("requirement", "refused"),
+    [
+        ("beta<2", True),
+        ("beta>=1,!=2.0", True),
+        ("beta<2; python_version < '3'", False),
+        ("beta<2; extra == 'old'", False),
+        ("beta[fast]>=2", False),
+    ],
+)
+def test_a_pin_another_pins_requirement_excludes_is_refused_naming_both(
+    requirement: str, refused: bool, site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """Two pins whose declared requirements (markers of the target, no extras) exclude each
+    other cannot be installed together: refused, naming both, not left for the installer."""
+    site.install("alpha", "1.0", {"alpha.py": ""}, requires=[requirement])
+    site.install("beta", "2.0", {"beta.py": ""})
+    index.add("alpha", wheel("alpha", "1.0"))
+    index.add("beta", wheel("beta", "2.0"))
+    namespace = {"a": module("alpha"), "b": module("beta")}
+    if refused:
+        specifier = requirement.removeprefix("beta")
+        match = rf"beta 2\.0 does not satisfy alpha 1\.0's requirement beta{re.escape(specifier)}"
+        with pytest.raises(ExplorationError, match=match):
+            make_explorer().explore(namespace)
+    else:
+        assert dict(make_explorer().explore(namespace).pypi_packages) == {"alpha": "1.0", "beta": "2.0"}
 
 
 def test_file_index(site: Site, tmp_path: Path, make_explorer: MakeExplorer) -> None:

@@ -9,7 +9,7 @@ import pytest
 from lzy.env.explorer.base import Classification
 from lzy.env.python.auto import AutoPythonEnv
 from lzy.env.python.local import OnlyLocalPythonEnv
-from lzy.exceptions import FieldValueError
+from lzy.exceptions import ExplorationError, FieldValueError
 
 from .conftest import load
 from .support import IndexServer, Site, wheel
@@ -28,6 +28,34 @@ def test_auto_python_env_pins_and_ships(site: Site, project: Path, index: IndexS
     assert index.requests_for("forced") == 0
     forced = [d for d in resolved.decisions if d.name == "forced"]
     assert [(d.classification, d.version) for d in forced] == [(Classification.ADDITIONAL, "3.1")]
+
+
+@pytest.mark.parametrize("forced_name", ["forced", "Forced_Dist"])
+def test_additional_packages_that_a_pins_requirement_excludes_are_refused(
+    forced_name: str, site: Site, project: Path, index: IndexServer
+) -> None:
+    """A version forced with additional_pypi_packages that a pinned distribution's declared
+    requirements exclude (or whose own requirements, as installed here, exclude a pin) is
+    refused, naming both."""
+    site.install("alpha", "1.0", {"alpha.py": ""}, requires=[f"{forced_name}>=3,<3.1"])
+    site.install(forced_name, "3.0", {"forced_dist.py": ""}, requires=["alpha<1"])
+    index.add("alpha", wheel("alpha", "1.0"))
+    (project / "mine.py").write_text("import alpha\n")
+    ok = AutoPythonEnv(pypi_index_url=index.url(), additional_pypi_packages={forced_name: "3.0.1"})
+    assert dict(ok.resolve({"mine": load("mine")}).pypi_packages) == {"alpha": "1.0", forced_name: "3.0.1"}
+    env = AutoPythonEnv(pypi_index_url=index.url(), additional_pypi_packages={forced_name: "3.1"})
+    name = forced_name.lower().replace("_", "-")
+    with pytest.raises(ExplorationError, match="cannot be installed together") as raised:
+        env.resolve({"mine": load("mine")})
+    assert (
+        f"{name} 3.1 (given in additional_pypi_packages) does not satisfy alpha 1.0's requirement"
+        f" {name}>=3,<3.1" in str(raised.value)
+    )
+    same = AutoPythonEnv(pypi_index_url=index.url(), additional_pypi_packages={forced_name: "3.0"})
+    with pytest.raises(
+        ExplorationError, match=rf"alpha 1\.0 does not satisfy {name} 3\.0's requirement alpha<1"
+    ):
+        same.resolve({"mine": load("mine")})
 
 
 def test_only_local_python_env_ships_local_code_without_asking_an_index(

@@ -24,7 +24,7 @@ from lzy.env.explorer._walk import Found
 from lzy.env.explorer.base import Classification, Exploration, PackageDecision
 from lzy.exceptions import ExplorationError, LzyWarning
 
-__all__ = ["Decider", "Outcome", "Verdict"]
+__all__ = ["Decider", "Outcome", "Verdict", "requirement_conflicts"]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
@@ -249,6 +249,11 @@ class Decider:
                 needed[name] = (dist, why)
                 queue.append(name)
 
+    def check_requirements(self, installed: Installed, outcome: Outcome) -> None:
+        """A problem for each pin another pin's declared requirements exclude: installing
+        both would fail on the target."""
+        outcome.problems.extend(requirement_conflicts(outcome.pins, installed, self.markers))
+
     def python_fits(self, dist: Dist, outcome: Outcome) -> bool:
         """Whether ``dist``'s ``Requires-Python`` admits the target; a problem when it does not."""
         if dist.requires_python is None:
@@ -417,6 +422,37 @@ class Decider:
                 )
             else:
                 outcome.warn(f"{what}; shipping it anyway because raise_on_binaries is False")
+
+
+def requirement_conflicts(
+    pins: Mapping[str, str],
+    installed: Installed,
+    markers: Mapping[str, str],
+    *,
+    forced: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Why some of ``pins`` (canonical name -> version) cannot be installed together: a pinned
+    distribution whose declared requirements (``Requires-Dist`` whose markers hold on the
+    target, extras left out, read from the installed copy of that version) exclude the version
+    pinned for another. ``forced`` names the pins the user gave (``additional_pypi_packages``),
+    for the message."""
+    forced = forced or {}
+    problems: list[str] = []
+    for name, version in sorted(pins.items()):
+        dist = installed.by_name.get(name)
+        if dist is None or (dist.version != version and not satisfies(dist.version, f"=={version}")):
+            continue  # Its requirements are not known here.
+        for requirement in installed.requirements(dist, markers):
+            wanted = pins.get(requirement.name)
+            if wanted is None or requirement.name == name or satisfies(wanted, requirement.specifier):
+                continue
+            given = " (given in additional_pypi_packages)" if requirement.name in forced else ""
+            problems.append(
+                f"{requirement.name} {wanted}{given} does not satisfy {name} {version}'s requirement"
+                f" {requirement.name}{requirement.specifier} (its Requires-Dist), so the two cannot be"
+                f" installed together; pin a version of one that the other accepts"
+            )
+    return problems
 
 
 def join(why: str, reason: str) -> str:

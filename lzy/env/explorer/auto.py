@@ -186,6 +186,7 @@ class AutoEnvExplorer(EnvExplorer):
             checked, verdicts=verdicts, metas=metas, installed=installed, found=found, outcome=outcome
         )
         decider.decide_local(found, installed, outcome)
+        decider.check_requirements(installed, outcome)
         _memo.save()
         return outcome.exploration()
 

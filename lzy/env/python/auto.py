@@ -33,7 +33,7 @@ from lzy.env.python.base import (
     package_names,
     running_python_version,
 )
-from lzy.exceptions import ConfigurationError, FieldValueError
+from lzy.exceptions import ConfigurationError, ExplorationError, FieldValueError
 
 if TYPE_CHECKING:
     from lzy.env.explorer._pip_config import PipIndex
@@ -87,7 +87,8 @@ class AutoPythonEnv(PythonEnv):
     #: taken from the first index that has files of it, as installers take it.
     extra_index_urls: list[str] | tuple[str, ...] | set[str] | frozenset[str] = url_field(default=())
     #: Packages to install whatever the exploration finds: name -> exact version. They are
-    #: forced as index packages and excluded from exploration.
+    #: forced as index packages and excluded from exploration; a version that a pinned
+    #: distribution's declared requirements exclude is refused.
     additional_pypi_packages: Mapping[str, str] = dataclasses.field(default_factory=FrozenMap[str, str])
     #: Distribution names the explorer must leave out (neither installed nor shipped).
     exclude_packages: list[str] | tuple[str, ...] | set[str] | frozenset[str] = frozenset()
@@ -190,6 +191,8 @@ class AutoPythonEnv(PythonEnv):
                     reason="listed in additional_pypi_packages",
                 )
             )
+        if self.additional_pypi_packages:
+            self._check_installable_together(packages)
         return ResolvedPythonEnv(
             install=True,
             python_version=self.python_version,
@@ -200,6 +203,25 @@ class AutoPythonEnv(PythonEnv):
             local_module_paths=found.local_module_paths,
             decisions=tuple(decisions),
         )
+
+    def _check_installable_together(self, packages: Mapping[str, str]) -> None:
+        """Refuse pins (:attr:`additional_pypi_packages` among them) that the declared
+        requirements of another pinned distribution exclude, as installed here."""
+        from lzy.env.explorer._decide import requirement_conflicts  # noqa: PLC0415 - loaded by the explorer
+        from lzy.env.explorer._installed import installed_distributions  # noqa: PLC0415
+        from lzy.env.explorer._pages import canonical_name  # noqa: PLC0415
+        from lzy.env.explorer._target import Target, check_python  # noqa: PLC0415
+
+        owner = type(self).__name__
+        python, patch = check_python(owner, self.python_version)
+        markers = Target(python=python, patch=patch, platform=self.target_platform).markers()
+        pins = {canonical_name(name): version for name, version in packages.items()}
+        forced = {canonical_name(name): version for name, version in self.additional_pypi_packages.items()}
+        problems = requirement_conflicts(pins, installed_distributions(), markers, forced=forced)
+        if problems:
+            listing = "\n".join(f"  - {problem}" for problem in problems)
+            msg = f"{owner}: the pinned packages cannot be installed together:\n{listing}"
+            raise ExplorationError(msg)
 
 
 def _check_minor_given(owner: str, version: str) -> str:
