@@ -621,8 +621,13 @@ def compiled_dist(site: Site) -> None:
             "3.11",
             "only a source distribution, and the installed package has compiled code",
         ),
+        (
+            [wheel("delta", "1.0", "cp312-abi3-manylinux_2_17_x86_64.manylinux2014_x86_64")],
+            "3.11",
+            "its wheels need CPython 3.12 or newer (cp312-abi3), newer than the target Python 3.11",
+        ),
     ],
-    ids=["missing", "other-platform", "other-python", "newer-glibc", "sdist-only"],
+    ids=["missing", "other-platform", "other-python", "newer-glibc", "sdist-only", "newer-abi3"],
 )
 def test_compiled_distribution_the_target_cannot_install_is_an_error(
     case: tuple[list[str], str, str], site: Site, index: IndexServer, make_explorer: MakeExplorer
@@ -659,6 +664,11 @@ def test_compiled_distribution_shipped_when_binaries_are_allowed(
         (wheel("delta", "1.0", "cp311-cp311-musllinux_1_2_x86_64"), False),
         (wheel("delta", "1.0.0", LINUX_WHEEL), True),
         (wheel("delta", "1.0.1", LINUX_WHEEL), False),
+        (wheel("delta", "1.0", "cp311-cp311-manylinux_2_5_x86_64.manylinux1_x86_64"), True),
+        (wheel("delta", "1.0", "cp311-cp311-manylinux2010_x86_64.manylinux_2_12_x86_64"), True),
+        (wheel("delta", "1.0", "cp39.cp310.cp311-cp39.cp310.cp311-manylinux_2_17_x86_64"), True),
+        (wheel("Delta", "1.0", "py2.py3-none-any"), True),
+        (wheel("delta", "1.0", "cp312-abi3-manylinux_2_17_x86_64"), False),
     ],
 )
 def test_wheel_tags_for_the_target(
@@ -673,6 +683,49 @@ def test_wheel_tags_for_the_target(
     else:
         with pytest.raises(ExplorationError):
             explorer.explore({"delta": module("delta")})
+
+
+@pytest.mark.parametrize("flavour", ["json", "html"])
+@pytest.mark.parametrize(
+    ("name", "version", "filename"),
+    [
+        ("gamma", "0.3", "gamma-0.3.tar.bz2"),
+        ("gamma", "0.3", "gamma-0.3.tgz"),
+        ("gamma", "0.3", "gamma-0.3.tar.xz"),
+        ("Foo.Bar", "1.0", "Foo.Bar-1.0.tar.gz"),
+        ("foo_bar", "1.0", "FOO_BAR-1.0-py2.py3-none-any.whl"),
+        ("gamma", "1.0+cpu", "gamma-1.0+cpu-py3-none-any.whl"),
+    ],
+)
+def test_pure_distribution_files_the_installers_take_are_usable(
+    name: str, version: str, filename: str, flavour: Flavour, *, site: Site, make_explorer: MakeExplorer
+) -> None:
+    """Older source archives (.tar.bz2, .tgz, .tar.xz), names spelt otherwise and compressed
+    tag sets are files pip and uv install: the pin is taken, not shipped as 'no file'."""
+    module_name = name.lower().replace(".", "_")
+    site.install(name, version, {f"{module_name}.py": ""})
+    project = re.sub(r"[-_.]+", "-", name).lower()
+    with IndexServer({project: [filename]}, flavour=flavour) as server:
+        found = make_explorer(pypi_index_url=server.url()).explore({"m": module(module_name)})
+    assert dict(found.pypi_packages) == {project: version}
+
+
+def test_html_file_names_come_from_the_links_not_their_text(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A PEP 503 page's file names are the last part of each link's URL, decoded, as pip reads
+    them; the anchor's text may say anything."""
+    site.install("gamma", "1.0+cpu", {"gamma.py": ""})
+    links = (
+        '<a href="../../files/gamma-0.9-py3-none-any.whl#sha256=00">an older one</a>\n'
+        '<a href="https://files.example/gamma-1.0%2Bcpu-py3-none-any.whl#sha256=00"'
+        ' data-requires-python="&gt;=3.8">download (CPU build)</a>\n'
+    )
+    index.state.pages["/simple/gamma"] = ("text/html", f"<html><body>{links}</body></html>".encode())
+    found = make_explorer().explore({"g": module("gamma")})
+    assert decision(found, "gamma").reason == (
+        f"installed 1.0+cpu; found gamma-1.0+cpu-py3-none-any.whl on {index.url()}"
+    )
 
 
 @pytest.mark.parametrize("flavour", ["json", "html"])

@@ -12,7 +12,9 @@ __all__ = ["FileLinks", "RootLinks"]
 
 
 class FileLinks(html.parser.HTMLParser):
-    """Collects the file names of a PEP 503 page (the anchors' text, else their href)."""
+    """Collects the file names of a PEP 503 page: the last part of each link's URL, decoded,
+    as pip reads it (an anchor's text only stands in for a link without a path; indexes are
+    free to show anything there)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,10 +37,8 @@ class FileLinks(html.parser.HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self._href is not None:
-            text = "".join(self._text).strip()
-            if not text:
-                path = urllib.parse.urlsplit(self._href).path
-                text = urllib.parse.unquote(path.rsplit("/", 1)[-1])
+            path = urllib.parse.urlsplit(self._href).path
+            text = urllib.parse.unquote(path.rsplit("/", 1)[-1]) or "".join(self._text).strip()
             if text:
                 self.filenames.append(text)
                 if self._requires:

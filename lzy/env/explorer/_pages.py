@@ -147,6 +147,7 @@ def _why_unusable(
     pythons = {(t.interpreter, t.abi) for t in tags}
     platforms = {t.platform for t in tags}
     newer: dict[str, tuple[int, int]] = {}
+    newer_abi3: set[tuple[int, int]] = set()
     other_pythons: set[str] = set()
     other_platforms: set[str] = set()
     sdists = 0
@@ -155,7 +156,12 @@ def _why_unusable(
             sdists += 1
             continue
         if not any((t.interpreter, t.abi) in pythons for t in file_tags):
-            other_pythons.update(t.interpreter for t in file_tags)
+            stable = [_cpython(t.interpreter) for t in file_tags if t.abi == "abi3"]
+            later = [v for v in stable if v is not None and v[0] == target.python[0] and v > target.python]
+            if later:
+                newer_abi3.add(min(later))
+            else:
+                other_pythons.update(t.interpreter for t in file_tags)
             continue
         for platform in {t.platform for t in file_tags} - platforms:
             needed = _newer_needed(platform, target.platform)
@@ -170,6 +176,12 @@ def _why_unusable(
             f"its wheels need {what} {major}.{minor} or newer ({family}_{major}_{minor}),"
             f" newer than the target platform {target.platform}"
         )
+    if newer_abi3:
+        major, minor = min(newer_abi3)
+        why.append(
+            f"its wheels need CPython {major}.{minor} or newer (cp{major}{minor}-abi3),"
+            f" newer than the target Python {target.python_text}"
+        )
     if other_pythons:
         listing = ", ".join(sorted(other_pythons))
         why.append(f"no wheel for CPython {target.python[0]}.{target.python[1]} (only for {listing})")
@@ -179,6 +191,13 @@ def _why_unusable(
     if sdists:
         why.append("only a source distribution, and the installed package has compiled code")
     return tuple(why)
+
+
+def _cpython(interpreter: str) -> tuple[int, int] | None:
+    """``(3, 12)`` for ``cp312``, else ``None``."""
+    if not interpreter.startswith("cp") or not interpreter[2:].isdigit() or len(interpreter) < 4:
+        return None
+    return int(interpreter[2]), int(interpreter[3:])
 
 
 def _newer_needed(platform: str, target: str) -> tuple[str, tuple[int, int]] | None:
@@ -208,23 +227,44 @@ def _legacy_to_pep600(platform: str) -> str:
     return f"{_LEGACY_NAMES[head]}_{arch}" if head in _LEGACY_NAMES else platform
 
 
+#: The archive forms of a source distribution that pip and uv both install (old releases on
+#: PyPI have ``.tar.bz2`` and ``.tgz`` ones).
+_SDIST_ENDINGS: Final = (".tar.gz", ".zip", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tgz", ".tar")
+
+
+def _sdist_stem(filename: str) -> str | None:
+    """``name-version`` of a source distribution's file name, else ``None``."""
+    lowered = filename.lower()
+    for ending in _SDIST_ENDINGS:
+        if lowered.endswith(ending):
+            return filename[: -len(ending)]
+    return None
+
+
+def _parse_sdist(filename: str) -> tuple[str, Version] | None:
+    """The canonical name and the version of a source distribution's file name, read as pip
+    reads it: the version follows the last ``-``."""
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - lazy
+
+    stem = _sdist_stem(filename)
+    if stem is None or "-" not in stem:
+        return None
+    name, _, version = stem.rpartition("-")
+    try:
+        return canonical_name(name), Version(version)
+    except InvalidVersion:
+        return None
+
+
 def _parse_filename(filename: str) -> tuple[str, Version] | None:
-    from packaging.utils import (  # noqa: PLC0415 - lazy: pages are parsed only after a download
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415 - lazy
     from packaging.version import InvalidVersion  # noqa: PLC0415
 
+    if not filename.endswith(".whl"):
+        return _parse_sdist(filename)
     try:
-        if filename.endswith(".whl"):
-            name, version, _, _ = parse_wheel_filename(filename)
-        elif filename.endswith((".tar.gz", ".zip")):
-            name, version = parse_sdist_filename(filename)
-        else:
-            return None
-    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        name, version, _, _ = parse_wheel_filename(filename)
+    except (InvalidWheelFilename, InvalidVersion):
         return None
     return name, version
 
@@ -242,15 +282,11 @@ def _version(text: str) -> Version | None:
 def _file_tags(filename: str, name: str, version: str, wanted: Version | None) -> frozenset[Tag] | None:
     """The wheel tags of ``filename`` (empty for a source distribution) when it is a file of
     ``name`` ``version``, else ``None``; the version in the name is compared before parsing."""
-    from packaging.utils import (  # noqa: PLC0415 - lazy: pages are parsed only after a download
-        InvalidSdistFilename,
-        InvalidWheelFilename,
-        parse_sdist_filename,
-        parse_wheel_filename,
-    )
+    from packaging.utils import InvalidWheelFilename, parse_wheel_filename  # noqa: PLC0415 - lazy
     from packaging.version import InvalidVersion  # noqa: PLC0415
 
     found: frozenset[Tag] = frozenset()
+    file_name: str
     if filename.endswith(".whl"):
         parts = filename[:-4].split("-")
         if len(parts) < 5 or not _same_version(parts[1], version, wanted):
@@ -259,16 +295,14 @@ def _file_tags(filename: str, name: str, version: str, wanted: Version | None) -
             file_name, _, _, found = parse_wheel_filename(filename)
         except (InvalidWheelFilename, InvalidVersion):
             return None
-    elif filename.endswith((".tar.gz", ".zip")):
-        stem = filename.removesuffix(".tar.gz").removesuffix(".zip")
-        if not _same_version(stem.rpartition("-")[2], version, wanted):
-            return None
-        try:
-            file_name, _ = parse_sdist_filename(filename)
-        except (InvalidSdistFilename, InvalidVersion):
-            return None
     else:
-        return None
+        stem = _sdist_stem(filename)
+        if stem is None or not _same_version(stem.rpartition("-")[2], version, wanted):
+            return None
+        parsed = _parse_sdist(filename)
+        if parsed is None:
+            return None
+        file_name = parsed[0]
     return found if file_name == name else None
 
 
@@ -349,8 +383,15 @@ def parse_json_version(body: bytes, project: str, version: str) -> Listing | Non
     found this way (a version spelled differently, say): then parse the page whole."""
     text = body.decode("utf-8", errors="replace")
     name = "[-_.]+".join(re.escape(part) for part in _SEPARATORS.split(canonical_name(project)))
+    endings = "|".join(re.escape(ending) for ending in _SDIST_ENDINGS)
     pattern = re.compile(
-        r'"filename"\s*:\s*"((?i:' + name + r")-" + re.escape(version) + r'(?:-[^"]*\.whl|\.tar\.gz|\.zip))"'
+        r'"filename"\s*:\s*"((?i:'
+        + name
+        + r")-"
+        + re.escape(version)
+        + r'(?:-[^"]*\.whl|(?i:'
+        + endings
+        + r")))\""
     )
     decoder = json.JSONDecoder()
     names: list[str] = []
