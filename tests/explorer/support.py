@@ -151,6 +151,8 @@ class _State:
     fallback: tuple[str, bytes] | None = None
     not_modified: int = 0
     conditional: int = 0
+    #: The path of the simple repository's root (files are served beside it, in ``files/``).
+    root: str = "/simple"
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
@@ -190,7 +192,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if state.status is not None:
             self._send(state.status, "text/plain", b"broken")
             return
-        parts = [p for p in path.split("/") if p]
+        base = state.root.rpartition("/")[0]
+        inside = path[len(base) :] if path.startswith(f"{base}/") else "/"
+        parts = [p for p in inside.split("/") if p]
+        if parts[:1] == ["simple"] and state.root.rpartition("/")[2] != "simple":
+            parts = []  # this root is not called "simple"
+        elif parts[:1] == [state.root.rpartition("/")[2]]:
+            parts[0] = "simple"
         if path.rstrip("/") in state.pages:
             content_type, body = state.pages[path.rstrip("/")]
             self._send(200, content_type, body)
@@ -274,9 +282,14 @@ class IndexServer:
     themselves for those given to :meth:`publish`."""
 
     def __init__(
-        self, projects: Mapping[str, Iterable[str]] | None = None, *, flavour: Flavour = "negotiate"
+        self,
+        projects: Mapping[str, Iterable[str]] | None = None,
+        *,
+        flavour: Flavour = "negotiate",
+        root: str = "/simple",
     ) -> None:
-        state = _State(projects={}, flavour=flavour)
+        """Serve ``projects`` (name -> file names) with the repository's root at path ``root``."""
+        state = _State(projects={}, flavour=flavour, root=root.rstrip("/"))
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = state
         self.state = state
@@ -313,14 +326,19 @@ class IndexServer:
     def url(self, *, credentials: tuple[str, str] | None = None) -> str:
         """The index URL (``/simple``), with credentials in it when given."""
         auth = "" if credentials is None else f"{credentials[0]}:{credentials[1]}@"
-        return f"http://{auth}127.0.0.1:{self.port}/simple"
+        return f"http://{auth}127.0.0.1:{self.port}{self.state.root}"
 
     def project_requests(self) -> int:
         """Requests for project pages so far."""
         with self.state.lock:
-            return sum(n for path, n in self.state.requests.items() if path.rstrip("/") != "/simple")
+            root = self.state.root
+            return sum(
+                n
+                for path, n in self.state.requests.items()
+                if path.startswith(f"{root}/") and path != f"{root}/"
+            )
 
     def requests_for(self, project: str) -> int:
         """Requests for one project's page so far."""
         with self.state.lock:
-            return self.state.requests[f"/simple/{_normalize(project)}/"]
+            return self.state.requests[f"{self.state.root}/{_normalize(project)}/"]

@@ -889,6 +889,22 @@ def test_a_pin_another_pins_requirement_excludes_is_refused_naming_both(
         assert dict(make_explorer().explore(namespace).pypi_packages) == {"alpha": "1.0", "beta": "2.0"}
 
 
+@pytest.mark.parametrize("flavour", ["json", "html"])
+@pytest.mark.parametrize("root", ["/some/path/simple", "/root/pypi/+simple", "/deep/er/index"])
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_index_below_the_host_root(
+    root: str, slash: str, flavour: Flavour, site: Site, make_explorer: MakeExplorer
+) -> None:
+    """An index whose root is a path on its host (and a port), given with or without its
+    trailing slash, is asked for project pages below that path."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    with IndexServer({"gamma": [wheel("gamma", "0.3")]}, flavour=flavour, root=root) as server:
+        url = f"{server.url()}{slash}"
+        found = make_explorer(pypi_index_url=url).explore({"gamma": module("gamma")})
+        assert server.requests_for("gamma") == 1
+    assert decision(found, "gamma").reason == f"installed 0.3; found {wheel('gamma', '0.3')} on {url}"
+
+
 def test_file_index(site: Site, tmp_path: Path, make_explorer: MakeExplorer) -> None:
     """A ``file://`` index directory with PEP 503 pages works like a served one."""
     site.install("gamma", "0.3", {"gamma.py": ""})
