@@ -141,6 +141,8 @@ class _State:
     status: int | None = None
     hang: threading.Event | None = None
     delay: float = 0.0
+    #: Seconds between two bytes of every answer's body (a server that trickles its answer).
+    trickle: float = 0.0
     credentials: tuple[str, str] | None = None
     requires_python: dict[str, str] = dataclasses.field(default_factory=dict[str, str])
     files: dict[str, bytes] = dataclasses.field(default_factory=dict[str, bytes])
@@ -267,8 +269,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if etag is not None:
             self.send_header("ETag", etag)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if not self.state.trickle:
             self.wfile.write(body)
+            return
+        try:
+            for index in range(len(body)):
+                self.wfile.write(body[index : index + 1])
+                self.wfile.flush()
+                time.sleep(self.state.trickle)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # The client gave up, as it should.
 
 
 class _Server(http.server.ThreadingHTTPServer):

@@ -1076,6 +1076,25 @@ def test_hanging_index_is_an_error_not_a_hang(
         make_explorer(Impatient).explore({"gamma": module("gamma")})
 
 
+class Bounded(Impatient):
+    """Reads patiently, but gives a whole request one second."""
+
+    index_timeout = 5.0
+    index_deadline = 1.0
+
+
+def test_an_index_that_trickles_its_answer_fails_at_the_deadline(
+    site: Site, index: IndexServer, make_explorer: MakeExplorer
+) -> None:
+    """A server sending a byte now and then never lets a read time out: the request is bounded
+    in wall-clock time all the same."""
+    site.install("gamma", "0.3", {"gamma.py": ""})
+    index.add("gamma", wheel("gamma", "0.3"))
+    index.state.trickle = 0.2
+    with pytest.raises(PackageIndexError, match=r"did not answer within 1 s \(tried once\)"):
+        make_explorer(Bounded).explore({"gamma": module("gamma")})
+
+
 def test_unreachable_index(site: Site, make_explorer: MakeExplorer) -> None:
     """Nothing listening on the port is an error naming the index."""
     site.install("gamma", "0.3", {"gamma.py": ""})

@@ -90,3 +90,46 @@ def test_a_failing_index_shows_no_credentials(
     assert CANARY not in str(caught.value)
     assert "***@127.0.0.1" in str(caught.value)
     assert not [text for text in shown(records) if CANARY in text]
+
+
+@pytest.mark.parametrize(
+    ("index", "text", "shown"),
+    [
+        pytest.param(
+            "https://alice:hunter22@mirror.example/simple",
+            "refused hunter22 for https://alice:hunter22@proxy.example/",
+            "refused *** for https://***@proxy.example/",
+            id="a URL and the password alone",
+        ),
+        pytest.param(
+            "https://pypi:s3cret-pw@pypi.example/simple",
+            "pypi.example did not answer; pypi-tools and pypi_x are words",
+            "pypi.example did not answer; pypi-tools and pypi_x are words",
+            id="a user name inside other words",
+        ),
+        pytest.param(
+            "https://u:p%40ss%2Fw%C3%B6rd@mirror.example/simple",
+            "sent p%40ss%2Fw%C3%B6rd, then p@ss/wörd",
+            "sent ***, then ***",
+            id="percent-encoded or not",
+        ),
+        pytest.param(
+            "https://x:ab@mirror.example/simple",
+            "about a table: ab",
+            "about a table: ab",
+            id="too short to search for",
+        ),
+        pytest.param(
+            "https://mirror.example/simple",
+            "proxy https://user:pw@proxy.example:3128 refused",
+            "proxy https://***@proxy.example:3128 refused",
+            id="another URL's credentials",
+        ),
+    ],
+)
+def test_http_errors_are_scrubbed_by_whole_words(index: str, text: str, shown: str) -> None:
+    """The index client's errors lose the credentials of the index (as written or
+    percent-encoded) and of any URL in them, and nothing else."""
+    from lzy.env.explorer import _index
+
+    assert _index._scrub(text, index) == shown  # pyright: ignore[reportPrivateUsage] - the helper itself

@@ -25,6 +25,7 @@ import weakref
 from collections.abc import Callable, Collection, Generator
 from typing import TYPE_CHECKING, Final
 
+from lzy._secrets import MASK, redact_text
 from lzy.env._base import redact_url, split_credentials
 from lzy.env._cache import CACHE_DIR_ENV, cache_root
 from lzy.env.explorer._pages import (
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
     # Imported where used at run time: most processes that import lzy never query an index.
     import httpx
+
+    from lzy.env._http import Reply
 
 __all__ = [
     "CACHE_DIR_ENV",
@@ -96,6 +99,8 @@ class IndexSettings:
 
     #: Seconds to wait to connect, and between two reads of an answer.
     timeout: float = 10.0
+    #: Seconds a whole request may take, its answer read (however slowly the server sends it).
+    deadline: float = 60.0
     #: How many times a failed request (timeout, connection error, 429 or 5xx) is retried.
     retries: int = 2
     #: Seconds before the first retry; doubled before each next one.
@@ -169,17 +174,18 @@ class IndexClient:
     def _new_client(self) -> httpx.Client:
         import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
 
+        from lzy.env import _http  # noqa: PLC0415
+
         with self._client_lock:
             if not self._tls:
                 # Loading the certificates is the slow part of making a client: done once.
                 self._tls.append(httpx.create_ssl_context())
             tls = self._tls[0]
         # Built outside the lock: other threads lend and return clients meanwhile.
-        client = httpx.Client(
+        client = _http.client(
             verify=tls,
-            timeout=httpx.Timeout(self.settings.timeout),
-            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-            follow_redirects=True,
+            timeout=self.settings.timeout,
+            connect_timeout=self.settings.timeout,
             headers={"User-Agent": "lzy-explorer"},
         )
         with self._client_lock:
@@ -318,20 +324,26 @@ class IndexClient:
                 headers["If-Modified-Since"] = cached.last_modified
         response = self._send(url, headers, index=index, project=name)
         now = time.time()
-        if response.status_code == 304 and cached is not None:
+        if response.status == 304 and cached is not None:
             return dataclasses.replace(cached, checked_at=now)
-        if response.status_code in {404, 410}:
+        if response.status in {404, 410}:
             return ProjectPage(found=False, checked_at=now)
-        if response.status_code in {401, 403}:
+        if response.status in {401, 403}:
             msg = (
                 f"package index {redact_url(index)} refused access to {url_for(index, name)}"
-                f" while looking up package {name!r} (HTTP {response.status_code});"
+                f" while looking up package {name!r} (HTTP {response.status});"
                 " check the credentials in the index URL"
             )
             raise PackageIndexError(msg)
-        if response.status_code != 200:
+        if response.status != 200:
             msg = (
-                f"package index {redact_url(index)} answered HTTP {response.status_code}"
+                f"package index {redact_url(index)} answered HTTP {response.status}"
+                f" for {url_for(index, name)} while looking up package {name!r}"
+            )
+            raise PackageIndexError(msg)
+        if response.truncated:
+            msg = (
+                f"package index {redact_url(index)} answered with more than {_PAGE_LIMIT // 2**20} MiB"
                 f" for {url_for(index, name)} while looking up package {name!r}"
             )
             raise PackageIndexError(msg)
@@ -346,30 +358,21 @@ class IndexClient:
             only_version=only,
         )
 
-    def _send(self, url: str, headers: dict[str, str], *, index: str, project: str) -> httpx.Response:
-        """GET ``url`` with bounded retries; the error names the index and the package."""
-        import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
-
+    def _send(self, url: str, headers: dict[str, str], *, index: str, project: str) -> Reply:
+        """GET ``url`` with bounded retries, each bounded in wall-clock time; the error names the
+        index and the package."""
         attempts = self.settings.retries + 1
         problem = ""
         for attempt in range(attempts):
             if attempt:
                 time.sleep(self.settings.backoff * 2 ** (attempt - 1))
-            with self._lock:
-                self.requests_sent += 1
-            try:
-                with self._http() as client:
-                    response = client.get(url, headers=headers, auth=_auth(index))
-            except httpx.TimeoutException:
-                problem = f"did not answer within {self.settings.timeout:g} s"
+            reply, problem = self._get(url, headers, index=index, limit=_PAGE_LIMIT)
+            if reply is None:
                 continue
-            except httpx.HTTPError as error:
-                problem = f"could not be reached ({type(error).__name__}: {_scrub(str(error), index)})"
+            if reply.status in _RETRY_STATUS:
+                problem = f"answered HTTP {reply.status}"
                 continue
-            if response.status_code in _RETRY_STATUS:
-                problem = f"answered HTTP {response.status_code}"
-                continue
-            return response
+            return reply
         tries = "once" if attempts == 1 else f"{attempts} times"
         msg = (
             f"package index {redact_url(index)} {problem} (tried {tries}) while looking up"
@@ -377,13 +380,36 @@ class IndexClient:
         )
         raise PackageIndexError(msg)
 
+    def _get(self, url: str, headers: dict[str, str], *, index: str, limit: int) -> tuple[Reply | None, str]:
+        """One GET through :func:`lzy.env._http.fetch` (the body read up to ``limit`` bytes, all
+        by the deadline): the answer, or ``None`` and what went wrong, credentials masked."""
+        import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
+
+        from lzy.env import _http  # noqa: PLC0415
+
+        with self._lock:
+            self.requests_sent += 1
+        deadline = _http.Deadline(self.settings.deadline)
+        try:
+            with self._http() as client:
+                reply = _http.fetch(
+                    client, "GET", url, deadline=deadline, limit=limit, headers=headers, auth=_auth(index)
+                )
+        except _http.DeadlineExceeded:
+            return None, f"did not answer within {self.settings.deadline:g} s"
+        except httpx.TimeoutException:
+            return None, f"did not answer within {self.settings.timeout:g} s"
+        except httpx.HTTPError as error:
+            return None, f"could not be reached ({type(error).__name__}: {_scrub(str(error), index)})"
+        return reply, ""
+
     def _parse(
-        self, response: httpx.Response, *, index: str, project: str, version: str | None
+        self, response: Reply, *, index: str, project: str, version: str | None
     ) -> tuple[Listing, str | None]:
         """The page's files, and the version they are limited to (``None``: all of them)."""
         content_type = response.headers.get("Content-Type", "")
         media = content_type.split(";", 1)[0].strip().lower()
-        body = response.content
+        body = response.body
         if media in _JSON_TYPES:
             if version is not None:
                 found = parse_json_version(body, project, version)
@@ -394,7 +420,7 @@ class IndexClient:
                 return listing, None
             problem = "a JSON answer without a 'files' list"
         elif media in _HTML_TYPES:
-            return parse_html(body, response.charset_encoding), None
+            return parse_html(body, _charset(content_type)), None
         else:
             problem = f"content type {media or 'none'!r}"
         msg = (
@@ -422,31 +448,20 @@ class IndexClient:
             self._valid_roots.add(index)
 
     def _check_root(self, index: str) -> None:
-        import httpx  # noqa: PLC0415 - imported on first use: most processes query no index
-
         root = split_credentials(index)[0].rstrip("/") + "/"
         problem = ""
         for attempt in range(self.settings.retries + 1):
             if attempt:
                 time.sleep(self.settings.backoff * 2 ** (attempt - 1))
-            with self._lock:
-                self.requests_sent += 1
-            try:
-                accept = {"Accept": _ACCEPT}
-                with (
-                    self._http() as client,
-                    client.stream("GET", root, headers=accept, auth=_auth(index)) as response,
-                ):
-                    status = response.status_code
-                    media = response.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
-                    head = _read_head(response) if status == 200 else b""
-                    charset = response.charset_encoding
-            except httpx.TimeoutException:
-                problem = f"did not answer within {self.settings.timeout:g} s"
+            # Only the head of the page is read: PyPI's root is tens of megabytes.
+            reply, problem = self._get(root, {"Accept": _ACCEPT}, index=index, limit=_ROOT_HEAD_BYTES)
+            if reply is None:
                 continue
-            except httpx.HTTPError as error:
-                problem = f"could not be reached ({type(error).__name__}: {_scrub(str(error), index)})"
-                continue
+            status = reply.status
+            content_type = reply.headers.get("Content-Type", "")
+            media = content_type.split(";", 1)[0].strip().lower()
+            head = reply.body if status == 200 else b""
+            charset = _charset(content_type)
             if status in _RETRY_STATUS:
                 problem = f"answered HTTP {status}"
                 continue
@@ -584,21 +599,37 @@ def write_atomically(path: pathlib.Path, text: str) -> None:
         raise
 
 
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of a ``Content-Type`` header, or ``None``."""
+    for parameter in content_type.split(";")[1:]:
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return None
+
+
 def _close_all(pool: list[httpx.Client]) -> None:
     while pool:
         pool.pop().close()
 
 
 def _scrub(text: str, index: str) -> str:
-    """``text`` without the credentials of ``index``, should an error message quote them."""
-    parts = urllib.parse.urlsplit(index)
-    # A user name is a secret only when it stands alone (a token as the user); beside a password
-    # it is a name, often short ("u", "admin"), which replaced everywhere would mangle the text.
-    secrets = (parts.password,) if parts.password else (parts.username,)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-            text = text.replace(urllib.parse.unquote(secret), "***")
+    """``text`` (an HTTP library's error) as it may be shown: the secrets it carries masked
+    (:func:`~lzy._secrets.redact_text`: credentials of any URL in it, tokens), and the
+    credential of ``index`` wherever it stands as a whole word, as written or percent-encoded:
+    its password, or its user name when there is no password (a token given as the user).
+    A word is masked only whole, so that a name that is also part of another word leaves that
+    word alone; one shorter than four characters is not searched for (it would mask ordinary
+    words), and in a URL it is masked all the same."""
+    text = redact_text(text)
+    credentials = split_credentials(index)[1]
+    if credentials is None:
+        return text
+    user, password = credentials
+    secret = password or user
+    forms = {secret, urllib.parse.quote(secret, safe="")} if len(secret) >= 4 else set[str]()
+    for form in sorted(forms, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w%.~-]){re.escape(form)}(?![\w%.~-])", MASK, text)
     return text
 
 
@@ -609,22 +640,12 @@ def _auth(index: str) -> tuple[str, str] | None:
 
 #: How much of an index's root page is read to recognise it (PyPI's is tens of megabytes).
 _ROOT_HEAD_BYTES: Final = 256 * 1024
+#: The largest project page read (PyPI's biggest simple pages are tens of megabytes).
+_PAGE_LIMIT: Final = 256 * 2**20
 #: Roots known to be simple repositories, never asked again.
 _KNOWN_ROOTS: Final = frozenset({"https://pypi.org/simple", "https://test.pypi.org/simple"})
 #: File name endings that make a link a distribution file, not a project page.
 _FILE_ENDINGS: Final = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".egg", ".exe", ".msi", ".rpm")
-
-
-def _read_head(response: httpx.Response) -> bytes:
-    """The first :data:`_ROOT_HEAD_BYTES` of an answer; the rest is not downloaded."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= _ROOT_HEAD_BYTES:
-            break
-    return b"".join(chunks)[:_ROOT_HEAD_BYTES]
 
 
 def _root_problem(head: bytes, media: str, charset: str | None) -> str | None:

@@ -55,6 +55,9 @@ class AutoEnvExplorer(EnvExplorer):
 
     #: Seconds to wait to connect to an index, and between two reads of its answer.
     index_timeout: ClassVar[float] = 10.0
+    #: Seconds one index request may take in all, its answer read, however slowly the index
+    #: sends it.
+    index_deadline: ClassVar[float] = 60.0
     #: How many times a failed index request (timeout, connection error, 429, 5xx) is retried.
     index_retries: ClassVar[int] = 2
     #: Seconds before the first retry of an index request; doubled before each next one.
@@ -122,6 +125,7 @@ class AutoEnvExplorer(EnvExplorer):
         self._client = IndexClient(
             IndexSettings(
                 timeout=self.index_timeout,
+                deadline=self.index_deadline,
                 retries=self.index_retries,
                 backoff=self.index_backoff,
                 page_ttl=self.index_cache_ttl,
