@@ -184,6 +184,88 @@ def test_no_index_is_a_clear_error(home: Path, monkeypatch: pytest.MonkeyPatch) 
         AutoPythonEnv().resolve({})
 
 
+@pytest.mark.parametrize(
+    ("variables", "conf", "problem"),
+    [
+        (
+            {"PIP_INDEX_URL": "https://host.example/simple?token=s3cr3t"},
+            "",
+            "pip's index URL (PIP_INDEX_URL) must not have a query ('?...') or a fragment",
+        ),
+        (
+            {"PIP_INDEX_URL": "/srv/simple"},
+            "",
+            "pip's index URL (PIP_INDEX_URL) must be an absolute http(s):// or file:// URL",
+        ),
+        (
+            {"PIP_INDEX_URL": "   "},
+            "",
+            "pip's index URL (PIP_INDEX_URL) is blank",
+        ),
+        (
+            {"PIP_EXTRA_INDEX_URL": "https://a.example/simple,https://u:s3cr3t@b.example/simple"},
+            "",
+            "pip's extra index URL (PIP_EXTRA_INDEX_URL) must be one URL, not several joined by commas",
+        ),
+        (
+            {},
+            "[install]\nextra-index-url =\n  https://a.example/simple\n  https://b.example:99999/simple\n",
+            "pip's extra index URLs ({conf} [install] extra-index-url) has port 99999, out of range",
+        ),
+        (
+            {"PIP_NO_INDEX": "maybe"},
+            "",
+            "pip's no-index setting (PIP_NO_INDEX) is 'maybe', which is not a boolean pip reads",
+        ),
+        (
+            {},
+            "index-url = https://s3cr3t@host.example/simple\n",
+            "pip's configuration file {conf} cannot be parsed (File contains no section headers.)",
+        ),
+        (
+            {},
+            "[global]\nindex-url = https://a.example/simple\nindex-url = https://b.example/simple\n",
+            "pip's configuration file {conf} cannot be parsed (While reading from",
+        ),
+    ],
+    ids=["query", "path", "blank", "commas", "port", "no-index", "no section", "duplicate option"],
+)
+def test_invalid_pip_configuration_is_refused_naming_where(
+    variables: dict[str, str], conf: str, problem: str, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value pip (or lzy, for an index URL) refuses is an error when the env resolves, naming
+    the variable or the file, section and option it came from; explain() shows it; no secret."""
+    path = home / ".config" / "pip" / "pip.conf"
+    if conf:
+        write(path, conf)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    expected = problem.format(conf=path)
+    found = pip_index()
+    assert found.problem is not None
+    assert found.problem.startswith(expected)
+    assert "s3cr3t" not in found.problem
+    assert found.describe().startswith(f"unusable: {expected}")
+    with pytest.raises(ConfigurationError) as raised:
+        AutoPythonEnv().resolve({})
+    assert "AutoPythonEnv.pypi_index_url is not set, so the index comes from pip's configuration" in str(
+        raised.value
+    )
+    assert expected in str(raised.value)
+    effective = EffectiveEnv.from_layers({Level.OP: Env(python_env=AutoPythonEnv())})
+    assert expected in effective.explain()
+
+
+def test_empty_and_false_values_are_what_pip_makes_of_them(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty value is ignored, as pip ignores it; ``no-index = off`` keeps the index."""
+    write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url =\nno-index = off\n")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    found = pip_index()
+    assert (found.index_url, found.extra_index_urls, found.problem) == (PYPI_INDEX_URL, (), None)
+
+
 def test_credentials_of_the_configured_index_are_masked(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A configured index with credentials is shown masked."""
     monkeypatch.setenv("PIP_INDEX_URL", "https://u:canary-secret@mirror.example/simple")

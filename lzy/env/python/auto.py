@@ -142,6 +142,13 @@ class AutoPythonEnv(PythonEnv):
         if self.pypi_index_url is not None:
             return self.pypi_index_url, extra, "pypi_index_url"
         configured = _pip_index()
+        if configured.problem is not None:
+            msg = (
+                f"{type(self).__name__}.pypi_index_url is not set, so the index comes from pip's"
+                f" configuration, which cannot be used: {configured.problem}; fix it, or set"
+                " pypi_index_url"
+            )
+            raise ConfigurationError(msg)
         if configured.index_url is None:
             msg = (
                 f"{type(self).__name__}.pypi_index_url is not set and pip is configured with no index"
