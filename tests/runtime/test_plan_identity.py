@@ -156,21 +156,24 @@ def _manual(
 def test_the_main_index_and_an_extra_one_build_different_envs(
     runtime: IsolatedRuntime, index: IndexServer, publish: Publish, tmp_path: Path
 ) -> None:
-    """index_url=A with extra B and no index_url with extras A, B: the same URLs, but the
-    installer takes the pin from another index (uv looks at the extra ones first), so each
-    gets its own env and sees its own package."""
+    """The same URLs as index_url and extra indexes, in another order or without index_url:
+    the installer takes the pin from the first index that has it (index_url, then the extra
+    ones in order), so each gets its own env and sees its own package."""
     publish("only-here", "1.0", {"only_here/__init__.py": "VALUE = 'A'\n"})
     with IndexServer() as other:
         (tmp_path / "b").mkdir()
         wheel = build_wheel(tmp_path / "b", "only-here", "1.0", {"only_here/__init__.py": "VALUE = 'B'\n"})
         other.publish("only-here", wheel)
         main_a = _manual(index.url(), (other.url(),), {"only-here": "1.0"})
-        default_main = _manual(None, (index.url(), other.url()), {"only-here": "1.0"})
+        main_b = _manual(other.url(), (index.url(),), {"only-here": "1.0"})
+        default_main = _manual(None, (other.url(), index.url()), {"only-here": "1.0"})
         with Lzy(runtime=runtime).workflow("w").with_python_env(main_a):
+            assert value() == "A"
+        with Lzy(runtime=runtime).workflow("w").with_python_env(main_b):
             assert value() == "B"
         with Lzy(runtime=runtime).workflow("w").with_python_env(default_main):
-            assert value() == "A"
-    assert runtime.builds == 2
+            assert value() == "B"
+    assert runtime.builds == 3
 
 
 def test_spellings_of_one_env_share_one_build(
