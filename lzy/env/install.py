@@ -71,6 +71,7 @@ from lzy.env._base import (
     FrozenMap,
     environ_field,
     environ_map,
+    immutable,
     redact_url,
     shown_environ,
     split_credentials,
@@ -110,6 +111,7 @@ class InstallMethod(enum.Enum):
     VIRTUALENV = "virtualenv"
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True, order=True)
 class Interpreter:
     """A Python interpreter a target has."""
@@ -138,6 +140,7 @@ def _newest(interpreters: Sequence[Interpreter]) -> Interpreter:
     return max(interpreters, key=lambda interpreter: _version_key(interpreter.version))
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Target:
     """What the machine that runs an op offers to install its Python environment."""

@@ -55,7 +55,7 @@ from typing import Final, Literal, cast
 
 from packaging.utils import canonicalize_name
 
-from lzy.env._base import redact_url, split_credentials
+from lzy.env._base import immutable, redact_url, split_credentials
 from lzy.env.install import InstallMethod, InstallPlan, Interpreter
 from lzy.exceptions import InstallError, RuntimeRefusedError
 
@@ -119,6 +119,7 @@ class InterpreterGoneError(RuntimeRefusedError):
     """The interpreter a plan names is no longer on this machine (the runtime looks again)."""
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class CachedEnv:
     """One environment in the store."""

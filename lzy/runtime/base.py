@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
+from lzy.env._base import immutable
 from lzy.env.environment import ResolvedEnv
 
 __all__ = ["OpCall", "Runtime", "importing_callers_main"]
@@ -29,6 +30,7 @@ def importing_callers_main() -> str | None:
     return None if marker is None else str(marker.__doc__)
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class OpCall(Generic[_R]):
     """One call of an op, with its resolved environment: all a runtime needs."""

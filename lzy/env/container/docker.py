@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Self, cast
 
-from lzy.env._base import describe, expect_bool, expect_instance, expect_str, redact_text, secret
+from lzy.env._base import describe, expect_bool, expect_instance, expect_str, immutable, redact_text, secret
 from lzy.env.container.base import Container, PullPolicy, ResolvedContainer
 from lzy.env.container.registry import (
     DEADLINE_ENV,
@@ -163,6 +163,7 @@ def _split_tag(text: str, where: str) -> tuple[str, str | None]:
     return text[:colon], tag
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ImageReference:
     """A parsed image reference: ``[registry/]path[:tag][@digest]``."""

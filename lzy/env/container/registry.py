@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, cast
 
-from lzy.env._base import EnvPart, describe, secret
+from lzy.env._base import EnvPart, describe, immutable, secret
 from lzy.exceptions import (
     FieldTypeError,
     FieldValueError,
@@ -341,6 +341,7 @@ def _runs_on(os_name: str, architecture: str, variant: str) -> list[tuple[str, s
     return list(dict.fromkeys(_normalized(*entry) for entry in vector))
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Platform:
     """The operating system and CPU architecture an image is built for (``linux/amd64``)."""
@@ -461,6 +462,7 @@ def _positive(where: str, value: object, *, zero: bool = False) -> float:
     return float(value)
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class RegistrySettings:
     """How patiently, and over what, a check talks to a registry.
@@ -582,6 +584,7 @@ class Credentials(EnvPart):
         return f"{who} (from {self.source})"
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class ImageCheck:
     """What a registry said about an image: it exists, at this digest, for this platform."""

@@ -15,7 +15,7 @@ import types
 from collections.abc import Callable, Iterator, Mapping
 from typing import Final, cast
 
-from lzy.env._base import FrozenMap
+from lzy.env._base import FrozenMap, immutable
 
 __all__ = [
     "Classification",
@@ -50,6 +50,7 @@ class Classification(enum.Enum):
     VIA_META_PACKAGE = "via-meta-package"
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class PackageDecision:
     """One line of an exploration's explanation."""
@@ -66,6 +67,7 @@ class PackageDecision:
     paths: tuple[str, ...] = ()
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class Exploration:
     """What an explorer found for one namespace."""
@@ -90,6 +92,7 @@ class EnvExplorer(abc.ABC):
 ExplorerFactory = Callable[..., EnvExplorer]
 
 
+@immutable
 @dataclasses.dataclass(frozen=True, slots=True)
 class ImportStatement:
     """A module that code imports where it runs (``import x`` inside a function body).
