@@ -893,3 +893,26 @@ def test_a_workflow_name_is_printable_text(name: str) -> None:
     """A workflow's name is shown in messages and logs: no controls, no direction marks."""
     with pytest.raises(ConfigurationError, match=r"Workflow\.name"):
         Lzy().workflow(name)
+
+
+@pytest.mark.parametrize(
+    ("pins", "message"),
+    [
+        ({"nu\x1b[2Jmpy": "2.1.0"}, "is not a valid distribution name"),
+        ({"numpy": "2.1.0\x1b[31m"}, "is not an exact version (PEP 440)"),
+        ({"numpy": "2.1.0", "NumPy": "2.0.0"}, "numpy"),
+    ],
+)
+def test_a_resolved_env_read_back_holds_its_pins_to_the_points_rules(
+    pins: dict[str, str], message: str
+) -> None:
+    """A serialized env whose pins a Python env would refuse is refused when it is read back."""
+    from lzy.api.v1 import op
+    from lzy.api.v1.env import ManualPythonEnv
+    from lzy.env.environment import ResolvedEnv
+
+    env = ManualPythonEnv(python_version="3.11", pypi_packages={"numpy": "2.1.0"})
+    data = op(abs).with_python_env(env).effective_env().resolve().to_dict()
+    data["python_env"]["pypi_packages"] = pins
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        ResolvedEnv.from_dict(data)

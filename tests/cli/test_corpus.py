@@ -87,8 +87,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {Level.OP: Env(container=secret, environ={"API_TOKEN": CANARY})}
     ).resolve({})
     (root / "secret.json").write_text(resolved.to_json(include_secrets=True), encoding="utf-8")
-    # A package's name, as a serialized env may carry it, with escapes that clear the screen and
-    # set the terminal's title.
+    # A package's name, as a hostile serialized env may carry it, with escapes that clear the
+    # screen and set the terminal's title: refused as no distribution name, shown escaped.
     (root / "escape.json").write_text(
         (root / "a.json").read_text().replace('"numpy"', '"nu\\u001b[2Jmpy\\u001b]0;title\\u0007"'),
         encoding="utf-8",
@@ -343,7 +343,7 @@ CORPUS: list[tuple[str, int, str]] = [
     ("diff a.json secret.json", 1, "*** is a secret, not shown"),
     ("diff a.json secret.json --json", 1, '"secret": true'),
     ("diff secret.json secret.json", 0, "no differences"),
-    ("diff a.json escape.json", 1, "python_env.pypi_packages.nu\\x1b[2Jmpy\\x1b]0;title\\x07"),
+    ("diff a.json escape.json", 2, "'nu\\x1b[2Jmpy\\x1b]0;title\\x07' is not a valid distribution name"),
     ("diff a.json", 2, "the following arguments are required: B.json"),
     ("diff a.json b.json c.json", 2, "unrecognized arguments: ***"),
     ("diff missing.json a.json", 2, "cannot read missing.json: No such file or directory"),

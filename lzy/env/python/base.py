@@ -177,6 +177,14 @@ class ResolvedPythonEnv(EnvPart):
     #: setting, or the user's pip configuration and which part of it); empty when not told.
     index_source: str = ""
 
+    def __post_init__(self) -> None:
+        # An artifact is also read back from JSON: its pins and Python version are held to the
+        # rules the points' own fields follow, so nothing a point refuses arrives this way.
+        owner = type(self).__name__
+        object.__setattr__(self, "pypi_packages", package_map(owner, "pypi_packages", self.pypi_packages))
+        if self.python_version is not None:
+            object.__setattr__(self, "python_version", check_python_version(owner, self.python_version))
+
     def explain(self) -> str:
         """A table: one row per package or local module, with its classification and reason."""
         from lzy.env.environment import render_table  # noqa: PLC0415 - cycle
