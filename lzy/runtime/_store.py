@@ -807,18 +807,25 @@ def _copy_file(source: Path, relative: str, path: Path, target: Path) -> None:
 
 
 def _uv_index_options(plan: InstallPlan) -> list[str]:
-    """uv's options for the plan's indexes, so that uv takes each pin from where the explorer
-    found it: the first index, in the order ``index_url``, ``extra_index_urls``, that has
-    files of the pinned version.
+    """uv's options for the plan's indexes (:func:`uv_index_options`)."""
+    return uv_index_options(plan.index_url, plan.extra_index_urls)
+
+
+def uv_index_options(index_url: str | None, extra_index_urls: Sequence[str]) -> list[str]:
+    """uv's options for these indexes, so that uv takes each pin from where the explorer found
+    it: the first index, in the order ``index_url``, ``extra_index_urls``, that has files of
+    the pinned version. Credentials are taken out of the URLs (they travel in a ``.netrc``).
 
     uv searches ``--index`` values in the order given, then ``--default-index``; with
     ``unsafe-best-match`` it looks for a package on every index (pip's way, where an extra
     index lists the project without the pinned version) and takes a version from the first
     index that has it. pip has no order: it takes a version's best file from any index.
     """
-    if plan.index_url is None:
-        return [*plan.index_options()]
-    urls = [split_credentials(url)[0] for url in (plan.index_url, *plan.extra_index_urls)]
+    if index_url is None:
+        return [
+            option for url in extra_index_urls for option in ("--extra-index-url", split_credentials(url)[0])
+        ]
+    urls = [split_credentials(url)[0] for url in (index_url, *extra_index_urls)]
     options = ["--index-strategy", "unsafe-best-match"]
     for url in urls[:-1]:
         options += ["--index", url]

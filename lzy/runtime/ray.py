@@ -59,6 +59,7 @@ from lzy.runtime._ray_cluster import (
     release,
     require_ray,
 )
+from lzy.runtime._store import uv_index_options
 from lzy.runtime.base import OpCall, Runtime
 
 __all__ = ["CPU_TYPE_LABEL", "RETRY_VARIABLE", "Installer", "RayRuntime"]
@@ -318,9 +319,9 @@ class RayRuntime(Runtime):
                 )
         packages = [f"{name}=={version}" for name, version in sorted(python.pypi_packages.items())]
         if self.installer == "uv":
-            # pip's rule for several indexes (the best version across all of them), which the
-            # exploration that found these pins assumed; uv's own default stops at the first.
-            flags = [*index_options, "--index-strategy", "unsafe-best-match", "--no-cache"]
+            # The indexes in the explorer's order, as the isolated runtime gives them to uv: each
+            # pin from the first index that has its version.
+            flags = [*uv_index_options(python.pypi_index_url, python.extra_index_urls), "--no-cache"]
             runtime_env["uv"] = {"packages": packages, "uv_pip_install_options": flags}
         else:
             flags = [*index_options, "--disable-pip-version-check", "--no-cache-dir"]

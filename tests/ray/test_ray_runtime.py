@@ -457,13 +457,14 @@ def test_the_task_options_show_the_whole_env(cluster: Cluster, index: IndexServe
         "runtime_env": {
             "uv": {
                 "packages": ["a-pkg==1.0", "b-pkg==2.0"],
+                # The explorer's order, as the isolated runtime gives it: index_url first.
                 "uv_pip_install_options": [
-                    "--index-url",
-                    index.url(),
-                    "--extra-index-url",
-                    "https://extra.example/simple",
                     "--index-strategy",
                     "unsafe-best-match",
+                    "--index",
+                    index.url(),
+                    "--default-index",
+                    "https://extra.example/simple",
                     "--no-cache",
                 ],
             },
