@@ -33,6 +33,7 @@ __all__ = [
     "ChildProcess",
     "Outcome",
     "make_request",
+    "pid_alive",
     "run_call",
     "run_request",
     "settle",
@@ -137,17 +138,17 @@ def _remove_orphaned_calls() -> None:
             )
         except OSError:
             continue
-        if mine and not _alive(int(pid)):
+        if mine and not pid_alive(int(pid)):
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     """Whether a process of this id exists (one of another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OverflowError):
+    except (OSError, OverflowError):  # exists, but is someone else's; or no process id at all
         return True
     return True
 

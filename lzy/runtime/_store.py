@@ -58,6 +58,7 @@ from packaging.utils import canonicalize_name
 from lzy.env._base import immutable, redact_url, split_credentials
 from lzy.env.install import InstallMethod, InstallPlan, Interpreter
 from lzy.exceptions import InstallError, RuntimeRefusedError
+from lzy.runtime._process import pid_alive
 
 __all__ = ["CachedEnv", "EnvState", "EnvStore", "Installer", "InterpreterGoneError", "unwritable"]
 
@@ -147,16 +148,6 @@ class CachedEnv:
     state: Literal["complete", "building", "incomplete"] = "complete"
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, but is someone else's
-        return True
-    return True
-
-
 def _boot_id() -> str:
     """This boot of the machine, where the system says (Linux), else ``"0"``."""
     try:
@@ -200,7 +191,7 @@ def _own_identity() -> str:
 def _alive(identity: str) -> bool:
     """Whether the process :func:`_identity` named runs still (not another one of its pid)."""
     pid, _, started = identity.partition(".")
-    if not pid.isdigit() or not _pid_alive(int(pid)):
+    if not pid.isdigit() or not pid_alive(int(pid)):
         return False
     if started in {"", "x"} or not Path("/proc/self/stat").exists():
         return True  # the system does not tell starts apart: a live pid is taken as alive

@@ -236,6 +236,29 @@ SCRIPT = """
 """
 
 
+def _run_app(
+    tmp_path: Path, source: str, how: str, *args: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` as the program the caller started: a script file (``how="script"``) or a
+    package's ``__main__`` with ``python -m``, in ``tmp_path / "app"`` with this lzy and a
+    cache of the test's own, ``args`` after it and ``variables`` in its environment."""
+    root = tmp_path / "app"
+    (root / "apppkg").mkdir(parents=True)
+    (root / "apppkg" / "__init__.py").write_text("")
+    (root / "apppkg" / "__main__.py").write_text(textwrap.dedent(source))
+    (root / "script.py").write_text(textwrap.dedent(source))
+    command = ["-m", "apppkg"] if how == "module" else [str(root / "script.py")]
+    environ = {
+        **os.environ,
+        "LZY_CACHE_DIR": str(tmp_path / "cache"),
+        "PYTHONPATH": os.pathsep.join([str(root), str(ROOT)]),
+        **variables,
+    }
+    return subprocess.run(
+        [sys.executable, *command, *args], capture_output=True, text=True, env=environ, cwd=root, check=False
+    )
+
+
 @pytest.mark.parametrize("how", ["script", "module"])
 def test_objects_of_the_callers_script_come_back_from_another_python(how: str, tmp_path: Path) -> None:
     """A class and an exception of the caller's script (run as a file or with python -m) travel
@@ -244,17 +267,7 @@ def test_objects_of_the_callers_script_come_back_from_another_python(how: str, t
     other = _other_version((3, 11))
     if other is None:
         pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
-    root = tmp_path / "app"
-    (root / "apppkg").mkdir(parents=True)
-    (root / "apppkg" / "__init__.py").write_text("")
-    (root / "apppkg" / "__main__.py").write_text(textwrap.dedent(SCRIPT))
-    (root / "script.py").write_text(textwrap.dedent(SCRIPT))
-    command = ["-m", "apppkg"] if how == "module" else [str(root / "script.py")]
-    pythonpath = os.pathsep.join([str(root), str(ROOT)])
-    environ = {**os.environ, "LZY_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": pythonpath}
-    done = subprocess.run(
-        [sys.executable, *command, other], capture_output=True, text=True, env=environ, cwd=root, check=False
-    )
+    done = _run_app(tmp_path, SCRIPT, how, other)
     assert done.returncode == 0, done.stderr
     minor = int(other.split(".")[1])
     assert done.stdout.splitlines() == [f"moved Point(x={100 + minor})", "refused Refused no"]
@@ -290,22 +303,8 @@ def test_a_program_that_runs_workflows_when_imported_is_refused_in_the_ops_proce
     other = _other_version((3, 11))
     if other is None:
         pytest.skip(f"no CPython 3.11+ other than {RUNNING} is installed here")
+    done = _run_app(tmp_path, UNGUARDED, how, OTHER_PYTHON=other)
     root = tmp_path / "app"
-    (root / "apppkg").mkdir(parents=True)
-    (root / "apppkg" / "__init__.py").write_text("")
-    (root / "apppkg" / "__main__.py").write_text(textwrap.dedent(UNGUARDED))
-    (root / "script.py").write_text(textwrap.dedent(UNGUARDED))
-    command = ["-m", "apppkg"] if how == "module" else [str(root / "script.py")]
-    pythonpath = os.pathsep.join([str(root), str(ROOT)])
-    environ = {
-        **os.environ,
-        "LZY_CACHE_DIR": str(tmp_path / "cache"),
-        "PYTHONPATH": pythonpath,
-        "OTHER_PYTHON": other,
-    }
-    done = subprocess.run(
-        [sys.executable, *command], capture_output=True, text=True, env=environ, cwd=root, check=False
-    )
     assert done.returncode == 1, done.stdout
     assert "ran in" not in done.stdout
     shown = "apppkg.__main__" if how == "module" else str(root / "script.py")
